@@ -1,0 +1,44 @@
+//! The error every client request can be answered with.
+
+use serde::{Deserialize, Serialize};
+
+/// A typed refusal, sent in an ack as `{"Err": {"code": "...", ...}}`.
+///
+/// Each variant says what the client did wrong in terms it can show to a person; server internals
+/// are logged on the server and surface only as [`ChatError::Internal`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(tag = "code", rename_all = "snake_case")]
+pub enum ChatError {
+    /// The payload did not have the shape the event expects (missing field, wrong type, ...).
+    #[error("malformed request: {reason}")]
+    InvalidPayload {
+        /// What the decoder complained about.
+        reason: String,
+    },
+    /// The message was empty after trimming whitespace.
+    #[error("message is empty")]
+    EmptyMessage,
+    /// The message is longer than the server accepts.
+    #[error("message is too long: {len} characters, at most {max}")]
+    MessageTooLong {
+        /// Characters in the refused message.
+        len: usize,
+        /// The configured limit.
+        max: usize,
+    },
+    /// The display name broke a rule of [`crate::model::DisplayName`].
+    #[error("invalid display name: {reason}")]
+    InvalidName {
+        /// Which rule.
+        reason: String,
+    },
+    /// The room does not exist.
+    #[error("no such room: {room}")]
+    UnknownRoom {
+        /// The room that was named.
+        room: String,
+    },
+    /// Something failed on the server; details are in its log, not here.
+    #[error("internal server error")]
+    Internal,
+}

@@ -1,0 +1,51 @@
+//! Typed Socket.IO events: the one definition both ends compile against.
+//!
+//! Each event is a zero-sized type that names its wire name, its payload and (for requests) its
+//! ack. The server registers handlers with [`ClientEvent::NAME`] and decodes
+//! [`ClientEvent::Payload`]; the browser emits with the same constants and decodes
+//! [`ClientEvent::Ack`]. Renaming an event or changing a field is therefore a compile error on
+//! both sides instead of a silent mismatch on the wire.
+//!
+//! Acks are always a single value (`Result<T, ChatError>`, serialized as `{"Ok": ..}` or
+//! `{"Err": ..}`): socketioxide spreads a tuple ack into several arguments and the JS client's
+//! `emitWithAck` keeps only the first.
+
+pub mod messages;
+
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+
+use crate::error::ChatError;
+
+/// The Socket.IO namespace the chat lives on.
+pub const CHAT_NAMESPACE: &str = "/chat";
+
+/// The handshake `auth` payload a client connects to [`CHAT_NAMESPACE`] with.
+///
+/// Temporary identity: a display name, validated by the server's connect middleware (see
+/// [`crate::model::DisplayName`]). Real accounts replace it with a session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Handshake {
+    /// The name others will see.
+    pub name: String,
+}
+
+/// An event a client sends and the server answers with an ack.
+pub trait ClientEvent {
+    /// The event name on the wire, e.g. `"message:send"`.
+    const NAME: &'static str;
+    /// What the client sends.
+    type Payload: Serialize + DeserializeOwned + Send + Sync + 'static;
+    /// What the server acknowledges with on success.
+    type Ok: Serialize + DeserializeOwned + Send + Sync + 'static;
+}
+
+/// The ack of a [`ClientEvent`]: the success value or a typed error.
+pub type Ack<E> = Result<<E as ClientEvent>::Ok, ChatError>;
+
+/// An event the server pushes to clients (to a room, a user or one socket).
+pub trait ServerEvent {
+    /// The event name on the wire, e.g. `"message:new"`.
+    const NAME: &'static str;
+    /// What the clients receive.
+    type Payload: Serialize + DeserializeOwned + Clone + Send + Sync + 'static;
+}

@@ -1,0 +1,175 @@
+//! The browser implementation: wasm-bindgen bindings to the official `socket.io-client`.
+//!
+//! The client's UMD bundle (installed from npm by the build scripts, served at
+//! `/vendor/socket.io.min.js` and loaded by the SSR shell before the WASM) defines a global `io`.
+//! Values cross the boundary through `serde_wasm_bindgen` in JSON-compatible mode, so a payload
+//! reaches the server exactly as `serde_json` would have written it.
+//!
+//! JS handles are not `Send`; the WASM app runs on one thread, so [`SendWrapper`] makes the handle
+//! storable in Leptos signals and would panic (rather than misbehave) if that ever changed.
+
+use std::future::Future;
+use std::rc::Rc;
+
+use send_wrapper::SendWrapper;
+use serde::{Serialize, de::DeserializeOwned};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+
+use super::{
+    ConnectOptions, ConnectionStatus, REQUEST_TIMEOUT_MS, RequestError, SocketClient, Subscription,
+    Transports,
+};
+use crate::events::{Ack, ClientEvent, ServerEvent};
+
+#[wasm_bindgen]
+extern "C" {
+    /// A `socket.io-client` `Socket`.
+    #[derive(Debug, Clone)]
+    type RawSocket;
+
+    #[wasm_bindgen(catch, js_name = io)]
+    fn io(uri: &str, opts: &JsValue) -> Result<RawSocket, JsValue>;
+
+    #[wasm_bindgen(method)]
+    fn on(this: &RawSocket, event: &str, listener: &js_sys::Function);
+
+    #[wasm_bindgen(method)]
+    fn off(this: &RawSocket, event: &str, listener: &js_sys::Function);
+
+    /// Sets the ack timeout for the next emit and returns the same socket.
+    #[wasm_bindgen(method)]
+    fn timeout(this: &RawSocket, ms: u32) -> RawSocket;
+
+    #[wasm_bindgen(method, js_name = emitWithAck)]
+    fn emit_with_ack(this: &RawSocket, event: &str, payload: &JsValue) -> js_sys::Promise;
+
+    #[wasm_bindgen(method)]
+    fn disconnect(this: &RawSocket);
+
+    /// Whether the client will keep trying to (re)connect.
+    #[wasm_bindgen(method, getter)]
+    fn active(this: &RawSocket) -> bool;
+}
+
+/// The browser's Socket.IO connection.
+#[derive(Debug, Clone)]
+pub struct JsSocket {
+    raw: SendWrapper<Rc<RawSocket>>,
+}
+
+fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, RequestError> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| RequestError::Codec(e.to_string()))
+}
+
+fn from_js<T: DeserializeOwned>(value: JsValue) -> Result<T, RequestError> {
+    serde_wasm_bindgen::from_value(value).map_err(|e| RequestError::Codec(e.to_string()))
+}
+
+fn error_message(err: &JsValue) -> String {
+    js_sys::Reflect::get(err, &JsValue::from_str("message"))
+        .ok()
+        .and_then(|m| m.as_string())
+        .or_else(|| err.as_string())
+        .unwrap_or_else(|| "unknown error".to_owned())
+}
+
+impl JsSocket {
+    /// Registers `listener` for `event`; the returned subscription unregisters it and frees it.
+    fn listen(&self, event: &'static str, listener: Closure<dyn FnMut(JsValue)>) -> Subscription {
+        self.raw.on(event, listener.as_ref().unchecked_ref());
+        let raw = Rc::clone(&self.raw);
+        Subscription::new(move || {
+            raw.off(event, listener.as_ref().unchecked_ref());
+            drop(listener);
+        })
+    }
+}
+
+impl SocketClient for JsSocket {
+    fn connect<A: Serialize>(options: &ConnectOptions<A>) -> Result<Self, RequestError> {
+        let opts = js_sys::Object::new();
+        let set = |key: &str, value: &JsValue| {
+            js_sys::Reflect::set(&opts, &JsValue::from_str(key), value)
+                .map(drop)
+                .map_err(|e| RequestError::Codec(error_message(&e)))
+        };
+        set("auth", &to_js(&options.auth)?)?;
+        let transports: &[&str] = match options.transports {
+            Transports::Default => &["polling", "websocket"],
+            Transports::PollingOnly => &["polling"],
+            Transports::WebSocketOnly => &["websocket"],
+        };
+        set("transports", &to_js(transports)?)?;
+        let raw = io(options.namespace, &opts).map_err(|e| {
+            RequestError::Codec(format!("socket.io-client is not loaded: {}", error_message(&e)))
+        })?;
+        Ok(Self { raw: SendWrapper::new(Rc::new(raw)) })
+    }
+
+    fn request<E: ClientEvent>(
+        &self,
+        payload: &E::Payload,
+    ) -> impl Future<Output = Result<E::Ok, RequestError>> + 'static {
+        let promise = to_js(payload)
+            .map(|payload| self.raw.timeout(REQUEST_TIMEOUT_MS).emit_with_ack(E::NAME, &payload));
+        async move {
+            // socket.io-client rejects only when the timeout fires.
+            let ack = JsFuture::from(promise?).await.map_err(|_| RequestError::Timeout)?;
+            let ack: Ack<E> = from_js(ack)?;
+            ack.map_err(RequestError::Rejected)
+        }
+    }
+
+    fn subscribe<E: ServerEvent>(&self, handler: impl Fn(E::Payload) + 'static) -> Subscription {
+        let listener = Closure::<dyn FnMut(JsValue)>::new(move |value: JsValue| {
+            match from_js::<E::Payload>(value) {
+                Ok(payload) => handler(payload),
+                Err(e) => web_sys::console::warn_2(
+                    &JsValue::from_str(&format!("ignored a malformed `{}`:", E::NAME)),
+                    &JsValue::from_str(&e.to_string()),
+                ),
+            }
+        });
+        self.listen(E::NAME, listener)
+    }
+
+    fn watch_status(&self, handler: impl Fn(ConnectionStatus) + 'static) -> Subscription {
+        let handler = Rc::new(handler);
+        let on_connect = {
+            let handler = Rc::clone(&handler);
+            Closure::<dyn FnMut(JsValue)>::new(move |_| handler(ConnectionStatus::Connected))
+        };
+        let on_disconnect = {
+            let handler = Rc::clone(&handler);
+            Closure::<dyn FnMut(JsValue)>::new(move |reason: JsValue| {
+                let reason = reason.as_string().unwrap_or_default();
+                handler(ConnectionStatus::Reconnecting { reason })
+            })
+        };
+        let on_error = {
+            let raw = Rc::clone(&self.raw);
+            Closure::<dyn FnMut(JsValue)>::new(move |err: JsValue| {
+                let message = error_message(&err);
+                // An inactive socket was refused by the server's middleware and will not retry.
+                handler(if raw.active() {
+                    ConnectionStatus::Reconnecting { reason: message }
+                } else {
+                    ConnectionStatus::Refused { message }
+                })
+            })
+        };
+        let subs = [
+            self.listen("connect", on_connect),
+            self.listen("disconnect", on_disconnect),
+            self.listen("connect_error", on_error),
+        ];
+        Subscription::new(move || drop(subs))
+    }
+
+    fn disconnect(&self) {
+        self.raw.disconnect();
+    }
+}

@@ -1,0 +1,45 @@
+//! Command-line and environment configuration.
+//!
+//! Every flag can also be set through the environment variable named beside it, so the same
+//! binary runs from a terminal, a systemd unit or a container without a wrapper script.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Parser;
+
+/// Parley's server configuration.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "parley", version, about = "Parley: a real-time chat server")]
+pub struct Config {
+    /// Address to listen on; port 0 picks a free port. Defaults to `LEPTOS_SITE_ADDR` (which
+    /// cargo-leptos sets), else 127.0.0.1:3000.
+    #[arg(long, env = "PARLEY_LISTEN")]
+    pub listen: Option<SocketAddr>,
+
+    /// Extra origins (scheme://host[:port]) allowed to connect and to call the HTTP API, comma
+    /// separated. The server's own origin is always allowed; nothing else is by default.
+    #[arg(long, env = "PARLEY_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+
+    /// Directory for Parley's data (the embedded database). Created if missing.
+    #[arg(long, env = "PARLEY_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+
+    /// Largest Socket.IO packet accepted, in bytes, on both transports (long-polling and
+    /// WebSocket). A client that sends more is disconnected.
+    #[arg(long, env = "PARLEY_MAX_PAYLOAD", default_value_t = 64 * 1024)]
+    pub max_payload: usize,
+}
+
+impl Config {
+    /// A configuration for tests: listen on a free loopback port, data in `data_dir`.
+    pub fn for_tests(data_dir: PathBuf) -> Self {
+        Self {
+            listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
+            allowed_origins: Vec::new(),
+            data_dir,
+            max_payload: 64 * 1024,
+        }
+    }
+}

@@ -1,0 +1,89 @@
+//! Parley's server: axum serves the Leptos app (SSR, server functions, static files) and
+//! socketioxide serves the chat on the same port.
+//!
+//! - [`config`]: the clap configuration (flags and environment variables).
+//! - [`state`]: [`AppState`], the one handle on everything a request may need.
+//! - [`domain`]: rooms, identities and messages, with no knowledge of sockets.
+//! - [`socket`]: the Socket.IO namespace, middleware and handlers over the domain.
+//! - [`http`]: routes other than the app's pages (health check) and the origin guard.
+//!
+//! [`router`] and [`run`] are what `main` uses and what the integration tests start on
+//! `127.0.0.1:0`.
+
+pub mod config;
+pub mod domain;
+pub mod http;
+pub mod socket;
+pub mod state;
+pub mod telemetry;
+
+use std::future::Future;
+
+use app::{App, shell};
+use axum::Router;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use tokio::net::TcpListener;
+
+pub use config::Config;
+pub use state::AppState;
+
+/// Builds the whole HTTP service: pages, static files, `/healthz` and Socket.IO.
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let leptos_options = state.leptos.clone();
+    Router::new()
+        .route("/healthz", axum::routing::get(http::healthz))
+        .leptos_routes(&state, routes, move || shell(leptos_options.clone()))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(state.socket_layer())
+        .layer(http::cors(&state.origins))
+        .layer(axum::middleware::from_fn_with_state(state.origins.clone(), http::guard_origin))
+        .with_state(state)
+}
+
+/// Serves `state` on `listener` until `shutdown` completes, then closes every Socket.IO
+/// connection (so long-lived WebSockets do not hold the shutdown open) and drains requests.
+pub async fn run(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let io = state.io.clone();
+    let app = router(state);
+    tracing::info!(addr = %listener.local_addr()?, "listening");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("shutting down");
+            io.close().await;
+        })
+        .await
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut sig) => {
+                sig.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,59 @@
+//! [`AppState`]: everything a page, server function or socket handler may need, cloned cheaply.
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+use socketioxide::{SocketIo, layer::SocketIoLayer};
+
+use crate::config::Config;
+use crate::domain::Chat;
+use crate::http::OriginPolicy;
+use crate::socket;
+
+/// Shared application state, handed to the Leptos routes (server functions read it from context)
+/// and, through socketioxide's state, to the socket handlers.
+#[derive(Clone)]
+pub struct AppState {
+    /// Where the site's files are and how Leptos renders.
+    pub leptos: LeptosOptions,
+    /// The Socket.IO server, for emitting from outside a socket handler.
+    pub io: SocketIo,
+    /// The chat domain.
+    pub chat: Arc<Chat>,
+    /// Which cross-origin callers are allowed.
+    pub origins: Arc<OriginPolicy>,
+    /// The configuration the server started with.
+    pub config: Arc<Config>,
+    socket_layer: SocketIoLayer,
+}
+
+impl AppState {
+    /// Builds the domain and the Socket.IO server for `config`.
+    pub fn new(config: Config, leptos: LeptosOptions) -> Self {
+        let chat = Arc::new(Chat::new());
+        let max_payload = config.max_payload;
+        let (socket_layer, io) = SocketIo::builder()
+            // One payload limit for both transports: `max_payload` bounds long-polling bodies,
+            // the WebSocket limits bound messages and frames.
+            .max_payload(max_payload as u64)
+            .ws_max_message_size(max_payload)
+            .ws_max_frame_size(max_payload)
+            .with_state(Arc::clone(&chat))
+            .build_layer();
+        socket::register(&io);
+        let origins = Arc::new(OriginPolicy::new(&config.allowed_origins));
+        Self { leptos, io, chat, origins, config: Arc::new(config), socket_layer }
+    }
+
+    /// The tower layer that serves Socket.IO for this state's server.
+    pub fn socket_layer(&self) -> SocketIoLayer {
+        self.socket_layer.clone()
+    }
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos.clone()
+    }
+}

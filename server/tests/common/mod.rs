@@ -1,0 +1,193 @@
+//! Test harness: the real server on `127.0.0.1:0` and a real Socket.IO client (`rust_socketio`).
+
+#![allow(dead_code, missing_docs, clippy::unwrap_used)]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use futures_util::FutureExt;
+use leptos::config::LeptosOptions;
+use rust_socketio::{Event, Payload};
+use rust_socketio::asynchronous::{Client, ClientBuilder};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use server::{AppState, Config};
+use tokio::sync::{mpsc, oneshot};
+
+/// How long a test waits for something that should happen promptly.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+/// A running server; stopped (gracefully) when dropped.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    _data: tempfile::TempDir,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Starts the server with the default test configuration.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Starts the server after letting `configure` adjust the configuration.
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
+    server::telemetry::init_for_tests();
+    let data = tempfile::tempdir().expect("temp dir");
+    let mut config = Config::for_tests(data.path().to_path_buf());
+    configure(&mut config);
+    let listener = tokio::net::TcpListener::bind(config.listen.expect("test listen address"))
+        .await
+        .expect("bind 127.0.0.1:0");
+    let addr = listener.local_addr().expect("local addr");
+    let leptos = LeptosOptions::builder().output_name("parley").site_addr(addr).build();
+    let state = AppState::new(config, leptos);
+    let (tx, rx) = oneshot::channel::<()>();
+    tokio::spawn(server::run(listener, state, async {
+        let _ = rx.await;
+    }));
+    TestApp { addr, shutdown: Some(tx), _data: data }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// Connects to `/chat` as `name` and waits until the namespace accepted the connection.
+    pub async fn connect(&self, name: &str) -> ChatClient {
+        self.connect_with_auth(serde_json::json!({ "name": name })).await.expect("connected")
+    }
+
+    /// Connects with a raw `auth` payload; `Err` carries the `connect_error` message.
+    pub async fn connect_with_auth(&self, auth: Value) -> Result<ChatClient, String> {
+        ChatClient::connect(&self.url("/"), "/chat", auth).await
+    }
+}
+
+/// A received server event.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub event: String,
+    pub data: Value,
+}
+
+/// A Socket.IO client that records every event it receives.
+pub struct ChatClient {
+    pub client: Client,
+    events: mpsc::UnboundedReceiver<Received>,
+}
+
+fn first_value(payload: Payload) -> Value {
+    match payload {
+        Payload::Text(mut values) if !values.is_empty() => values.swap_remove(0),
+        Payload::Text(_) => Value::Null,
+        Payload::Binary(bytes) => Value::String(format!("<{} bytes>", bytes.len())),
+        #[allow(deprecated)]
+        Payload::String(s) => serde_json::from_str(&s).unwrap_or(Value::String(s)),
+    }
+}
+
+impl ChatClient {
+    pub async fn connect(base: &str, namespace: &str, auth: Value) -> Result<Self, String> {
+        let (events_tx, events) = mpsc::unbounded_channel();
+        let (status_tx, mut status) = mpsc::unbounded_channel::<Result<(), String>>();
+        let connected = status_tx.clone();
+        let client = ClientBuilder::new(base)
+            .namespace(namespace)
+            .auth(auth)
+            .reconnect(false)
+            .on(Event::Connect, move |_, _| {
+                let _ = connected.send(Ok(()));
+                async {}.boxed()
+            })
+            .on(Event::Error, move |payload, _| {
+                let _ = status_tx.send(Err(format!("{:?}", first_value(payload))));
+                async {}.boxed()
+            })
+            .on_any(move |event, payload, _| {
+                let _ = events_tx
+                    .send(Received { event: String::from(event.as_str()), data: first_value(payload) });
+                async {}.boxed()
+            })
+            .connect()
+            .await
+            .map_err(|e| e.to_string())?;
+        match tokio::time::timeout(WAIT, status.recv()).await {
+            Ok(Some(Ok(()))) => Ok(Self { client, events }),
+            Ok(Some(Err(e))) => Err(e),
+            Ok(None) | Err(_) => Err("no answer to the namespace connect".to_owned()),
+        }
+    }
+
+    /// Emits `event` with `payload` and returns the (single) ack value.
+    pub async fn request_raw(&self, event: &str, payload: Value) -> Value {
+        let (tx, rx) = oneshot::channel();
+        let tx = std::sync::Arc::new(std::sync::Mutex::new(Some(tx)));
+        self.client
+            .emit_with_ack(event, payload, WAIT, move |ack, _| {
+                if let Some(tx) = tx.lock().unwrap().take() {
+                    // rust_socketio hands an ack over as the raw argument array.
+                    let ack = match first_value(ack) {
+                        Value::Array(mut args) if !args.is_empty() => args.swap_remove(0),
+                        other => other,
+                    };
+                    let _ = tx.send(ack);
+                }
+                async {}.boxed()
+            })
+            .await
+            .expect("emit");
+        tokio::time::timeout(WAIT, rx).await.expect("ack in time").expect("ack")
+    }
+
+    /// Emits a typed request and decodes its typed ack.
+    pub async fn request<E: app::events::ClientEvent>(&self, payload: &E::Payload) -> app::events::Ack<E>
+    where
+        E::Payload: Serialize,
+    {
+        let ack = self.request_raw(E::NAME, serde_json::to_value(payload).unwrap()).await;
+        serde_json::from_value(ack).expect("ack has the declared type")
+    }
+
+    /// Waits for the next `E` this client receives (skipping other events).
+    pub async fn next<E: app::events::ServerEvent>(&mut self) -> E::Payload
+    where
+        E::Payload: DeserializeOwned,
+    {
+        loop {
+            let received = tokio::time::timeout(WAIT, self.events.recv())
+                .await
+                .unwrap_or_else(|_| panic!("no `{}` within {WAIT:?}", E::NAME))
+                .expect("client closed");
+            if received.event == E::NAME {
+                return serde_json::from_value(received.data).expect("payload has the declared type");
+            }
+        }
+    }
+
+    /// Everything received so far, without waiting.
+    pub fn drain(&mut self) -> Vec<Received> {
+        let mut out = Vec::new();
+        while let Ok(r) = self.events.try_recv() {
+            out.push(r);
+        }
+        out
+    }
+
+    /// Asserts that no `event` arrives within `quiet`.
+    pub async fn assert_no<E: app::events::ServerEvent>(&mut self, quiet: Duration) {
+        let deadline = tokio::time::Instant::now() + quiet;
+        while let Ok(Some(r)) = tokio::time::timeout_at(deadline, self.events.recv()).await {
+            assert_ne!(r.event, E::NAME, "unexpected `{}`: {}", E::NAME, r.data);
+        }
+    }
+}

@@ -1,0 +1,62 @@
+//! Plain HTTP: health check, the server-rendered page, and the origin guard.
+
+mod common;
+
+use common::spawn_app;
+
+#[tokio::test]
+async fn healthz_answers_ok() {
+    let app = spawn_app().await;
+    let res = reqwest::get(app.url("/healthz")).await.expect("request");
+    assert_eq!(res.status(), 200);
+    let body: serde_json::Value = res.json().await.expect("json");
+    assert_eq!(body, serde_json::json!({ "status": "ok" }));
+}
+
+#[tokio::test]
+async fn the_page_is_rendered_on_the_server() {
+    let app = spawn_app().await;
+    let res = reqwest::get(app.url("/")).await.expect("request");
+    assert_eq!(res.status(), 200);
+    let html = res.text().await.expect("body");
+    assert!(html.contains("<title>Parley</title>"), "{html}");
+    assert!(html.contains("Display name"), "the welcome form is in the SSR output");
+    assert!(html.contains(r#"<script src="/vendor/socket.io.min.js"></script>"#));
+    assert!(html.contains("/pkg/parley.js"), "the hydration script is referenced");
+}
+
+#[tokio::test]
+async fn an_engine_io_handshake_from_a_foreign_origin_is_refused() {
+    let app = spawn_app().await;
+    let client = reqwest::Client::new();
+    let handshake = app.url("/socket.io/?EIO=4&transport=polling");
+
+    let foreign = client
+        .get(&handshake)
+        .header("Origin", "http://evil.example")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(foreign.status(), 403);
+
+    let own = client
+        .get(&handshake)
+        .header("Origin", format!("http://{}", app.addr))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(own.status(), 200);
+    assert!(own.text().await.expect("body").starts_with('0'), "an Engine.IO open packet");
+}
+
+#[tokio::test]
+async fn a_configured_origin_is_allowed() {
+    let app = common::spawn_app_with(|c| c.allowed_origins = vec!["https://chat.example.com".into()]).await;
+    let res = reqwest::Client::new()
+        .get(app.url("/socket.io/?EIO=4&transport=polling"))
+        .header("Origin", "https://chat.example.com")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(res.status(), 200);
+}

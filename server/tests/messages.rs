@@ -1,0 +1,119 @@
+//! `message:send` / `message:new` against the real server with real Socket.IO clients.
+
+mod common;
+
+use app::ChatError;
+use app::events::messages::{NewMessage, SendMessage, SendMessagePayload};
+use app::limits::MAX_MESSAGE_CHARS;
+use app::model::RoomId;
+use common::spawn_app;
+use serde_json::json;
+use uuid::Uuid;
+
+fn lobby(body: &str) -> SendMessagePayload {
+    SendMessagePayload { id: Uuid::now_v7(), room: RoomId::lobby(), body: body.to_owned() }
+}
+
+#[tokio::test]
+async fn a_message_is_acked_with_the_stored_message_and_reaches_the_other_client() {
+    let app = spawn_app().await;
+    let mut ada = app.connect("Ada").await;
+    let mut bob = app.connect("Bob").await;
+
+    let request = lobby("  hello, Bob  ");
+    let stored = ada.request::<SendMessage>(&request).await.expect("accepted");
+    assert_eq!(stored.id, request.id);
+    assert_eq!(stored.body, "hello, Bob", "the body is trimmed");
+    assert_eq!(stored.author.as_str(), "Ada", "the author comes from the handshake");
+    assert_eq!(stored.seq, 1);
+
+    let delivered = bob.next::<NewMessage>().await;
+    assert_eq!(delivered, stored);
+
+    // Ada learns of her own message from the ack only: the next broadcast she gets is Bob's.
+    let reply = bob.request::<SendMessage>(&lobby("hi Ada")).await.expect("accepted");
+    assert_eq!(reply.seq, 2);
+    assert_eq!(ada.next::<NewMessage>().await, reply);
+}
+
+#[tokio::test]
+async fn a_retried_send_returns_the_original_and_is_not_broadcast_twice() {
+    let app = spawn_app().await;
+    let ada = app.connect("Ada").await;
+    let mut bob = app.connect("Bob").await;
+
+    let request = lobby("once");
+    let first = ada.request::<SendMessage>(&request).await.expect("accepted");
+    let again = ada.request::<SendMessage>(&request).await.expect("accepted");
+    assert_eq!(first, again);
+    let next = ada.request::<SendMessage>(&lobby("twice")).await.expect("accepted");
+    assert_eq!(next.seq, 2);
+
+    assert_eq!(bob.next::<NewMessage>().await, first);
+    // The retry's broadcast is a duplicate the client drops by id; what matters is the store.
+    let mut seen = vec![bob.next::<NewMessage>().await];
+    if seen[0].id == first.id {
+        seen.push(bob.next::<NewMessage>().await);
+    }
+    assert_eq!(seen.last(), Some(&next));
+}
+
+#[tokio::test]
+async fn bad_requests_get_typed_errors_and_change_nothing() {
+    let app = spawn_app().await;
+    let ada = app.connect("Ada").await;
+
+    let shapeless = ada.request_raw("message:send", json!({"text": 42})).await;
+    let err: Result<serde_json::Value, ChatError> = serde_json::from_value(shapeless).expect("typed ack");
+    assert!(matches!(err, Err(ChatError::InvalidPayload { .. })), "{err:?}");
+
+    let not_an_object = ada.request_raw("message:send", json!("hello")).await;
+    let err: Result<serde_json::Value, ChatError> =
+        serde_json::from_value(not_an_object).expect("typed ack");
+    assert!(matches!(err, Err(ChatError::InvalidPayload { .. })), "{err:?}");
+
+    assert_eq!(ada.request::<SendMessage>(&lobby(" \n ")).await, Err(ChatError::EmptyMessage));
+
+    let long = "x".repeat(MAX_MESSAGE_CHARS + 1);
+    assert_eq!(
+        ada.request::<SendMessage>(&lobby(&long)).await,
+        Err(ChatError::MessageTooLong { len: MAX_MESSAGE_CHARS + 1, max: MAX_MESSAGE_CHARS })
+    );
+
+    let mut elsewhere = lobby("hi");
+    elsewhere.room = RoomId("no-such-room".to_owned());
+    assert_eq!(
+        ada.request::<SendMessage>(&elsewhere).await,
+        Err(ChatError::UnknownRoom { room: "no-such-room".to_owned() })
+    );
+
+    // Nothing above was stored: the first good message is number 1.
+    let ok = ada.request::<SendMessage>(&lobby("finally")).await.expect("accepted");
+    assert_eq!(ok.seq, 1);
+}
+
+#[tokio::test]
+async fn connections_without_a_valid_name_are_refused() {
+    let app = spawn_app().await;
+    let missing = app.connect_with_auth(json!({})).await.err().expect("refused");
+    assert!(missing.contains("invalid handshake"), "{missing}");
+
+    let long = app.connect_with_auth(json!({ "name": "x".repeat(33) })).await.err().expect("refused");
+    assert!(long.contains("invalid display name"), "{long}");
+
+    let control = app.connect_with_auth(json!({ "name": "a\u{7}b" })).await.err().expect("refused");
+    assert!(control.contains("control characters"), "{control}");
+
+    // The server is still serving.
+    app.connect("Ada").await;
+}
+
+#[tokio::test]
+async fn an_unknown_namespace_is_refused() {
+    let app = spawn_app().await;
+    let err = common::ChatClient::connect(&app.url("/"), "/nope", json!({ "name": "Ada" }))
+        .await
+        .err()
+        .expect("refused");
+    assert!(err.to_lowercase().contains("namespace"), "{err}");
+}
