@@ -324,6 +324,9 @@ fn MessageItem(entry: Entry, retry: Callback<Uuid>) -> impl IntoView {
                 {time.map(|t| view! { <time class="time">{t}</time> })}
                 {move || match delivery.get() {
                     Delivery::Pending => Some(view! { <span class="delivery">"sending…"</span> }.into_any()),
+                    Delivery::Sent if entry.own => Some(view! {
+                        <span class="delivery sent" role="img" aria-label="Sent">"✓"</span>
+                    }.into_any()),
                     Delivery::Sent => None,
                     Delivery::Failed(why) => Some(view! {
                         <span class="delivery failed" role="alert">"Not sent: " {why}</span>

@@ -1,0 +1,63 @@
+import { defineConfig, devices } from '@playwright/test';
+import * as path from 'node:path';
+
+// scripts/test picks a free port and a temporary data dir; these defaults serve a manual run.
+const port = Number(process.env.PARLEY_E2E_PORT ?? 3100);
+const dataDir = process.env.PARLEY_E2E_DATA_DIR ?? path.join(__dirname, '.cache', 'data');
+const root = path.resolve(__dirname, '..');
+
+export default defineConfig({
+  testDir: './tests',
+  timeout: 30_000,
+  expect: { timeout: 10_000 },
+  fullyParallel: true,
+  forbidOnly: true,
+  retries: 0,
+  workers: 2,
+  reporter: [['list']],
+  use: {
+    baseURL: `http://127.0.0.1:${port}`,
+    trace: 'retain-on-failure',
+    screenshot: 'only-on-failure',
+  },
+  projects: [
+    {
+      name: 'chromium',
+      use: {
+        ...devices['Desktop Chrome'],
+        // Debian's Chromium: Playwright's own browser download is not reachable here.
+        launchOptions: {
+          executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+          args: [
+            '--headless',
+            '--no-sandbox',
+            '--disable-gpu',
+            '--disable-quic',
+            '--no-first-run',
+            '--disable-background-networking',
+            '--disable-component-update',
+            '--disable-sync',
+          ],
+        },
+      },
+    },
+  ],
+  // The release build made by `cargo leptos build --release`.
+  webServer: {
+    command: path.join(root, 'target', 'release', 'parley'),
+    cwd: root,
+    url: `http://127.0.0.1:${port}/healthz`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    stdout: 'pipe',
+    stderr: 'pipe',
+    env: {
+      LEPTOS_OUTPUT_NAME: 'parley',
+      LEPTOS_SITE_ROOT: path.join(root, 'target', 'site'),
+      LEPTOS_SITE_PKG_DIR: 'pkg',
+      LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
+      PARLEY_DATA_DIR: dataDir,
+      RUST_LOG: process.env.RUST_LOG ?? 'info',
+    },
+  },
+});

@@ -1,0 +1,80 @@
+import { test, expect, type Browser } from '@playwright/test';
+import { ChatPage, unique } from './support/chat-page';
+
+async function person(browser: Browser, name: string, query = ''): Promise<ChatPage> {
+  const context = await browser.newContext();
+  const chat = new ChatPage(await context.newPage());
+  await chat.join(name, query);
+  return chat;
+}
+
+for (const mode of ['default', 'polling'] as const) {
+  test(`two people exchange messages (${mode} transport)`, async ({ browser }) => {
+    const query = mode === 'polling' ? '?transport=polling' : '';
+    const sockets: string[] = [];
+    const ada = await person(browser, 'Ada', query);
+    ada.page.on('websocket', (ws) => sockets.push(ws.url()));
+    const bob = await person(browser, 'Bob', query);
+    bob.page.on('websocket', (ws) => sockets.push(ws.url()));
+
+    const hello = unique('hello from Ada');
+    await ada.send(hello);
+    // Bob sees it, with its author.
+    await expect(bob.message(hello)).toHaveCount(1);
+    await expect(bob.message(hello).getByText('Ada', { exact: true })).toBeVisible();
+    // Ada's own copy is confirmed by the server's ack.
+    await expect(ada.message(hello).getByRole('img', { name: 'Sent' })).toBeVisible();
+    await expect(ada.composer).toHaveValue('');
+
+    const reply = unique('hi Ada');
+    await bob.send(reply);
+    await expect(ada.message(reply)).toHaveCount(1);
+    // By the time Bob's later message arrived, a duplicate of Ada's would have too.
+    await expect(ada.message(hello)).toHaveCount(1);
+    await expect(bob.message(reply)).toHaveCount(1);
+
+    if (mode === 'polling') {
+      expect(sockets, 'no WebSocket is opened when polling is forced').toEqual([]);
+    }
+  });
+}
+
+test('the default transport upgrades to a WebSocket', async ({ browser }) => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const upgraded = page.waitForEvent('websocket', (ws) => ws.url().includes('/socket.io/'));
+  await new ChatPage(page).join('Cy');
+  expect((await upgraded).url()).toContain('transport=websocket');
+});
+
+test('markup in a message is shown as text', async ({ browser }) => {
+  const ada = await person(browser, 'Ada');
+  const bob = await person(browser, 'Bob');
+  const marker = unique('tag');
+  const markup = `<img src=x onerror="window.__pwned=1"><b>${marker}</b>`;
+  await ada.send(markup);
+  await expect(bob.message(marker)).toContainText(markup);
+  await expect(bob.messages.locator('b, img')).toHaveCount(0);
+  expect(await bob.page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+});
+
+test('Shift+Enter adds a line instead of sending', async ({ browser }) => {
+  const ada = await person(browser, 'Ada');
+  await ada.composer.fill('first line');
+  await ada.composer.press('Shift+Enter');
+  await ada.composer.pressSequentially('second line');
+  await expect(ada.composer).toHaveValue('first line\nsecond line');
+  await ada.composer.press('Enter');
+  await expect(ada.composer).toHaveValue('');
+  await expect(ada.message('first line')).toContainText('second line');
+});
+
+test('an invalid display name is explained and nothing connects', async ({ page }) => {
+  await page.goto('/');
+  const join = page.getByRole('button', { name: 'Join the chat' });
+  await expect(join).toBeEnabled();
+  await page.getByLabel('Display name').fill('x'.repeat(33));
+  await join.click();
+  await expect(page.getByRole('alert')).toContainText('longer than 32 characters');
+  await expect(page.getByRole('log', { name: 'Messages' })).toHaveCount(0);
+});

@@ -1,0 +1,41 @@
+import { expect, type Locator, type Page } from '@playwright/test';
+
+/** One person's Parley tab. */
+export class ChatPage {
+  readonly status: Locator;
+  readonly messages: Locator;
+  readonly composer: Locator;
+
+  constructor(readonly page: Page) {
+    this.status = page.getByRole('status');
+    this.messages = page.getByRole('log', { name: 'Messages' });
+    this.composer = page.getByLabel('Message', { exact: true });
+  }
+
+  /** Opens the page (optionally with a query such as `?transport=polling`) and joins as `name`. */
+  async join(name: string, query = ''): Promise<void> {
+    await this.page.goto(`/${query}`);
+    const join = this.page.getByRole('button', { name: 'Join the chat' });
+    // The button is enabled once the WASM has hydrated the server-rendered form.
+    await expect(join).toBeEnabled();
+    await this.page.getByLabel('Display name').fill(name);
+    await join.click();
+    await expect(this.status).toHaveText('Connected');
+  }
+
+  /** Types `text` and presses Enter. */
+  async send(text: string): Promise<void> {
+    await this.composer.fill(text);
+    await this.composer.press('Enter');
+  }
+
+  /** The list items whose text contains `text`. */
+  message(text: string): Locator {
+    return this.messages.getByRole('listitem').filter({ hasText: text });
+  }
+}
+
+/** A string unique to this test run, so parallel tests never see each other's messages. */
+export function unique(label: string): string {
+  return `${label} ${Date.now().toString(36)}${Math.random().toString(36).slice(2, 7)}`;
+}
