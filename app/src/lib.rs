@@ -8,6 +8,8 @@
 //!   JS client in the browser, a no-op during SSR).
 //! - [`ui`]: the Leptos components; [`shell`] is the HTML document the server renders.
 
+#![recursion_limit = "256"]
+
 pub mod error;
 pub mod events;
 pub mod limits;

@@ -1,9 +1,17 @@
 import { test, expect, type Browser } from '@playwright/test';
 import { ChatPage, unique } from './support/chat-page';
 
-async function person(browser: Browser, name: string, query = ''): Promise<ChatPage> {
+async function person(
+  browser: Browser,
+  name: string,
+  query = '',
+  sockets: string[] = [],
+): Promise<ChatPage> {
   const context = await browser.newContext();
-  const chat = new ChatPage(await context.newPage());
+  const page = await context.newPage();
+  // Listen before the page loads, so no WebSocket can open unseen.
+  page.on('websocket', (ws) => sockets.push(ws.url()));
+  const chat = new ChatPage(page);
   await chat.join(name, query);
   return chat;
 }
@@ -12,10 +20,8 @@ for (const mode of ['default', 'polling'] as const) {
   test(`two people exchange messages (${mode} transport)`, async ({ browser }) => {
     const query = mode === 'polling' ? '?transport=polling' : '';
     const sockets: string[] = [];
-    const ada = await person(browser, 'Ada', query);
-    ada.page.on('websocket', (ws) => sockets.push(ws.url()));
-    const bob = await person(browser, 'Bob', query);
-    bob.page.on('websocket', (ws) => sockets.push(ws.url()));
+    const ada = await person(browser, 'Ada', query, sockets);
+    const bob = await person(browser, 'Bob', query, sockets);
 
     const hello = unique('hello from Ada');
     await ada.send(hello);
@@ -35,6 +41,8 @@ for (const mode of ['default', 'polling'] as const) {
 
     if (mode === 'polling') {
       expect(sockets, 'no WebSocket is opened when polling is forced').toEqual([]);
+    } else {
+      expect(sockets.length, 'both clients upgraded to a WebSocket').toBeGreaterThanOrEqual(2);
     }
   });
 }

@@ -2,6 +2,9 @@
 //! generated JS calls [`hydrate`], which takes over the server-rendered page. Everything else
 //! lives in the `app` crate, shared with the server.
 
+// Leptos views are deeply nested types; the release build needs the higher limit.
+#![recursion_limit = "256"]
+
 use wasm_bindgen::prelude::wasm_bindgen;
 
 /// Hydrates the page rendered by the server.

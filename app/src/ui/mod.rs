@@ -129,7 +129,7 @@ struct Entry {
     id: Uuid,
     author: String,
     body: String,
-    sent_at_ms: Option<i64>,
+    sent_at_ms: RwSignal<Option<i64>>,
     own: bool,
     delivery: RwSignal<Delivery>,
 }
@@ -140,7 +140,7 @@ impl Entry {
             id: msg.id,
             author: msg.author.to_string(),
             body: msg.body,
-            sent_at_ms: Some(msg.sent_at_ms),
+            sent_at_ms: RwSignal::new(Some(msg.sent_at_ms)),
             own,
             delivery: RwSignal::new(Delivery::Sent),
         }
@@ -150,13 +150,17 @@ impl Entry {
 /// Adds a delivered message, or confirms the pending entry with the same id: whichever of the
 /// ack and the broadcast arrives first, the message is listed once.
 fn upsert(entries: RwSignal<Vec<Entry>>, msg: ChatMessage, own: bool) {
-    entries.update(|list| match list.iter_mut().find(|e| e.id == msg.id) {
-        Some(entry) => {
-            entry.sent_at_ms = Some(msg.sent_at_ms);
-            entry.delivery.set(Delivery::Sent);
-        }
-        None => list.push(Entry::delivered(msg, own)),
+    let existing = entries.with_untracked(|list| {
+        list.iter().find(|e| e.id == msg.id).map(|e| (e.sent_at_ms, e.delivery))
     });
+    match existing {
+        // Only the entry's own signals change; the list is not re-rendered.
+        Some((sent_at_ms, delivery)) => {
+            sent_at_ms.set(Some(msg.sent_at_ms));
+            delivery.set(Delivery::Sent);
+        }
+        None => entries.update(|list| list.push(Entry::delivered(msg, own))),
+    }
 }
 
 /// The room: connection status, messages and the composer.
@@ -222,7 +226,7 @@ fn ChatView(name: DisplayName, transports: Transports, on_leave: Callback<()>) -
                 id,
                 author: name.to_string(),
                 body: body.clone(),
-                sent_at_ms: None,
+                sent_at_ms: RwSignal::new(None),
                 own: true,
                 delivery: RwSignal::new(Delivery::Pending),
             });
@@ -316,12 +320,13 @@ fn MessageList(entries: RwSignal<Vec<Entry>>, retry: Callback<Uuid>) -> impl Int
 fn MessageItem(entry: Entry, retry: Callback<Uuid>) -> impl IntoView {
     let delivery = entry.delivery;
     let id = entry.id;
-    let time = entry.sent_at_ms.map(time::clock);
+    let sent_at_ms = entry.sent_at_ms;
+    let time = move || sent_at_ms.get().map(|ms| view! { <time class="time">{time::clock(ms)}</time> });
     view! {
         <li class="message" class:own=entry.own class:pending=move || delivery.get() == Delivery::Pending>
             <div class="meta">
                 <span class="author">{entry.author}</span>
-                {time.map(|t| view! { <time class="time">{t}</time> })}
+                {time}
                 {move || match delivery.get() {
                     Delivery::Pending => Some(view! { <span class="delivery">"sending…"</span> }.into_any()),
                     Delivery::Sent if entry.own => Some(view! {
@@ -375,7 +380,8 @@ fn Composer(on_send: Callback<String>) -> impl IntoView {
             <textarea
                 id="composer-input"
                 rows="2"
-                placeholder="Write a message… (Enter sends, Shift+Enter for a new line)"
+                placeholder="Write a message…"
+                title="Enter sends, Shift+Enter starts a new line"
                 prop:value=move || draft.get()
                 on:input=move |ev| draft.set(event_target_value(&ev))
                 on:keydown=on_keydown
