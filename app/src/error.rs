@@ -32,6 +32,36 @@ pub enum ChatError {
         /// Which rule.
         reason: String,
     },
+    /// The room name broke a rule of [`crate::model::parse_room_name`].
+    #[error("invalid room name: {reason}")]
+    InvalidRoomName {
+        /// Which rule.
+        reason: String,
+    },
+    /// A room with that name exists already.
+    #[error("a room named {room} exists already")]
+    RoomExists {
+        /// The name asked for.
+        room: String,
+    },
+    /// The request needs membership of a room the caller is not in.
+    #[error("you are not a member of {room}")]
+    NotMember {
+        /// The room.
+        room: String,
+    },
+    /// Only the room's creator may do this (or nobody, for the lobby).
+    #[error("you may not do that in {room}")]
+    Forbidden {
+        /// The room.
+        room: String,
+    },
+    /// The person named is unknown.
+    #[error("no such person: {user}")]
+    UnknownUser {
+        /// The id that was named.
+        user: String,
+    },
     /// The room does not exist.
     #[error("no such room: {room}")]
     UnknownRoom {

@@ -5,3 +5,15 @@ pub const MAX_MESSAGE_CHARS: usize = 4_000;
 
 /// Longest display name, in Unicode scalar values after trimming.
 pub const MAX_NAME_CHARS: usize = 32;
+
+/// Shortest room name.
+pub const MIN_ROOM_NAME_CHARS: usize = 2;
+
+/// Longest room name.
+pub const MAX_ROOM_NAME_CHARS: usize = 32;
+
+/// Least time between two typing notices a client sends for one room (the server drops extras).
+pub const TYPING_THROTTLE_MS: u64 = 2_000;
+
+/// How long a typing indicator stays up after the last notice.
+pub const TYPING_EXPIRY_MS: u64 = 5_000;

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::ChatError;
-use crate::limits::{MAX_MESSAGE_CHARS, MAX_NAME_CHARS};
+use crate::limits::{MAX_MESSAGE_CHARS, MAX_NAME_CHARS, MAX_ROOM_NAME_CHARS, MIN_ROOM_NAME_CHARS};
 
 /// A room's identifier, as used on the wire and in Socket.IO room names (`room:{id}`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -18,6 +18,101 @@ impl RoomId {
     pub fn lobby() -> Self {
         Self("lobby".to_owned())
     }
+
+    /// The direct-message room of two people (the same whichever of them asks).
+    pub fn direct(a: &UserId, b: &UserId) -> Self {
+        let (first, second) = if a <= b { (a, b) } else { (b, a) };
+        Self(format!("dm:{}:{}", first.0, second.0))
+    }
+
+    /// Whether this is a direct-message room.
+    pub fn is_direct(&self) -> bool {
+        self.0.starts_with("dm:")
+    }
+}
+
+/// A public room's name: [`MIN_ROOM_NAME_CHARS`]–[`MAX_ROOM_NAME_CHARS`] characters, each a
+/// lowercase ASCII letter, a digit, `-` or `_`, starting with a letter or digit. Names are
+/// compared case-insensitively (they are lowercased), so `Ops` and `ops` are the same room. The
+/// name is also the room's id.
+pub fn parse_room_name(raw: &str) -> Result<RoomId, ChatError> {
+    let name = raw.trim().to_ascii_lowercase();
+    let invalid = |reason: String| ChatError::InvalidRoomName { reason };
+    let len = name.chars().count();
+    if !(MIN_ROOM_NAME_CHARS..=MAX_ROOM_NAME_CHARS).contains(&len) {
+        return Err(invalid(format!(
+            "a room name has {MIN_ROOM_NAME_CHARS} to {MAX_ROOM_NAME_CHARS} characters"
+        )));
+    }
+    if !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_') {
+        return Err(invalid("use only letters, digits, - and _".to_owned()));
+    }
+    if !name.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+        return Err(invalid("start with a letter or a digit".to_owned()));
+    }
+    Ok(RoomId(name))
+}
+
+/// A person's stable id. With display-name identity it is the lowercased name, so `Ada` and `ada`
+/// are one person; accounts will replace how it is made, not where it is used.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct UserId(pub String);
+
+impl fmt::Display for UserId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A person as others see them.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct UserRef {
+    /// Stable id.
+    pub id: UserId,
+    /// Display name.
+    pub name: DisplayName,
+}
+
+impl UserRef {
+    /// The guest identity for a display name.
+    pub fn guest(name: DisplayName) -> Self {
+        Self { id: UserId(name.as_str().to_lowercase()), name }
+    }
+}
+
+/// What kind of room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RoomKind {
+    /// Listed for everyone; anyone may join.
+    Public,
+    /// Two people's direct messages.
+    Direct,
+}
+
+/// A room as listed in the sidebar.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomSummary {
+    /// Id (for public rooms, also the name).
+    pub id: RoomId,
+    /// Public or direct.
+    pub kind: RoomKind,
+    /// Number of members.
+    pub members: u32,
+    /// Who created it (`None` for the lobby).
+    pub created_by: Option<UserId>,
+    /// For a direct room, its two people.
+    pub peers: Vec<UserRef>,
+}
+
+/// A room member and whether any of their tabs is connected.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    /// Who.
+    pub user: UserRef,
+    /// Connected in at least one tab.
+    pub online: bool,
 }
 
 impl fmt::Display for RoomId {
@@ -91,7 +186,7 @@ pub struct ChatMessage {
     /// Position in the room, strictly increasing from 1.
     pub seq: u64,
     /// Who wrote it.
-    pub author: DisplayName,
+    pub author: UserRef,
     /// The text; rendered as text, never as HTML.
     pub body: String,
     /// When the server accepted it, in milliseconds since the Unix epoch.
@@ -128,6 +223,25 @@ mod tests {
             validate_body(&long),
             Err(ChatError::MessageTooLong { len: MAX_MESSAGE_CHARS + 1, max: MAX_MESSAGE_CHARS })
         );
+    }
+
+    #[test]
+    fn room_names_follow_the_rules() {
+        assert_eq!(parse_room_name(" Ops-Team "), Ok(RoomId("ops-team".to_owned())));
+        assert!(parse_room_name("a").is_err());
+        assert!(parse_room_name(&"a".repeat(MAX_ROOM_NAME_CHARS + 1)).is_err());
+        assert!(parse_room_name("has space").is_err());
+        assert!(parse_room_name("-dash").is_err());
+        assert!(parse_room_name("dm:x").is_err(), "cannot collide with direct rooms");
+        assert!(parse_room_name("<script>").is_err());
+    }
+
+    #[test]
+    fn a_direct_room_is_the_same_from_both_sides() {
+        let (a, b) = (UserId("ada".into()), UserId("bob".into()));
+        assert_eq!(RoomId::direct(&a, &b), RoomId::direct(&b, &a));
+        assert!(RoomId::direct(&a, &b).is_direct());
+        assert!(!RoomId::lobby().is_direct());
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! - [`config`]: the clap configuration (flags and environment variables).
 //! - [`state`]: [`AppState`], the one handle on everything a request may need.
 //! - [`domain`]: rooms, identities and messages, with no knowledge of sockets.
+//! - [`store`]: persistence behind the [`store::Store`] trait (SQLite by default).
 //! - [`socket`]: the Socket.IO namespace, middleware and handlers over the domain.
 //! - [`http`]: routes other than the app's pages (health check) and the origin guard.
 //!
@@ -15,6 +16,7 @@ pub mod domain;
 pub mod http;
 pub mod socket;
 pub mod state;
+pub mod store;
 pub mod telemetry;
 
 use std::future::Future;

@@ -14,14 +14,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Leptos reads where the site's files are from the LEPTOS_* variables cargo-leptos sets.
     let mut leptos = get_configuration(None)?.leptos_options;
     let addr: SocketAddr = config.listen.unwrap_or(leptos.site_addr);
-    std::fs::create_dir_all(&config.data_dir)?;
 
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
         tracing::error!(%addr, error = %e, "cannot listen");
         e
     })?;
     leptos.site_addr = listener.local_addr()?;
-    let state = AppState::new(config, leptos);
+    let state = AppState::new(config, leptos).await?;
     run(listener, state, shutdown_signal()).await?;
     Ok(())
 }

@@ -10,6 +10,7 @@ use crate::config::Config;
 use crate::domain::Chat;
 use crate::http::OriginPolicy;
 use crate::socket;
+use crate::store::{SqliteStore, StoreError};
 
 /// Shared application state, handed to the Leptos routes (server functions read it from context)
 /// and, through socketioxide's state, to the socket handlers.
@@ -29,9 +30,10 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Builds the domain and the Socket.IO server for `config`.
-    pub fn new(config: Config, leptos: LeptosOptions) -> Self {
-        let chat = Arc::new(Chat::new());
+    /// Opens the store, builds the domain and the Socket.IO server for `config`.
+    pub async fn new(config: Config, leptos: LeptosOptions) -> Result<Self, StoreError> {
+        let store = SqliteStore::open(&config.data_dir).await?;
+        let chat = Arc::new(Chat::new(Arc::new(store)));
         let max_payload = config.max_payload;
         let (socket_layer, io) = SocketIo::builder()
             // One payload limit for both transports: `max_payload` bounds long-polling bodies,
@@ -43,7 +45,7 @@ impl AppState {
             .build_layer();
         socket::register(&io);
         let origins = Arc::new(OriginPolicy::new(&config.allowed_origins));
-        Self { leptos, io, chat, origins, config: Arc::new(config), socket_layer }
+        Ok(Self { leptos, io, chat, origins, config: Arc::new(config), socket_layer })
     }
 
     /// The tower layer that serves Socket.IO for this state's server.

@@ -24,7 +24,7 @@ async fn a_message_is_acked_with_the_stored_message_and_reaches_the_other_client
     let stored = ada.request::<SendMessage>(&request).await.expect("accepted");
     assert_eq!(stored.id, request.id);
     assert_eq!(stored.body, "hello, Bob", "the body is trimmed");
-    assert_eq!(stored.author.as_str(), "Ada", "the author comes from the handshake");
+    assert_eq!(stored.author.name.as_str(), "Ada", "the author comes from the handshake");
     assert_eq!(stored.seq, 1);
 
     let delivered = bob.next::<NewMessage>().await;

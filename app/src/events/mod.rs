@@ -10,7 +10,38 @@
 //! `{"Err": ..}`): socketioxide spreads a tuple ack into several arguments and the JS client's
 //! `emitWithAck` keeps only the first.
 
+/// Declares a [`ClientEvent`]: `client_event!(Doc, Type, "wire:name", Payload => Ok)`.
+macro_rules! client_event {
+    ($(#[$doc:meta])* $ty:ident, $name:literal, $payload:ty => $ok:ty) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy)]
+        pub struct $ty;
+
+        impl $crate::events::ClientEvent for $ty {
+            const NAME: &'static str = $name;
+            type Payload = $payload;
+            type Ok = $ok;
+        }
+    };
+}
+
+/// Declares a [`ServerEvent`]: `server_event!(Doc, Type, "wire:name", Payload)`.
+macro_rules! server_event {
+    ($(#[$doc:meta])* $ty:ident, $name:literal, $payload:ty) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy)]
+        pub struct $ty;
+
+        impl $crate::events::ServerEvent for $ty {
+            const NAME: &'static str = $name;
+            type Payload = $payload;
+        }
+    };
+}
+
 pub mod messages;
+pub mod presence;
+pub mod rooms;
 
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 

@@ -3,19 +3,26 @@
 //! [`ChatPage`] is rendered on the server (the welcome form) and hydrated in the browser. The
 //! connection is opened only after a person picks a name, so it only ever exists in the browser.
 
+mod people;
+mod room;
+mod sidebar;
+mod state;
 mod time;
 
-use leptos::ev::{KeyboardEvent, SubmitEvent};
-use leptos::html;
+use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use leptos_router::hooks::use_query_map;
-use uuid::Uuid;
 
-use crate::events::messages::{NewMessage, SendMessage, SendMessagePayload};
+use crate::events::messages::NewMessage;
+use crate::events::presence::{PresenceChanged, Typing};
+use crate::events::rooms::{
+    DirectOpened, Empty, ListRooms, MemberJoined, MemberLeft, RoomCreated, RoomDeleted,
+};
 use crate::events::{CHAT_NAMESPACE, Handshake};
-use crate::model::{ChatMessage, DisplayName, RoomId, validate_body};
+use crate::model::DisplayName;
 use crate::socket::{ConnectOptions, ConnectionStatus, Socket, SocketClient, Transports};
+
+use state::ChatState;
 
 /// Transports chosen by the page's `?transport=` query (`polling` or `websocket`), so a
 /// connection can be forced onto one transport for diagnosis and tests.
@@ -62,7 +69,7 @@ pub fn ChatPage() -> impl IntoView {
                 }
                 Some(name) => {
                     view! {
-                        <ChatView
+                        <ChatApp
                             name
                             transports=transports()
                             on_leave=Callback::new(move |()| me.set(None))
@@ -112,64 +119,11 @@ fn NameForm(hydrated: RwSignal<bool>, on_done: Callback<DisplayName>) -> impl In
     }
 }
 
-/// Where a message we sent stands.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Delivery {
-    /// Sent, no ack yet.
-    Pending,
-    /// Stored by the server.
-    Sent,
-    /// Refused or timed out; the text says why.
-    Failed(String),
-}
-
-/// One line of the message list.
-#[derive(Debug, Clone)]
-struct Entry {
-    id: Uuid,
-    author: String,
-    body: String,
-    sent_at_ms: RwSignal<Option<i64>>,
-    own: bool,
-    delivery: RwSignal<Delivery>,
-}
-
-impl Entry {
-    fn delivered(msg: ChatMessage, own: bool) -> Self {
-        Self {
-            id: msg.id,
-            author: msg.author.to_string(),
-            body: msg.body,
-            sent_at_ms: RwSignal::new(Some(msg.sent_at_ms)),
-            own,
-            delivery: RwSignal::new(Delivery::Sent),
-        }
-    }
-}
-
-/// Adds a delivered message, or confirms the pending entry with the same id: whichever of the
-/// ack and the broadcast arrives first, the message is listed once.
-fn upsert(entries: RwSignal<Vec<Entry>>, msg: ChatMessage, own: bool) {
-    let existing = entries.with_untracked(|list| {
-        list.iter().find(|e| e.id == msg.id).map(|e| (e.sent_at_ms, e.delivery))
-    });
-    match existing {
-        // Only the entry's own signals change; the list is not re-rendered.
-        Some((sent_at_ms, delivery)) => {
-            sent_at_ms.set(Some(msg.sent_at_ms));
-            delivery.set(Delivery::Sent);
-        }
-        None => entries.update(|list| list.push(Entry::delivered(msg, own))),
-    }
-}
-
-/// The room: connection status, messages and the composer.
+/// The signed-in chat: connects, keeps [`ChatState`] in step with the server, lays out the
+/// sidebar, the room and the people panel.
 #[component]
-fn ChatView(name: DisplayName, transports: Transports, on_leave: Callback<()>) -> impl IntoView {
-    let room = RoomId::lobby();
+fn ChatApp(name: DisplayName, transports: Transports, on_leave: Callback<()>) -> impl IntoView {
     let status = RwSignal::new(ConnectionStatus::Connecting);
-    let entries = RwSignal::new(Vec::<Entry>::new());
-
     let options = ConnectOptions {
         namespace: CHAT_NAMESPACE,
         auth: Handshake { name: name.to_string() },
@@ -182,80 +136,89 @@ fn ChatView(name: DisplayName, transports: Transports, on_leave: Callback<()>) -
             None
         }
     };
+    let chat = ChatState::new(socket.clone());
+    provide_context(chat);
 
-    if let Some(socket) = &socket {
-        let me = name.to_string();
+    if let Some(socket) = socket {
         let subs = (
-            socket.watch_status(move |s| status.set(s)),
-            socket.subscribe::<NewMessage>(move |msg| {
-                let own = msg.author.as_str() == me;
-                upsert(entries, msg, own);
+            socket.watch_status(move |s| {
+                if s == ConnectionStatus::Connected {
+                    // On every (re)connect: the server's view of rooms and memberships wins.
+                    chat.request_or_report::<ListRooms>(Empty {}, move |list| {
+                        chat.apply_room_list(list);
+                        chat.open(chat.current.get_untracked());
+                    });
+                }
+                status.set(s);
             }),
+            socket.subscribe::<NewMessage>(move |msg| chat.upsert_message(msg)),
+            socket.subscribe::<RoomCreated>(move |room| chat.upsert_room(room)),
+            socket.subscribe::<RoomDeleted>(move |r| chat.remove_room(&r.room)),
+            socket.subscribe::<DirectOpened>(move |room| {
+                chat.joined.update(|j| {
+                    j.insert(room.id.clone());
+                });
+                chat.upsert_room(room);
+            }),
+            socket.subscribe::<MemberJoined>(move |change| chat.member_joined(change)),
+            socket.subscribe::<MemberLeft>(move |change| chat.member_left(change)),
+            socket.subscribe::<PresenceChanged>(move |p| {
+                chat.online.update(|online| {
+                    if p.online {
+                        online.insert(p.user.id);
+                    } else {
+                        online.remove(&p.user.id);
+                    }
+                })
+            }),
+            socket.subscribe::<Typing>(move |t| chat.start_typing(&t.room, t.user)),
         );
-        let socket = socket.clone();
         on_cleanup(move || {
             drop(subs);
             socket.disconnect();
         });
     }
 
-    let send = {
-        let room = room.clone();
-        move |id: Uuid, body: String| {
-            let Some(socket) = socket.clone() else { return };
-            let payload = SendMessagePayload { id, room: room.clone(), body };
-            let ack = socket.request::<SendMessage>(&payload);
-            spawn_local(async move {
-                match ack.await {
-                    Ok(msg) => upsert(entries, msg, true),
-                    Err(e) => entries.update(|list| {
-                        if let Some(entry) = list.iter().find(|e| e.id == id) {
-                            entry.delivery.set(Delivery::Failed(e.to_string()));
-                        }
-                    }),
-                }
-            });
-        }
-    };
-    let send = StoredValue::new(send);
-
-    let compose = Callback::new(move |body: String| {
-        let id = Uuid::now_v7();
-        entries.update(|list| {
-            list.push(Entry {
-                id,
-                author: name.to_string(),
-                body: body.clone(),
-                sent_at_ms: RwSignal::new(None),
-                own: true,
-                delivery: RwSignal::new(Delivery::Pending),
-            });
-        });
-        send.with_value(|send| send(id, body));
-    });
-    let retry = Callback::new(move |id: Uuid| {
-        let body = entries.with_untracked(|list| {
-            list.iter().find(|e| e.id == id).map(|e| {
-                e.delivery.set(Delivery::Pending);
-                e.body.clone()
-            })
-        });
-        if let Some(body) = body {
-            send.with_value(|send| send(id, body));
-        }
+    // Phone layout: the sidebar and the people list open over the room.
+    let panel = RwSignal::new(None::<&'static str>);
+    Effect::new(move |_| {
+        chat.current.track();
+        panel.set(None);
     });
 
     view! {
-        <main class="chat">
-            <section class="room" aria-labelledby="room-title">
-                <header class="room-header">
-                    <h2 id="room-title">"# " {room.to_string()}</h2>
-                    <StatusBadge status on_leave />
-                </header>
-                <MessageList entries retry />
-                <Composer on_send=compose />
-            </section>
-        </main>
+        <div class="chat" class:show-rooms=move || panel.get() == Some("rooms")
+            class:show-people=move || panel.get() == Some("people")>
+            <div class="toolbar">
+                <button type="button" class="ghost" aria-controls="sidebar"
+                    aria-expanded=move || (panel.get() == Some("rooms")).to_string()
+                    on:click=move |_| panel.update(|p| *p = if *p == Some("rooms") { None } else { Some("rooms") })>
+                    "Rooms"
+                    <UnreadTotal />
+                </button>
+                <StatusBadge status on_leave />
+                <button type="button" class="ghost" aria-controls="people"
+                    aria-expanded=move || (panel.get() == Some("people")).to_string()
+                    on:click=move |_| panel.update(|p| *p = if *p == Some("people") { None } else { Some("people") })>
+                    "People"
+                </button>
+            </div>
+            <sidebar::Sidebar />
+            <room::RoomPane />
+            <people::PeoplePanel />
+        </div>
+    }
+}
+
+/// The number of unread messages outside the room on screen (for the phone's Rooms button).
+#[component]
+fn UnreadTotal() -> impl IntoView {
+    let chat = expect_context::<ChatState>();
+    let total = move || chat.unread.with(|u| u.values().sum::<u32>());
+    view! {
+        <Show when=move || { total() > 0 }>
+            <span class="badge" aria-label=move || format!("{} unread", total())>{total}</span>
+        </Show>
     }
 }
 
@@ -274,7 +237,7 @@ fn StatusBadge(status: RwSignal<ConnectionStatus>, on_leave: Callback<()>) -> im
         _ => "status offline",
     };
     view! {
-        <p class=class role="status">
+        <p class=class role="status" aria-label="Connection">
             {text}
         </p>
         <Show when=move || matches!(status.get(), ConnectionStatus::Refused { .. })>
@@ -282,115 +245,5 @@ fn StatusBadge(status: RwSignal<ConnectionStatus>, on_leave: Callback<()>) -> im
                 "Choose another name"
             </button>
         </Show>
-    }
-}
-
-/// The messages, oldest first; keeps the newest in view while the reader is at the bottom.
-#[component]
-fn MessageList(entries: RwSignal<Vec<Entry>>, retry: Callback<Uuid>) -> impl IntoView {
-    let list_ref = NodeRef::<html::Ol>::new();
-    // Follow new messages only if the reader was already at the bottom.
-    let at_bottom = StoredValue::new(true);
-    let on_scroll = move |_| {
-        if let Some(el) = list_ref.get_untracked() {
-            let gap = el.scroll_height() - el.scroll_top() - el.client_height();
-            at_bottom.set_value(gap < 32);
-        }
-    };
-    Effect::new(move |_| {
-        entries.track();
-        if at_bottom.get_value() {
-            if let Some(el) = list_ref.get() {
-                el.set_scroll_top(el.scroll_height());
-            }
-        }
-    });
-
-    view! {
-        <ol class="messages" node_ref=list_ref on:scroll=on_scroll role="log" aria-label="Messages">
-            <For each=move || entries.get() key=|e| e.id let:entry>
-                <MessageItem entry retry />
-            </For>
-        </ol>
-    }
-}
-
-/// One message. The body is a text node: markup in a message is shown, never interpreted.
-#[component]
-fn MessageItem(entry: Entry, retry: Callback<Uuid>) -> impl IntoView {
-    let delivery = entry.delivery;
-    let id = entry.id;
-    let sent_at_ms = entry.sent_at_ms;
-    let time = move || sent_at_ms.get().map(|ms| view! { <time class="time">{time::clock(ms)}</time> });
-    view! {
-        <li class="message" class:own=entry.own class:pending=move || delivery.get() == Delivery::Pending>
-            <div class="meta">
-                <span class="author">{entry.author}</span>
-                {time}
-                {move || match delivery.get() {
-                    Delivery::Pending => Some(view! { <span class="delivery">"sending…"</span> }.into_any()),
-                    Delivery::Sent if entry.own => Some(view! {
-                        <span class="delivery sent" role="img" aria-label="Sent">"✓"</span>
-                    }.into_any()),
-                    Delivery::Sent => None,
-                    Delivery::Failed(why) => Some(view! {
-                        <span class="delivery failed" role="alert">"Not sent: " {why}</span>
-                        <button type="button" class="link" on:click=move |_| retry.run(id)>"Retry"</button>
-                    }.into_any()),
-                }}
-            </div>
-            <p class="body">{entry.body}</p>
-        </li>
-    }
-}
-
-/// The message box: Enter sends, Shift+Enter adds a line.
-#[component]
-fn Composer(on_send: Callback<String>) -> impl IntoView {
-    let draft = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<String>);
-    let submit = move || {
-        match validate_body(&draft.get_untracked()) {
-            Ok(body) => {
-                error.set(None);
-                draft.set(String::new());
-                on_send.run(body);
-            }
-            Err(crate::ChatError::EmptyMessage) => {}
-            Err(e) => error.set(Some(e.to_string())),
-        }
-    };
-    let on_keydown = move |ev: KeyboardEvent| {
-        if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
-            ev.prevent_default();
-            submit();
-        }
-    };
-    view! {
-        <form
-            class="composer"
-            on:submit=move |ev: SubmitEvent| {
-                ev.prevent_default();
-                submit();
-            }
-        >
-            <label for="composer-input" class="visually-hidden">
-                "Message"
-            </label>
-            <textarea
-                id="composer-input"
-                rows="2"
-                placeholder="Write a message…"
-                title="Enter sends, Shift+Enter starts a new line"
-                prop:value=move || draft.get()
-                on:input=move |ev| draft.set(event_target_value(&ev))
-                on:keydown=on_keydown
-                aria-describedby="composer-error"
-            ></textarea>
-            <button type="submit">"Send"</button>
-            <p id="composer-error" class="error" role="alert">
-                {move || error.get()}
-            </p>
-        </form>
     }
 }

@@ -1,44 +1,59 @@
-//! The chat domain: who is speaking, which rooms exist, what a posted message becomes.
+//! The chat domain: who is speaking, which rooms exist and who is in them, what a posted message
+//! becomes and who must hear of it.
 //!
-//! Nothing here knows about sockets: handlers in [`crate::socket`] extract a request, call the
-//! domain and emit its result, and this layer is unit-tested on its own.
-//!
-//! Messages are kept in memory for now: the durable store (SQLite/Postgres behind a trait) is the
-//! next step, and [`Chat`] is the seam where it plugs in.
+//! Nothing here knows about sockets. Handlers in [`crate::socket`] extract a request, call
+//! [`Chat`] and deliver what it returns to an [`Audience`]; this layer is tested on its own
+//! against a real store. Persistence goes through the [`Store`] trait; presence and typing are
+//! per-node memory.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{SystemTime, UNIX_EPOCH};
+mod presence;
+mod typing;
+
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use app::ChatError;
 use app::events::messages::SendMessagePayload;
-use app::model::{ChatMessage, DisplayName, RoomId, validate_body};
-use uuid::Uuid;
+use app::events::presence::TypingNotice;
+use app::events::rooms::{MemberChange, RoomList, RoomView};
+use app::model::{
+    ChatMessage, Member, RoomId, RoomKind, RoomSummary, UserId, UserRef, parse_room_name,
+    validate_body,
+};
+
+pub use presence::Presence;
+pub use typing::TypingThrottle;
+
+use crate::store::{NewMessage, RoomRecord, Store, StoreError};
 
 /// Who a connection speaks for. The only place identity is decided, so replacing display names
 /// with real accounts changes this type and the connect middleware, nothing else.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Identity {
-    /// The name shown with this person's messages.
-    pub name: DisplayName,
+    /// The person.
+    pub user: UserRef,
 }
 
-#[derive(Debug, Default)]
-struct Room {
-    messages: Vec<ChatMessage>,
-    index: HashMap<Uuid, usize>,
-}
-
-/// The chat's rooms and their messages.
-#[derive(Debug)]
-pub struct Chat {
-    rooms: Mutex<HashMap<RoomId, Room>>,
-}
-
-impl Default for Chat {
-    fn default() -> Self {
-        Self::new()
+impl Identity {
+    fn id(&self) -> &UserId {
+        &self.user.id
     }
+}
+
+/// Who must receive an event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Audience {
+    /// The members of a public room.
+    Room(RoomId),
+    /// Every tab of these people (direct rooms).
+    People(Vec<UserId>),
+}
+
+/// What a new connection needs to know.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Connected {
+    /// Public rooms the person is a member of (the connection joins their Socket.IO rooms).
+    pub rooms: Vec<RoomId>,
 }
 
 fn now_ms() -> i64 {
@@ -48,88 +63,261 @@ fn now_ms() -> i64 {
         .unwrap_or_default()
 }
 
-impl Chat {
-    /// A chat with one room, the lobby.
-    pub fn new() -> Self {
-        Self { rooms: Mutex::new(HashMap::from([(RoomId::lobby(), Room::default())])) }
-    }
-
-    /// Stores a message in its room and returns it with its sequence number.
-    ///
-    /// Posting the same id again returns the message stored the first time, so a client may
-    /// retry a send whose ack it never got.
-    #[tracing::instrument(skip_all, fields(room = %request.room, id = %request.id))]
-    pub fn post(
-        &self,
-        author: &Identity,
-        request: SendMessagePayload,
-    ) -> Result<ChatMessage, ChatError> {
-        let body = validate_body(&request.body)?;
-        let mut rooms = self.rooms.lock().map_err(|_| ChatError::Internal)?;
-        let room = rooms
-            .get_mut(&request.room)
-            .ok_or_else(|| ChatError::UnknownRoom { room: request.room.to_string() })?;
-        if let Some(&at) = room.index.get(&request.id) {
-            return Ok(room.messages[at].clone());
-        }
-        let message = ChatMessage {
-            id: request.id,
-            seq: room.messages.len() as u64 + 1,
-            room: request.room,
-            author: author.name.clone(),
-            body,
-            sent_at_ms: now_ms(),
-        };
-        room.index.insert(message.id, room.messages.len());
-        room.messages.push(message.clone());
-        Ok(message)
-    }
+/// Store failures are logged here and reach clients only as [`ChatError::Internal`].
+fn internal(e: StoreError) -> ChatError {
+    tracing::error!(error = %e, "store failure");
+    ChatError::Internal
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+fn unknown(room: &RoomId) -> ChatError {
+    ChatError::UnknownRoom { room: room.to_string() }
+}
 
-    fn ada() -> Identity {
-        Identity { name: DisplayName::parse("Ada").expect("valid name") }
+/// The chat service.
+#[derive(Debug)]
+pub struct Chat {
+    store: Arc<dyn Store>,
+    presence: Presence,
+    typing: TypingThrottle,
+}
+
+impl Chat {
+    /// A chat over `store`.
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Self { store, presence: Presence::default(), typing: TypingThrottle::default() }
     }
 
-    fn send(body: &str) -> SendMessagePayload {
-        SendMessagePayload { id: Uuid::now_v7(), room: RoomId::lobby(), body: body.to_owned() }
+    async fn summary(&self, record: RoomRecord) -> Result<RoomSummary, ChatError> {
+        let peers = match record.kind {
+            RoomKind::Direct => self.store.members(&record.id).await.map_err(internal)?,
+            RoomKind::Public => Vec::new(),
+        };
+        Ok(RoomSummary {
+            id: record.id,
+            kind: record.kind,
+            members: record.members,
+            created_by: record.created_by,
+            peers,
+        })
     }
 
-    #[test]
-    fn sequence_numbers_increase_per_room() {
-        let chat = Chat::new();
-        let a = chat.post(&ada(), send("one")).expect("stored");
-        let b = chat.post(&ada(), send("two")).expect("stored");
-        assert_eq!((a.seq, b.seq), (1, 2));
-        assert_eq!(b.author.as_str(), "Ada");
+    async fn record(&self, room: &RoomId) -> Result<RoomRecord, ChatError> {
+        self.store.room(room).await.map_err(internal)?.ok_or_else(|| unknown(room))
     }
 
-    #[test]
-    fn a_retried_id_returns_the_original() {
-        let chat = Chat::new();
-        let first = send("hello");
-        let mut again = first.clone();
-        again.body = "changed".to_owned();
-        let a = chat.post(&ada(), first).expect("stored");
-        let b = chat.post(&ada(), again).expect("stored");
-        assert_eq!(a, b);
-        let c = chat.post(&ada(), send("next")).expect("stored");
-        assert_eq!(c.seq, 2);
+    /// A room the caller must be a member of.
+    async fn member_room(&self, who: &Identity, room: &RoomId) -> Result<RoomRecord, ChatError> {
+        let record = self.record(room).await?;
+        if !self.store.is_member(room, who.id()).await.map_err(internal)? {
+            return Err(ChatError::NotMember { room: room.to_string() });
+        }
+        Ok(record)
     }
 
-    #[test]
-    fn bad_requests_change_nothing() {
-        let chat = Chat::new();
-        assert_eq!(chat.post(&ada(), send("   ")), Err(ChatError::EmptyMessage));
-        let mut elsewhere = send("hi");
-        elsewhere.room = RoomId("nowhere".to_owned());
-        assert_eq!(
-            chat.post(&ada(), elsewhere),
-            Err(ChatError::UnknownRoom { room: "nowhere".to_owned() })
-        );
-        assert_eq!(chat.post(&ada(), send("first")).map(|m| m.seq), Ok(1));
+    fn audience(&self, record: &RoomRecord, members: &[UserRef]) -> Audience {
+        match record.kind {
+            RoomKind::Public => Audience::Room(record.id.clone()),
+            RoomKind::Direct => Audience::People(members.iter().map(|m| m.id.clone()).collect()),
+        }
+    }
+
+    /// A connection is opening: record the person, make sure they are in the lobby. Call
+    /// [`Chat::mark_online`] once nothing else can fail.
+    #[tracing::instrument(skip_all, fields(user = %who.user.id))]
+    pub async fn connect(&self, who: &Identity) -> Result<Connected, ChatError> {
+        self.store.upsert_user(&who.user).await.map_err(internal)?;
+        self.store.add_member(&RoomId::lobby(), who.id(), now_ms()).await.map_err(internal)?;
+        let memberships = self.store.memberships(who.id()).await.map_err(internal)?;
+        let rooms = memberships.into_iter().filter(|r| !r.is_direct()).collect();
+        Ok(Connected { rooms })
+    }
+
+    /// Counts a new connection; true if it is the person's first tab (they came online).
+    pub fn mark_online(&self, who: &Identity) -> bool {
+        self.presence.connect(who.id())
+    }
+
+    /// A connection closed; true if it was the person's last tab.
+    pub fn disconnect(&self, who: &Identity) -> bool {
+        self.presence.disconnect(who.id())
+    }
+
+    /// Whether `user` has a connected tab.
+    pub fn is_online(&self, user: &UserId) -> bool {
+        self.presence.is_online(user)
+    }
+
+    /// The sidebar: public rooms, the caller's direct rooms, and what they joined.
+    pub async fn list_rooms(&self, who: &Identity) -> Result<RoomList, ChatError> {
+        let records = self.store.rooms_visible_to(who.id()).await.map_err(internal)?;
+        let mut rooms = Vec::with_capacity(records.len());
+        for record in records {
+            rooms.push(self.summary(record).await?);
+        }
+        let joined = self.store.memberships(who.id()).await.map_err(internal)?;
+        Ok(RoomList { me: who.user.clone(), rooms, joined })
+    }
+
+    /// Creates a public room named `name` with the caller as its first member.
+    #[tracing::instrument(skip_all, fields(user = %who.user.id, name))]
+    pub async fn create_room(&self, who: &Identity, name: &str) -> Result<RoomSummary, ChatError> {
+        let id = parse_room_name(name)?;
+        let now = now_ms();
+        self.store.create_room(&id, RoomKind::Public, Some(who.id()), now).await.map_err(
+            |e| match e {
+                StoreError::Conflict => ChatError::RoomExists { room: id.to_string() },
+                e => internal(e),
+            },
+        )?;
+        self.store.add_member(&id, who.id(), now).await.map_err(internal)?;
+        let record = self.record(&id).await?;
+        self.summary(record).await
+    }
+
+    /// Joins a public room; the change is `None` if the caller was a member already.
+    #[tracing::instrument(skip_all, fields(user = %who.user.id, room = %room))]
+    pub async fn join(
+        &self,
+        who: &Identity,
+        room: &RoomId,
+    ) -> Result<(RoomView, Option<MemberChange>), ChatError> {
+        let record = self.record(room).await?;
+        if record.kind == RoomKind::Direct {
+            // Direct rooms are entered with `dm:open`, by their two people only.
+            return Err(ChatError::Forbidden { room: room.to_string() });
+        }
+        let added = self.store.add_member(room, who.id(), now_ms()).await.map_err(|e| match e {
+            StoreError::NotFound => unknown(room),
+            e => internal(e),
+        })?;
+        let view = self.room_view(who, room).await?;
+        let change = added.then(|| MemberChange {
+            room: room.clone(),
+            user: who.user.clone(),
+            members: view.room.members,
+        });
+        Ok((view, change))
+    }
+
+    /// Leaves a public room (never the lobby).
+    #[tracing::instrument(skip_all, fields(user = %who.user.id, room = %room))]
+    pub async fn leave(
+        &self,
+        who: &Identity,
+        room: &RoomId,
+    ) -> Result<(RoomSummary, Option<MemberChange>), ChatError> {
+        let record = self.record(room).await?;
+        if record.kind == RoomKind::Direct || *room == RoomId::lobby() {
+            return Err(ChatError::Forbidden { room: room.to_string() });
+        }
+        let removed = self.store.remove_member(room, who.id()).await.map_err(internal)?;
+        let summary = self.summary(self.record(room).await?).await?;
+        let change = removed.then(|| MemberChange {
+            room: room.clone(),
+            user: who.user.clone(),
+            members: summary.members,
+        });
+        Ok((summary, change))
+    }
+
+    /// Deletes a public room; only its creator may.
+    #[tracing::instrument(skip_all, fields(user = %who.user.id, room = %room))]
+    pub async fn delete_room(&self, who: &Identity, room: &RoomId) -> Result<(), ChatError> {
+        let record = self.record(room).await?;
+        if record.kind != RoomKind::Public || record.created_by.as_ref() != Some(who.id()) {
+            return Err(ChatError::Forbidden { room: room.to_string() });
+        }
+        self.store.delete_room(room).await.map_err(internal)?;
+        Ok(())
+    }
+
+    /// A room the caller is in, with its members (online first, then by name).
+    pub async fn room_view(&self, who: &Identity, room: &RoomId) -> Result<RoomView, ChatError> {
+        let record = self.member_room(who, room).await?;
+        let members = self.store.members(room).await.map_err(internal)?;
+        let mut members: Vec<Member> = members
+            .into_iter()
+            .map(|user| Member { online: self.presence.is_online(&user.id), user })
+            .collect();
+        members.sort_by(|a, b| b.online.cmp(&a.online).then_with(|| a.user.name.as_str().cmp(b.user.name.as_str())));
+        Ok(RoomView { room: self.summary(record).await?, members })
+    }
+
+    /// The direct room between the caller and `peer`, created on first use. The flag is true when
+    /// it was created now (both people should hear of it).
+    #[tracing::instrument(skip_all, fields(user = %who.user.id, peer = %peer))]
+    pub async fn open_direct(
+        &self,
+        who: &Identity,
+        peer: &UserId,
+    ) -> Result<(RoomSummary, bool), ChatError> {
+        if peer == who.id() {
+            return Err(ChatError::UnknownUser { user: peer.to_string() });
+        }
+        self.store
+            .user(peer)
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| ChatError::UnknownUser { user: peer.to_string() })?;
+        let id = RoomId::direct(who.id(), peer);
+        let now = now_ms();
+        let created = match self.store.create_room(&id, RoomKind::Direct, Some(who.id()), now).await {
+            Ok(()) => true,
+            Err(StoreError::Conflict) => false,
+            Err(e) => return Err(internal(e)),
+        };
+        for user in [who.id(), peer] {
+            self.store.add_member(&id, user, now).await.map_err(internal)?;
+        }
+        let summary = self.summary(self.record(&id).await?).await?;
+        Ok((summary, created))
+    }
+
+    /// Stores a message and says who must receive it. Posting the same id again returns the
+    /// message stored the first time.
+    #[tracing::instrument(skip_all, fields(user = %who.user.id, room = %request.room, id = %request.id))]
+    pub async fn post(
+        &self,
+        who: &Identity,
+        request: SendMessagePayload,
+    ) -> Result<(ChatMessage, Audience), ChatError> {
+        let body = validate_body(&request.body)?;
+        let record = self.member_room(who, &request.room).await?;
+        let members = match record.kind {
+            RoomKind::Direct => self.store.members(&record.id).await.map_err(internal)?,
+            RoomKind::Public => Vec::new(),
+        };
+        let message = self
+            .store
+            .append(NewMessage {
+                id: request.id,
+                room: request.room,
+                author: who.user.clone(),
+                body,
+                sent_at_ms: now_ms(),
+            })
+            .await
+            .map_err(internal)?;
+        self.typing.reset(who.id(), &message.room);
+        Ok((message, self.audience(&record, &members)))
+    }
+
+    /// A typing notice from the caller; `None` if throttled.
+    pub async fn typing(
+        &self,
+        who: &Identity,
+        room: &RoomId,
+        now: Instant,
+    ) -> Result<Option<(TypingNotice, Audience)>, ChatError> {
+        let record = self.member_room(who, room).await?;
+        if !self.typing.admit(who.id(), room, now) {
+            return Ok(None);
+        }
+        let members = match record.kind {
+            RoomKind::Direct => self.store.members(room).await.map_err(internal)?,
+            RoomKind::Public => Vec::new(),
+        };
+        let notice = TypingNotice { room: room.clone(), user: who.user.clone() };
+        Ok(Some((notice, self.audience(&record, &members))))
     }
 }

@@ -3,21 +3,30 @@
 //! Handlers only extract, call the [`crate::domain`] and emit or ack. Every request event is
 //! registered through [`on_request`], which ties the wire name, the payload type and the ack type
 //! to one [`ClientEvent`] definition from the `app` crate and answers a malformed payload with
-//! [`ChatError::InvalidPayload`] instead of dropping it. People are reached through rooms
-//! (`room:{id}`), never through stored socket ids.
+//! [`ChatError::InvalidPayload`] instead of dropping it.
+//!
+//! People are reached through Socket.IO rooms, never through stored socket ids: every connection
+//! joins `user:{id}` (all of a person's tabs) and `room:{id}` for each public room its person is
+//! in. The tab that made a request learns the outcome from its ack; every other tab, its person's
+//! included, from a broadcast.
+//!
+//! Handlers are registered in the connect middleware, before the client is told it is connected,
+//! so a request sent right after connecting can never arrive before its handler.
 
-use std::future::Future;
+mod handlers;
+
 use std::sync::Arc;
 
 use app::ChatError;
-use app::events::messages::{NewMessage, SendMessage, SendMessagePayload};
+use app::events::presence::{Presence, PresenceChanged};
 use app::events::{Ack, CHAT_NAMESPACE, ClientEvent, Handshake, ServerEvent};
-use app::model::{DisplayName, RoomId};
+use app::model::{DisplayName, RoomId, UserId, UserRef};
 use socketioxide::SocketIo;
 use socketioxide::extract::{AckSender, Extension, SocketRef, State, TryData};
 use socketioxide::handler::ConnectHandler;
+use socketioxide::operators::BroadcastOperators;
 
-use crate::domain::{Chat, Identity};
+use crate::domain::{Audience, Chat, Identity};
 
 /// Why a connection was refused; the text reaches the client as its `connect_error` message.
 #[derive(Debug, thiserror::Error)]
@@ -30,44 +39,113 @@ pub enum ConnectRefusal {
     InvalidName(#[from] ChatError),
 }
 
-/// The Socket.IO room a chat room's members are in.
+/// The Socket.IO room of a chat room's members.
 pub fn room_key(room: &RoomId) -> String {
     format!("room:{room}")
 }
 
-/// Registers the chat namespace. Any other namespace is refused with a `connect_error`.
-pub fn register(io: &SocketIo) {
-    io.ns(CHAT_NAMESPACE, on_connect.with(authenticate));
+/// The Socket.IO room of one person's tabs.
+pub fn user_key(user: &UserId) -> String {
+    format!("user:{user}")
 }
 
-/// Connect middleware: decides who the connection speaks for (see [`Identity`]).
+fn audience_keys(audience: &Audience) -> Vec<String> {
+    match audience {
+        Audience::Room(room) => vec![room_key(room)],
+        Audience::People(people) => people.iter().map(user_key).collect(),
+    }
+}
+
+/// Registers the chat namespace. Any other namespace is refused with a `connect_error`.
+pub fn register(io: &SocketIo) {
+    // `with` wraps: the last middleware added runs first.
+    io.ns(CHAT_NAMESPACE, on_connect.with(prepare).with(authenticate));
+}
+
+/// First middleware: decides who the connection speaks for (see [`Identity`]).
 async fn authenticate(
     socket: SocketRef,
     TryData(handshake): TryData<Handshake>,
 ) -> Result<(), ConnectRefusal> {
     let handshake = handshake.map_err(|_| ConnectRefusal::BadHandshake)?;
     let name = DisplayName::parse(&handshake.name)?;
-    tracing::debug!(sid = %socket.id, %name, "authenticated");
-    socket.extensions.insert(Identity { name });
+    socket.extensions.insert(Identity { user: UserRef::guest(name) });
     Ok(())
 }
 
-async fn on_connect(socket: SocketRef) {
-    socket.join(room_key(&RoomId::lobby()));
-    on_request::<SendMessage, _, _>(&socket, send_message);
+/// Second middleware: records the person, joins their rooms, registers the handlers and marks
+/// them online. Everything that can fail comes before the presence count.
+async fn prepare(
+    socket: SocketRef,
+    State(chat): State<Arc<Chat>>,
+    Extension(identity): Extension<Identity>,
+) -> Result<(), ChatError> {
+    let connected = chat.connect(&identity).await?;
+    socket.join(user_key(&identity.user.id));
+    socket.join(connected.rooms.iter().map(room_key).collect::<Vec<_>>());
+    handlers::register(&socket);
+    socket.on_disconnect(on_disconnect);
+    if chat.mark_online(&identity) {
+        let presence = Presence { user: identity.user.clone(), online: true };
+        emit::<PresenceChanged>(socket.broadcast(), &presence).await;
+    }
+    tracing::debug!(sid = %socket.id, user = %identity.user.id, "connected");
+    Ok(())
+}
+
+async fn on_connect() {}
+
+async fn on_disconnect(
+    io: SocketIo,
+    State(chat): State<Arc<Chat>>,
+    Extension(identity): Extension<Identity>,
+) {
+    if chat.disconnect(&identity) {
+        if let Some(ns) = io.of(CHAT_NAMESPACE) {
+            let presence = Presence { user: identity.user, online: false };
+            emit::<PresenceChanged>(ns, &presence).await;
+        }
+    }
+}
+
+/// Emits a typed server event; a failed broadcast is logged (the recipients' resume covers it).
+async fn emit<E: ServerEvent>(to: BroadcastOperators, payload: &E::Payload) {
+    if let Err(e) = to.emit(E::NAME, payload).await {
+        tracing::warn!(event = E::NAME, error = %e, "broadcast failed");
+    }
+}
+
+/// Emits `E` to an audience, leaving out the tab that caused it (it has its ack).
+async fn emit_to<E: ServerEvent>(socket: &SocketRef, audience: &Audience, payload: &E::Payload) {
+    emit::<E>(socket.to(audience_keys(audience)), payload).await;
+}
+
+/// The context a request handler gets.
+pub struct Request {
+    /// The requesting socket.
+    pub socket: SocketRef,
+    /// The whole server, to move other sockets between rooms. Always go through
+    /// `io.of(CHAT_NAMESPACE)`: the bare `io.within(..)` means the `/` namespace, which Parley
+    /// does not serve.
+    pub io: SocketIo,
+    /// Who is asking.
+    pub identity: Identity,
+    /// The domain.
+    pub chat: Arc<Chat>,
 }
 
 /// Registers `handler` for the request event `E`: decodes `E::Payload`, passes the caller's
-/// identity and the chat, and acks with `E`'s ack type.
+/// context, and acks with `E`'s ack type.
 fn on_request<E, F, Fut>(socket: &SocketRef, handler: F)
 where
     E: ClientEvent,
-    F: Fn(SocketRef, Identity, Arc<Chat>, E::Payload) -> Fut + Clone + Send + Sync + 'static,
+    F: Fn(Request, E::Payload) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Ack<E>> + Send + 'static,
 {
     socket.on(
         E::NAME,
         move |socket: SocketRef,
+              io: SocketIo,
               State(chat): State<Arc<Chat>>,
               Extension(identity): Extension<Identity>,
               TryData(payload): TryData<E::Payload>,
@@ -75,7 +153,7 @@ where
             let handler = handler.clone();
             async move {
                 let result = match payload {
-                    Ok(payload) => handler(socket, identity, chat, payload).await,
+                    Ok(payload) => handler(Request { socket, io, identity, chat }, payload).await,
                     Err(e) => Err(ChatError::InvalidPayload { reason: e.to_string() }),
                 };
                 if let Err(e) = &result {
@@ -87,19 +165,4 @@ where
             }
         },
     );
-}
-
-/// `message:send`: store, then tell the room's other members.
-async fn send_message(
-    socket: SocketRef,
-    identity: Identity,
-    chat: Arc<Chat>,
-    request: SendMessagePayload,
-) -> Ack<SendMessage> {
-    let message = chat.post(&identity, request)?;
-    // The sender learns from its ack; its other tabs and everyone else from the broadcast.
-    if let Err(e) = socket.to(room_key(&message.room)).emit(NewMessage::NAME, &message).await {
-        tracing::warn!(error = %e, "broadcast failed");
-    }
-    Ok(message)
 }

@@ -49,7 +49,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
         .expect("bind 127.0.0.1:0");
     let addr = listener.local_addr().expect("local addr");
     let leptos = LeptosOptions::builder().output_name("parley").site_addr(addr).build();
-    let state = AppState::new(config, leptos);
+    let state = AppState::new(config, leptos).await.expect("state");
     let (tx, rx) = oneshot::channel::<()>();
     tokio::spawn(server::run(listener, state, async {
         let _ = rx.await;
@@ -172,6 +172,37 @@ impl ChatClient {
                 return serde_json::from_value(received.data).expect("payload has the declared type");
             }
         }
+    }
+
+    /// Waits for an `E` that satisfies `accept` and returns it with every event received before
+    /// it (to check what must *not* have arrived).
+    pub async fn until<E: app::events::ServerEvent>(
+        &mut self,
+        accept: impl Fn(&E::Payload) -> bool,
+    ) -> (E::Payload, Vec<Received>)
+    where
+        E::Payload: DeserializeOwned,
+    {
+        let mut before = Vec::new();
+        loop {
+            let received = tokio::time::timeout(WAIT, self.events.recv())
+                .await
+                .unwrap_or_else(|_| panic!("no matching `{}` within {WAIT:?}; got {before:?}", E::NAME))
+                .expect("client closed");
+            if received.event == E::NAME {
+                let payload: E::Payload =
+                    serde_json::from_value(received.data.clone()).expect("payload has the declared type");
+                if accept(&payload) {
+                    return (payload, before);
+                }
+            }
+            before.push(received);
+        }
+    }
+
+    /// Closes the connection.
+    pub async fn close(self) {
+        self.client.disconnect().await.expect("disconnect");
     }
 
     /// Everything received so far, without waiting.

@@ -1,0 +1,115 @@
+//! Room events: listing, creating, joining, leaving, deleting rooms and opening direct rooms.
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Member, RoomId, RoomSummary, UserId, UserRef};
+
+/// An empty payload, for requests that need no arguments.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Empty {}
+
+/// A payload naming one room.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoomRef {
+    /// The room.
+    pub room: RoomId,
+}
+
+/// Ack of [`ListRooms`]: every public room, the caller's direct rooms, and which they joined.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomList {
+    /// Who the server says the caller is.
+    pub me: UserRef,
+    /// The rooms, sorted by id.
+    pub rooms: Vec<RoomSummary>,
+    /// The rooms the caller is a member of.
+    pub joined: Vec<RoomId>,
+}
+
+/// Payload of [`CreateRoom`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateRoomPayload {
+    /// The name; see [`crate::model::parse_room_name`].
+    pub name: String,
+}
+
+/// A room with its members: ack of [`JoinRoom`] and [`RoomMembers`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomView {
+    /// The room.
+    pub room: RoomSummary,
+    /// Its members, online first, then by name.
+    pub members: Vec<Member>,
+}
+
+/// Payload of [`OpenDirect`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpenDirectPayload {
+    /// The other person.
+    pub user: UserId,
+}
+
+/// Someone joined or left a room: payload of [`MemberJoined`] and [`MemberLeft`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberChange {
+    /// The room.
+    pub room: RoomId,
+    /// Who.
+    pub user: UserRef,
+    /// The room's member count afterwards.
+    pub members: u32,
+}
+
+client_event!(
+    /// `room:list` (client → server): the sidebar's rooms.
+    ListRooms, "room:list", Empty => RoomList
+);
+client_event!(
+    /// `room:create` (client → server): create a public room and join it. Refused with
+    /// `room_exists` if the name is taken, `invalid_room_name` if it breaks a rule.
+    CreateRoom, "room:create", CreateRoomPayload => RoomSummary
+);
+client_event!(
+    /// `room:join` (client → server): join a public room (joining twice is harmless).
+    JoinRoom, "room:join", RoomRef => RoomView
+);
+client_event!(
+    /// `room:leave` (client → server): leave a public room (not the lobby).
+    LeaveRoom, "room:leave", RoomRef => RoomSummary
+);
+client_event!(
+    /// `room:delete` (client → server): delete a public room; only its creator may.
+    DeleteRoom, "room:delete", RoomRef => RoomRef
+);
+client_event!(
+    /// `room:members` (client → server): a room the caller is in, with its members.
+    RoomMembers, "room:members", RoomRef => RoomView
+);
+client_event!(
+    /// `dm:open` (client → server): the direct room with someone, created on first use.
+    OpenDirect, "dm:open", OpenDirectPayload => RoomSummary
+);
+
+server_event!(
+    /// `room:created` (server → everyone): a public room appeared.
+    RoomCreated, "room:created", RoomSummary
+);
+server_event!(
+    /// `room:deleted` (server → everyone): a public room is gone.
+    RoomDeleted, "room:deleted", RoomRef
+);
+server_event!(
+    /// `room:direct` (server → both people, every tab): a direct room was opened.
+    DirectOpened, "room:direct", RoomSummary
+);
+server_event!(
+    /// `room:joined` (server → everyone): someone joined a room; members show a notice.
+    MemberJoined, "room:joined", MemberChange
+);
+server_event!(
+    /// `room:left` (server → everyone): someone left a room; members show a notice.
+    MemberLeft, "room:left", MemberChange
+);

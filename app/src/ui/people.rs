@@ -1,0 +1,66 @@
+//! The people in the room on screen, online first; a name opens a direct conversation.
+
+use leptos::prelude::*;
+
+use super::ChatState;
+use crate::events::rooms::{OpenDirect, OpenDirectPayload};
+use crate::model::Member;
+
+#[component]
+pub fn PeoplePanel() -> impl IntoView {
+    let chat = expect_context::<ChatState>();
+    let members = move || {
+        let mut members: Vec<Member> = chat.members.get();
+        chat.online.with(|online| {
+            for m in &mut members {
+                m.online = online.contains(&m.user.id);
+            }
+        });
+        members.sort_by(|a, b| b.online.cmp(&a.online).then_with(|| a.user.name.as_str().cmp(b.user.name.as_str())));
+        members
+    };
+    let online_count = move || members().iter().filter(|m| m.online).count();
+    view! {
+        <aside id="people" class="people" aria-labelledby="people-title">
+            <h2 id="people-title">"Online — " {online_count}</h2>
+            <ul class="people-list" aria-label="Members">
+                <For each=members key=|m| (m.user.id.clone(), m.online) let:member>
+                    <Person member />
+                </For>
+            </ul>
+        </aside>
+    }
+}
+
+#[component]
+fn Person(member: Member) -> impl IntoView {
+    let chat = expect_context::<ChatState>();
+    let me = chat.is_me(&member.user.id);
+    let name = member.user.name.to_string();
+    let user = member.user.id.clone();
+    let open_dm = move |_| {
+        chat.request_or_report::<OpenDirect>(OpenDirectPayload { user: user.clone() }, move |room| {
+            let id = room.id.clone();
+            chat.joined.update(|j| {
+                j.insert(id.clone());
+            });
+            chat.upsert_room(room);
+            chat.open(id);
+        });
+    };
+    let state = if member.online { "online" } else { "offline" };
+    view! {
+        <li class="person" class:online=member.online>
+            <span class="dot" aria-hidden="true"></span>
+            {if me {
+                view! { <span class="name">{name} " (you)"</span> }.into_any()
+            } else {
+                view! {
+                    <button type="button" class="link name" title="Send a direct message"
+                        aria-label=format!("Message {name}") on:click=open_dm>{name.clone()}</button>
+                }.into_any()
+            }}
+            <span class="visually-hidden">{format!(", {state}")}</span>
+        </li>
+    }
+}

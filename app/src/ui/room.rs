@@ -1,0 +1,262 @@
+//! The room on screen: header, messages, typing indicator and composer.
+
+use leptos::ev::{KeyboardEvent, SubmitEvent};
+use leptos::html;
+use leptos::prelude::*;
+use uuid::Uuid;
+
+use super::state::{Delivery, Entry, Line};
+use super::{ChatState, time};
+use crate::events::messages::{SendMessage, SendMessagePayload};
+use crate::events::presence::StartTyping;
+use crate::events::rooms::{DeleteRoom, LeaveRoom, RoomRef};
+use crate::limits::TYPING_THROTTLE_MS;
+use crate::model::{RoomId, RoomKind, validate_body};
+
+#[component]
+pub fn RoomPane() -> impl IntoView {
+    let chat = expect_context::<ChatState>();
+    let room = move || chat.room(&chat.current.get());
+    let title = move || room().map(|r| chat.label(&r)).unwrap_or_else(|| format!("# {}", chat.current.get()));
+    let members = move || room().filter(|r| r.kind == RoomKind::Public).map(|r| r.members);
+    let can_leave = move || room().is_some_and(|r| r.kind == RoomKind::Public && r.id != RoomId::lobby());
+    let can_delete = move || {
+        room().is_some_and(|r| r.kind == RoomKind::Public && r.created_by.as_ref().is_some_and(|c| chat.is_me(c)))
+    };
+    let leave = move |_| {
+        let room = chat.current.get_untracked();
+        chat.request_or_report::<LeaveRoom>(RoomRef { room: room.clone() }, move |summary| {
+            chat.joined.update(|j| {
+                j.remove(&summary.id);
+            });
+            chat.upsert_room(summary);
+            chat.open(RoomId::lobby());
+        });
+    };
+    let delete = move |_| {
+        let room = chat.current.get_untracked();
+        chat.request_or_report::<DeleteRoom>(RoomRef { room }, move |gone| chat.remove_room(&gone.room));
+    };
+
+    view! {
+        <section class="room" aria-labelledby="room-title">
+            <header class="room-header">
+                <h2 id="room-title">{title}</h2>
+                {move || members().map(|n| view! { <span class="count">{n} " members"</span> })}
+                <Show when=can_leave>
+                    <button type="button" class="ghost small" on:click=leave>"Leave room"</button>
+                </Show>
+                <Show when=can_delete>
+                    <button type="button" class="ghost small danger" on:click=delete>"Delete room"</button>
+                </Show>
+            </header>
+            <Show when=move || chat.error.get().is_some()>
+                <div class="banner" role="alert">
+                    <span>{move || chat.error.get()}</span>
+                    <button type="button" class="link" on:click=move |_| chat.error.set(None)>"Dismiss"</button>
+                </div>
+            </Show>
+            <MessageList />
+            <TypingIndicator />
+            <Composer />
+        </section>
+    }
+}
+
+/// The room's timeline, oldest first. Follows new messages while the reader is at the bottom;
+/// otherwise offers a jump button.
+#[component]
+fn MessageList() -> impl IntoView {
+    let chat = expect_context::<ChatState>();
+    let list_ref = NodeRef::<html::Ol>::new();
+    let at_bottom = RwSignal::new(true);
+    let missed = RwSignal::new(false);
+    let lines = move || {
+        let room = chat.current.get();
+        chat.timelines.with(|t| t.get(&room).cloned().unwrap_or_default())
+    };
+    let scroll_to_bottom = move || {
+        if let Some(el) = list_ref.get_untracked() {
+            el.set_scroll_top(el.scroll_height());
+        }
+        missed.set(false);
+    };
+    let on_scroll = move |_| {
+        if let Some(el) = list_ref.get_untracked() {
+            let bottom = el.scroll_height() - el.scroll_top() - el.client_height() < 32;
+            at_bottom.set(bottom);
+            if bottom {
+                missed.set(false);
+            }
+        }
+    };
+    // A new room starts at the bottom.
+    Effect::new(move |_| {
+        chat.current.track();
+        at_bottom.set(true);
+        request_animation_frame(scroll_to_bottom);
+    });
+    Effect::new(move |_| {
+        chat.timelines.track();
+        if at_bottom.get_untracked() {
+            request_animation_frame(scroll_to_bottom);
+        } else {
+            missed.set(true);
+        }
+    });
+
+    view! {
+        <div class="timeline">
+            <ol class="messages" node_ref=list_ref on:scroll=on_scroll role="log" aria-label="Messages">
+                <For each=lines key=Line::key let:line>
+                    {match line {
+                        Line::Message(entry) => view! { <MessageItem entry /> }.into_any(),
+                        Line::Notice { text, .. } => view! { <li class="notice">{text}</li> }.into_any(),
+                    }}
+                </For>
+            </ol>
+            <Show when=move || missed.get()>
+                <button type="button" class="jump" on:click=move |_| scroll_to_bottom()>
+                    "New messages ↓"
+                </button>
+            </Show>
+        </div>
+    }
+}
+
+/// One message. The body is a text node: markup in a message is shown, never interpreted.
+#[component]
+fn MessageItem(entry: Entry) -> impl IntoView {
+    let chat = expect_context::<ChatState>();
+    let own = chat.is_me(&entry.author.id);
+    let delivery = entry.delivery;
+    let sent_at_ms = entry.sent_at_ms;
+    let id = entry.id;
+    let room = chat.current.get_untracked();
+    let time = move || sent_at_ms.get().map(|ms| view! { <time class="time">{time::clock(ms)}</time> });
+    let retry = move |_| {
+        if let Some(entry) = chat.entry(&room, id) {
+            send(chat, room.clone(), id, entry.body);
+        }
+    };
+    view! {
+        <li class="message" class:own=own class:pending=move || delivery.get() == Delivery::Pending>
+            <div class="meta">
+                <span class="author">{entry.author.name.to_string()}</span>
+                {time}
+                {move || match delivery.get() {
+                    Delivery::Pending => Some(view! { <span class="delivery">"sending…"</span> }.into_any()),
+                    Delivery::Sent if own => Some(view! {
+                        <span class="delivery sent" role="img" aria-label="Sent">"✓"</span>
+                    }.into_any()),
+                    Delivery::Sent => None,
+                    Delivery::Failed(why) => Some(view! {
+                        <span class="delivery failed" role="alert">"Not sent: " {why}</span>
+                        <button type="button" class="link" on:click=retry.clone()>"Retry"</button>
+                    }.into_any()),
+                }}
+            </div>
+            <p class="body">{entry.body}</p>
+        </li>
+    }
+}
+
+/// Sends (or re-sends) message `id`; its entry shows the outcome.
+fn send(chat: ChatState, room: RoomId, id: Uuid, body: String) {
+    if let Some(entry) = chat.entry(&room, id) {
+        entry.delivery.set(Delivery::Pending);
+    }
+    let payload = SendMessagePayload { id, room: room.clone(), body };
+    chat.request::<SendMessage>(payload, move |result| match result {
+        Ok(message) => chat.upsert_message(message),
+        Err(e) => {
+            if let Some(entry) = chat.entry(&room, id) {
+                entry.delivery.set(Delivery::Failed(e.to_string()));
+            }
+        }
+    });
+}
+
+/// "Ada is typing…" for the room on screen.
+#[component]
+fn TypingIndicator() -> impl IntoView {
+    let chat = expect_context::<ChatState>();
+    let text = move || {
+        let room = chat.current.get();
+        let names: Vec<String> = chat.typing.with(|t| {
+            t.get(&room).map(|list| list.iter().map(|(u, _)| u.name.to_string()).collect()).unwrap_or_default()
+        });
+        match names.as_slice() {
+            [] => String::new(),
+            [one] => format!("{one} is typing…"),
+            [a, b] => format!("{a} and {b} are typing…"),
+            _ => "Several people are typing…".to_owned(),
+        }
+    };
+    view! { <p class="typing" aria-live="polite">{text}</p> }
+}
+
+/// The message box: Enter sends, Shift+Enter adds a line; tells the room we are typing.
+#[component]
+fn Composer() -> impl IntoView {
+    let chat = expect_context::<ChatState>();
+    let draft = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let last_typing = StoredValue::new(f64::MIN);
+    let submit = move || match validate_body(&draft.get_untracked()) {
+        Ok(body) => {
+            error.set(None);
+            draft.set(String::new());
+            let room = chat.current.get_untracked();
+            let id = Uuid::now_v7();
+            chat.push_pending(&room, id, body.clone());
+            last_typing.set_value(f64::MIN);
+            send(chat, room, id, body);
+        }
+        Err(crate::ChatError::EmptyMessage) => {}
+        Err(e) => error.set(Some(e.to_string())),
+    };
+    let on_input = move |ev| {
+        draft.set(event_target_value(&ev));
+        let now = super::state::now_ms();
+        if now - last_typing.get_value() >= TYPING_THROTTLE_MS as f64 {
+            last_typing.set_value(now);
+            let room = chat.current.get_untracked();
+            chat.request::<StartTyping>(RoomRef { room }, |_| {});
+        }
+    };
+    let on_keydown = move |ev: KeyboardEvent| {
+        if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
+            ev.prevent_default();
+            submit();
+        }
+    };
+    let placeholder = move || {
+        let room = chat.current.get();
+        let label = chat.room(&room).map(|r| chat.label(&r)).unwrap_or_default();
+        format!("Message {label}")
+    };
+    view! {
+        <form
+            class="composer"
+            on:submit=move |ev: SubmitEvent| {
+                ev.prevent_default();
+                submit();
+            }
+        >
+            <label for="composer-input" class="visually-hidden">"Message"</label>
+            <textarea
+                id="composer-input"
+                rows="2"
+                placeholder=placeholder
+                title="Enter sends, Shift+Enter starts a new line"
+                prop:value=move || draft.get()
+                on:input=on_input
+                on:keydown=on_keydown
+                aria-describedby="composer-error"
+            ></textarea>
+            <button type="submit">"Send"</button>
+            <p id="composer-error" class="error" role="alert">{move || error.get()}</p>
+        </form>
+    }
+}

@@ -1,0 +1,186 @@
+//! The sidebar: joined rooms, other rooms to join, direct messages, and room creation.
+
+use leptos::ev::SubmitEvent;
+use leptos::prelude::*;
+
+use super::ChatState;
+use crate::events::rooms::{CreateRoom, CreateRoomPayload, JoinRoom, RoomRef};
+use crate::model::{RoomKind, RoomSummary, parse_room_name};
+
+#[component]
+pub fn Sidebar() -> impl IntoView {
+    let chat = expect_context::<ChatState>();
+    let joined_public = move || {
+        chat.rooms.with(|rooms| {
+            chat.joined.with(|joined| {
+                rooms
+                    .iter()
+                    .filter(|r| r.kind == RoomKind::Public && joined.contains(&r.id))
+                    .cloned()
+                    .collect::<Vec<_>>()
+            })
+        })
+    };
+    let others = move || {
+        chat.rooms.with(|rooms| {
+            chat.joined.with(|joined| {
+                rooms
+                    .iter()
+                    .filter(|r| r.kind == RoomKind::Public && !joined.contains(&r.id))
+                    .cloned()
+                    .collect::<Vec<_>>()
+            })
+        })
+    };
+    let direct = move || {
+        chat.rooms.with(|rooms| {
+            rooms.iter().filter(|r| r.kind == RoomKind::Direct).cloned().collect::<Vec<_>>()
+        })
+    };
+
+    view! {
+        <nav id="sidebar" class="sidebar" aria-label="Rooms">
+            <section aria-labelledby="my-rooms">
+                <h2 id="my-rooms">"Your rooms"</h2>
+                <ul class="room-list">
+                    <For each=joined_public key=|r| (r.id.clone(), r.members) let:room>
+                        <RoomLink room />
+                    </For>
+                </ul>
+            </section>
+            <CreateRoomForm />
+            <section aria-labelledby="direct-rooms">
+                <h2 id="direct-rooms">"Direct messages"</h2>
+                <ul class="room-list">
+                    <For each=direct key=|r| r.id.clone() let:room>
+                        <RoomLink room />
+                    </For>
+                </ul>
+                <Show when=move || direct().is_empty()>
+                    <p class="hint">"Pick someone under People to message them."</p>
+                </Show>
+            </section>
+            <section aria-labelledby="other-rooms">
+                <h2 id="other-rooms">"Other rooms"</h2>
+                <ul class="room-list">
+                    <For each=others key=|r| (r.id.clone(), r.members) let:room>
+                        <JoinableRoom room />
+                    </For>
+                </ul>
+                <Show when=move || others().is_empty()>
+                    <p class="hint">"You are in every room."</p>
+                </Show>
+            </section>
+        </nav>
+    }
+}
+
+/// A room the person is in: opens it; shows members and unread messages.
+#[component]
+fn RoomLink(room: RoomSummary) -> impl IntoView {
+    let chat = expect_context::<ChatState>();
+    let label = chat.label(&room);
+    let id = room.id.clone();
+    let current = {
+        let id = id.clone();
+        move || chat.current.with(|c| *c == id)
+    };
+    let unread = {
+        let id = id.clone();
+        Memo::new(move |_| chat.unread.with(|u| u.get(&id).copied().unwrap_or(0)))
+    };
+    let members = room.members;
+    let is_public = room.kind == RoomKind::Public;
+    view! {
+        <li>
+            <button
+                type="button"
+                class="room-link"
+                aria-current=move || current().then_some("page")
+                on:click=move |_| chat.open(id.clone())
+            >
+                <span class="room-name">{label}</span>
+                {is_public.then(|| view! {
+                    <span class="count" title="Members">{members}<span class="visually-hidden">" members"</span></span>
+                })}
+                <Show when=move || { unread.get() > 0 }>
+                    <span class="badge">{unread}<span class="visually-hidden">" unread"</span></span>
+                </Show>
+            </button>
+        </li>
+    }
+}
+
+/// A public room the person is not in, with a Join button.
+#[component]
+fn JoinableRoom(room: RoomSummary) -> impl IntoView {
+    let chat = expect_context::<ChatState>();
+    let label = chat.label(&room);
+    let id = room.id.clone();
+    let join = move |_| {
+        let room = id.clone();
+        chat.request_or_report::<JoinRoom>(RoomRef { room: room.clone() }, move |view| {
+            chat.joined.update(|j| {
+                j.insert(room.clone());
+            });
+            chat.open(room.clone());
+            chat.apply_view(view);
+            chat.member_joined_self(&room);
+        });
+    };
+    view! {
+        <li class="joinable">
+            <span class="room-name">{label.clone()}</span>
+            <span class="count" title="Members">{room.members}<span class="visually-hidden">" members"</span></span>
+            <button type="button" class="small" aria-label=format!("Join {label}") on:click=join>
+                "Join"
+            </button>
+        </li>
+    }
+}
+
+/// Creates a public room; the name rules are checked here and again by the server.
+#[component]
+fn CreateRoomForm() -> impl IntoView {
+    let chat = expect_context::<ChatState>();
+    let name = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let raw = name.get_untracked();
+        if let Err(e) = parse_room_name(&raw) {
+            error.set(Some(e.to_string()));
+            return;
+        }
+        chat.request::<CreateRoom>(CreateRoomPayload { name: raw }, move |result| match result {
+            Ok(room) => {
+                error.set(None);
+                name.set(String::new());
+                let id = room.id.clone();
+                chat.joined.update(|j| {
+                    j.insert(id.clone());
+                });
+                chat.upsert_room(room);
+                chat.open(id.clone());
+                chat.member_joined_self(&id);
+            }
+            Err(e) => error.set(Some(e.to_string())),
+        });
+    };
+    view! {
+        <form class="create-room" on:submit=submit>
+            <label for="new-room">"New room"</label>
+            <div class="inline">
+                <input
+                    id="new-room"
+                    placeholder="e.g. design-team"
+                    bind:value=name
+                    aria-invalid=move || error.get().is_some().to_string()
+                    aria-describedby="new-room-error"
+                />
+                <button type="submit" class="small">"Create"</button>
+            </div>
+            <p id="new-room-error" class="error" role="alert">{move || error.get()}</p>
+        </form>
+    }
+}

@@ -1,0 +1,400 @@
+//! The client's view of the chat: rooms, memberships, timelines, presence, typing, unread
+//! counts, all as signals; and the reducers that apply server events and acks to them.
+//!
+//! [`ChatState`] is `Copy` (it only holds signal handles) and provided as context, so any
+//! component can read it or send a request through it.
+
+use std::collections::{HashMap, HashSet};
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use uuid::Uuid;
+
+use crate::events::ClientEvent;
+use crate::events::rooms::{MemberChange, RoomList, RoomView};
+use crate::limits::TYPING_EXPIRY_MS;
+use crate::model::{ChatMessage, Member, RoomId, RoomKind, RoomSummary, UserId, UserRef};
+use crate::socket::{RequestError, Socket, SocketClient};
+
+/// Where a message we sent stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    /// Sent, no ack yet.
+    Pending,
+    /// Stored by the server.
+    Sent,
+    /// Refused or timed out; the text says why.
+    Failed(String),
+}
+
+/// A message in a timeline.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub id: Uuid,
+    pub author: UserRef,
+    pub body: String,
+    pub sent_at_ms: RwSignal<Option<i64>>,
+    pub delivery: RwSignal<Delivery>,
+}
+
+/// A line of a room's timeline.
+#[derive(Debug, Clone)]
+pub enum Line {
+    /// A message.
+    Message(Entry),
+    /// "Ada joined", "Bob left".
+    Notice {
+        /// Unique within the page.
+        key: u64,
+        /// The text.
+        text: String,
+    },
+}
+
+/// Identifies a line for keyed rendering.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum LineKey {
+    Message(Uuid),
+    Notice(u64),
+}
+
+impl Line {
+    pub fn key(&self) -> LineKey {
+        match self {
+            Line::Message(e) => LineKey::Message(e.id),
+            Line::Notice { key, .. } => LineKey::Notice(*key),
+        }
+    }
+}
+
+/// Milliseconds since the epoch, from the browser's clock (0 during SSR, where nothing ticks).
+pub fn now_ms() -> f64 {
+    #[cfg(feature = "hydrate")]
+    {
+        js_sys::Date::now()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        0.0
+    }
+}
+
+/// Everything the chat UI shows, as signals.
+#[derive(Clone, Copy)]
+pub struct ChatState {
+    pub socket: StoredValue<Option<Socket>>,
+    pub me: RwSignal<Option<UserRef>>,
+    pub rooms: RwSignal<Vec<RoomSummary>>,
+    pub joined: RwSignal<HashSet<RoomId>>,
+    pub current: RwSignal<RoomId>,
+    pub timelines: RwSignal<HashMap<RoomId, Vec<Line>>>,
+    pub unread: RwSignal<HashMap<RoomId, u32>>,
+    pub members: RwSignal<Vec<Member>>,
+    pub online: RwSignal<HashSet<UserId>>,
+    /// Who is typing where, with when their indicator expires (browser ms).
+    pub typing: RwSignal<HashMap<RoomId, Vec<(UserRef, f64)>>>,
+    /// The last failed request, shown until the next one succeeds or is dismissed.
+    pub error: RwSignal<Option<String>>,
+    next_notice: StoredValue<u64>,
+}
+
+impl ChatState {
+    pub fn new(socket: Option<Socket>) -> Self {
+        Self {
+            socket: StoredValue::new(socket),
+            me: RwSignal::new(None),
+            rooms: RwSignal::new(Vec::new()),
+            joined: RwSignal::new(HashSet::new()),
+            current: RwSignal::new(RoomId::lobby()),
+            timelines: RwSignal::new(HashMap::new()),
+            unread: RwSignal::new(HashMap::new()),
+            members: RwSignal::new(Vec::new()),
+            online: RwSignal::new(HashSet::new()),
+            typing: RwSignal::new(HashMap::new()),
+            error: RwSignal::new(None),
+            next_notice: StoredValue::new(0),
+        }
+    }
+
+    /// Sends `E` and hands its outcome to `done` (in the browser; never during SSR).
+    pub fn request<E: ClientEvent>(
+        self,
+        payload: E::Payload,
+        done: impl FnOnce(Result<E::Ok, RequestError>) + 'static,
+    ) {
+        let Some(socket) = self.socket.get_value() else {
+            done(Err(RequestError::Unavailable));
+            return;
+        };
+        let ack = socket.request::<E>(&payload);
+        spawn_local(async move { done(ack.await) });
+    }
+
+    /// Like [`ChatState::request`], showing a failure in the error banner.
+    pub fn request_or_report<E: ClientEvent>(
+        self,
+        payload: E::Payload,
+        done: impl FnOnce(E::Ok) + 'static,
+    ) {
+        self.request::<E>(payload, move |result| match result {
+            Ok(ok) => {
+                self.error.set(None);
+                done(ok);
+            }
+            Err(e) => self.error.set(Some(e.to_string())),
+        });
+    }
+
+    pub fn is_me(&self, user: &UserId) -> bool {
+        self.me.with_untracked(|me| me.as_ref().is_some_and(|me| me.id == *user))
+    }
+
+    /// A room's label: `# name` for public rooms, the other person's name for direct ones.
+    pub fn label(&self, room: &RoomSummary) -> String {
+        match room.kind {
+            RoomKind::Public => format!("# {}", room.id),
+            RoomKind::Direct => room
+                .peers
+                .iter()
+                .find(|p| !self.is_me(&p.id))
+                .or(room.peers.first())
+                .map(|p| p.name.to_string())
+                .unwrap_or_else(|| room.id.to_string()),
+        }
+    }
+
+    pub fn room(&self, id: &RoomId) -> Option<RoomSummary> {
+        self.rooms.with(|rooms| rooms.iter().find(|r| r.id == *id).cloned())
+    }
+
+    /// Applies the `room:list` ack (on every (re)connect).
+    pub fn apply_room_list(&self, list: RoomList) {
+        self.me.set(Some(list.me));
+        self.rooms.set(list.rooms);
+        self.joined.set(list.joined.into_iter().collect());
+        let current = self.current.get_untracked();
+        if !self.joined.with_untracked(|j| j.contains(&current)) {
+            self.current.set(RoomId::lobby());
+        }
+    }
+
+    /// Inserts or replaces a room in the sidebar.
+    pub fn upsert_room(&self, room: RoomSummary) {
+        self.rooms.update(|rooms| match rooms.iter_mut().find(|r| r.id == room.id) {
+            Some(existing) => *existing = room,
+            None => {
+                rooms.push(room);
+                rooms.sort_by(|a, b| a.id.cmp(&b.id));
+            }
+        });
+    }
+
+    pub fn remove_room(&self, id: &RoomId) {
+        self.rooms.update(|rooms| rooms.retain(|r| r.id != *id));
+        self.joined.update(|j| {
+            j.remove(id);
+        });
+        self.unread.update(|u| {
+            u.remove(id);
+        });
+        if self.current.get_untracked() == *id {
+            self.current.set(RoomId::lobby());
+        }
+    }
+
+    fn set_member_count(&self, id: &RoomId, members: u32) {
+        self.rooms.update(|rooms| {
+            if let Some(room) = rooms.iter_mut().find(|r| r.id == *id) {
+                room.members = members;
+            }
+        });
+    }
+
+    fn push_notice(&self, room: &RoomId, text: String) {
+        let key = self.next_notice.get_value();
+        self.next_notice.set_value(key + 1);
+        self.timelines.update(|t| t.entry(room.clone()).or_default().push(Line::Notice { key, text }));
+    }
+
+    /// Applies a `room:members` or `room:join` ack for the room on screen.
+    pub fn apply_view(&self, view: RoomView) {
+        self.online.update(|online| {
+            for m in &view.members {
+                if m.online {
+                    online.insert(m.user.id.clone());
+                } else {
+                    online.remove(&m.user.id);
+                }
+            }
+        });
+        if view.room.id == self.current.get_untracked() {
+            self.members.set(view.members);
+        }
+        self.upsert_room(view.room);
+    }
+
+    /// Someone (maybe another tab of ours) joined a room.
+    pub fn member_joined(&self, change: MemberChange) {
+        self.set_member_count(&change.room, change.members);
+        if self.is_me(&change.user.id) {
+            self.joined.update(|j| {
+                j.insert(change.room.clone());
+            });
+        }
+        self.online.update(|o| {
+            o.insert(change.user.id.clone());
+        });
+        if self.joined.with_untracked(|j| j.contains(&change.room)) {
+            let who = if self.is_me(&change.user.id) { "You".to_owned() } else { change.user.name.to_string() };
+            self.push_notice(&change.room, format!("{who} joined"));
+        }
+        if change.room == self.current.get_untracked() {
+            self.members.update(|members| {
+                if !members.iter().any(|m| m.user.id == change.user.id) {
+                    members.push(Member { user: change.user.clone(), online: true });
+                }
+            });
+        }
+    }
+
+    /// Shows "You joined" after this tab joined or created a room (other tabs learn from the
+    /// broadcast).
+    pub fn member_joined_self(&self, room: &RoomId) {
+        self.push_notice(room, "You joined".to_owned());
+    }
+
+    /// Someone (maybe another tab of ours) left a room.
+    pub fn member_left(&self, change: MemberChange) {
+        self.set_member_count(&change.room, change.members);
+        if self.joined.with_untracked(|j| j.contains(&change.room)) && !self.is_me(&change.user.id) {
+            self.push_notice(&change.room, format!("{} left", change.user.name));
+        }
+        if change.room == self.current.get_untracked() {
+            self.members.update(|members| members.retain(|m| m.user.id != change.user.id));
+        }
+        if self.is_me(&change.user.id) {
+            self.joined.update(|j| {
+                j.remove(&change.room);
+            });
+            if self.current.get_untracked() == change.room {
+                self.current.set(RoomId::lobby());
+            }
+        }
+    }
+
+    /// Adds a delivered message, or confirms our pending entry with the same id: whichever of
+    /// the ack and the broadcast arrives first, the message is listed once.
+    pub fn upsert_message(&self, msg: ChatMessage) {
+        self.stop_typing(&msg.room, &msg.author.id);
+        let existing = self.timelines.with_untracked(|t| {
+            t.get(&msg.room).and_then(|lines| {
+                lines.iter().find_map(|line| match line {
+                    Line::Message(e) if e.id == msg.id => Some((e.sent_at_ms, e.delivery)),
+                    _ => None,
+                })
+            })
+        });
+        match existing {
+            // Only the entry's own signals change; the list is not re-rendered.
+            Some((sent_at_ms, delivery)) => {
+                sent_at_ms.set(Some(msg.sent_at_ms));
+                delivery.set(Delivery::Sent);
+            }
+            None => {
+                let viewing = msg.room == self.current.get_untracked();
+                if !viewing && !self.is_me(&msg.author.id) {
+                    self.unread.update(|u| *u.entry(msg.room.clone()).or_default() += 1);
+                }
+                let entry = Entry {
+                    id: msg.id,
+                    author: msg.author,
+                    body: msg.body,
+                    sent_at_ms: RwSignal::new(Some(msg.sent_at_ms)),
+                    delivery: RwSignal::new(Delivery::Sent),
+                };
+                self.timelines
+                    .update(|t| t.entry(msg.room).or_default().push(Line::Message(entry)));
+            }
+        }
+    }
+
+    /// Adds our own message as pending, before the server has it.
+    pub fn push_pending(&self, room: &RoomId, id: Uuid, body: String) {
+        let Some(me) = self.me.get_untracked() else { return };
+        let entry = Entry {
+            id,
+            author: me,
+            body,
+            sent_at_ms: RwSignal::new(None),
+            delivery: RwSignal::new(Delivery::Pending),
+        };
+        self.timelines.update(|t| t.entry(room.clone()).or_default().push(Line::Message(entry)));
+    }
+
+    /// The entry with this id, wherever it is.
+    pub fn entry(&self, room: &RoomId, id: Uuid) -> Option<Entry> {
+        self.timelines.with_untracked(|t| {
+            t.get(room).and_then(|lines| {
+                lines.iter().find_map(|line| match line {
+                    Line::Message(e) if e.id == id => Some(e.clone()),
+                    _ => None,
+                })
+            })
+        })
+    }
+
+    /// Shows "X is typing…" in `room` until [`TYPING_EXPIRY_MS`] from now.
+    pub fn start_typing(&self, room: &RoomId, user: UserRef) {
+        if self.is_me(&user.id) {
+            return;
+        }
+        let until = now_ms() + TYPING_EXPIRY_MS as f64;
+        self.typing.update(|t| {
+            let list = t.entry(room.clone()).or_default();
+            list.retain(|(u, _)| u.id != user.id);
+            list.push((user, until));
+        });
+        let state = *self;
+        set_timeout(
+            move || state.expire_typing(),
+            std::time::Duration::from_millis(TYPING_EXPIRY_MS + 50),
+        );
+    }
+
+    fn stop_typing(&self, room: &RoomId, user: &UserId) {
+        self.typing.update(|t| {
+            if let Some(list) = t.get_mut(room) {
+                list.retain(|(u, _)| u.id != *user);
+            }
+        });
+    }
+
+    fn expire_typing(&self) {
+        let now = now_ms();
+        self.typing.update(|t| {
+            for list in t.values_mut() {
+                list.retain(|(_, until)| *until > now);
+            }
+        });
+    }
+
+    /// Shows `room` and clears its unread count.
+    pub fn open(&self, room: RoomId) {
+        self.unread.update(|u| {
+            u.remove(&room);
+        });
+        if self.current.get_untracked() != room {
+            self.members.set(Vec::new());
+            self.current.set(room.clone());
+        }
+        let state = *self;
+        self.request::<crate::events::rooms::RoomMembers>(
+            crate::events::rooms::RoomRef { room },
+            move |result| {
+                if let Ok(view) = result {
+                    state.apply_view(view);
+                }
+            },
+        );
+    }
+}

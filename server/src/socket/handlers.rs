@@ -1,0 +1,116 @@
+//! One handler per request event: extract, call the domain, broadcast, return the ack.
+
+use std::time::Instant;
+
+use app::events::messages::{NewMessage, SendMessage, SendMessagePayload};
+use app::events::presence::{StartTyping, Typing};
+use app::events::rooms::{
+    CreateRoom, CreateRoomPayload, DeleteRoom, DirectOpened, Empty, JoinRoom, LeaveRoom,
+    ListRooms, MemberJoined, MemberLeft, OpenDirect, OpenDirectPayload, RoomCreated, RoomDeleted,
+    RoomMembers, RoomRef,
+};
+use app::events::{Ack, CHAT_NAMESPACE};
+use app::events::rooms::MemberChange;
+
+use super::{Request, emit, emit_to, on_request, room_key, user_key};
+use crate::domain::Audience;
+
+/// Registers every request handler on a new connection.
+pub(super) fn register(socket: &socketioxide::extract::SocketRef) {
+    on_request::<ListRooms, _, _>(socket, list_rooms);
+    on_request::<CreateRoom, _, _>(socket, create_room);
+    on_request::<JoinRoom, _, _>(socket, join_room);
+    on_request::<LeaveRoom, _, _>(socket, leave_room);
+    on_request::<DeleteRoom, _, _>(socket, delete_room);
+    on_request::<RoomMembers, _, _>(socket, room_members);
+    on_request::<OpenDirect, _, _>(socket, open_direct);
+    on_request::<SendMessage, _, _>(socket, send_message);
+    on_request::<StartTyping, _, _>(socket, start_typing);
+}
+
+async fn list_rooms(req: Request, _: Empty) -> Ack<ListRooms> {
+    req.chat.list_rooms(&req.identity).await
+}
+
+/// Puts every tab of the caller into (or out of) a room's Socket.IO room.
+async fn move_tabs(req: &Request, change: &MemberChange, join: bool) {
+    let Some(ns) = req.io.of(CHAT_NAMESPACE) else { return };
+    let tabs = ns.within(user_key(&change.user.id));
+    let result = if join {
+        tabs.join(room_key(&change.room)).await
+    } else {
+        tabs.leave(room_key(&change.room)).await
+    };
+    if let Err(e) = result {
+        tracing::warn!(error = %e, room = %change.room, "could not move a person's tabs");
+    }
+}
+
+async fn create_room(req: Request, payload: CreateRoomPayload) -> Ack<CreateRoom> {
+    let summary = req.chat.create_room(&req.identity, &payload.name).await?;
+    let change = MemberChange {
+        room: summary.id.clone(),
+        user: req.identity.user.clone(),
+        members: summary.members,
+    };
+    move_tabs(&req, &change, true).await;
+    emit::<RoomCreated>(req.socket.broadcast(), &summary).await;
+    emit::<MemberJoined>(req.socket.broadcast(), &change).await;
+    Ok(summary)
+}
+
+async fn join_room(req: Request, payload: RoomRef) -> Ack<JoinRoom> {
+    let (view, change) = req.chat.join(&req.identity, &payload.room).await?;
+    if let Some(change) = change {
+        move_tabs(&req, &change, true).await;
+        emit::<MemberJoined>(req.socket.broadcast(), &change).await;
+    }
+    Ok(view)
+}
+
+async fn leave_room(req: Request, payload: RoomRef) -> Ack<LeaveRoom> {
+    let (summary, change) = req.chat.leave(&req.identity, &payload.room).await?;
+    if let Some(change) = change {
+        emit::<MemberLeft>(req.socket.broadcast(), &change).await;
+        move_tabs(&req, &change, false).await;
+    }
+    Ok(summary)
+}
+
+async fn delete_room(req: Request, payload: RoomRef) -> Ack<DeleteRoom> {
+    req.chat.delete_room(&req.identity, &payload.room).await?;
+    emit::<RoomDeleted>(req.socket.broadcast(), &payload).await;
+    let key = room_key(&payload.room);
+    if let Some(ns) = req.io.of(CHAT_NAMESPACE) {
+        if let Err(e) = ns.within(key.clone()).leave(key).await {
+            tracing::warn!(error = %e, room = %payload.room, "could not empty a deleted room");
+        }
+    }
+    Ok(payload)
+}
+
+async fn room_members(req: Request, payload: RoomRef) -> Ack<RoomMembers> {
+    req.chat.room_view(&req.identity, &payload.room).await
+}
+
+async fn open_direct(req: Request, payload: OpenDirectPayload) -> Ack<OpenDirect> {
+    let (summary, created) = req.chat.open_direct(&req.identity, &payload.user).await?;
+    if created {
+        let people = Audience::People(summary.peers.iter().map(|p| p.id.clone()).collect());
+        emit_to::<DirectOpened>(&req.socket, &people, &summary).await;
+    }
+    Ok(summary)
+}
+
+async fn send_message(req: Request, payload: SendMessagePayload) -> Ack<SendMessage> {
+    let (message, audience) = req.chat.post(&req.identity, payload).await?;
+    emit_to::<NewMessage>(&req.socket, &audience, &message).await;
+    Ok(message)
+}
+
+async fn start_typing(req: Request, payload: RoomRef) -> Ack<StartTyping> {
+    if let Some((notice, audience)) = req.chat.typing(&req.identity, &payload.room, Instant::now()).await? {
+        emit_to::<Typing>(&req.socket, &audience, &notice).await;
+    }
+    Ok(())
+}

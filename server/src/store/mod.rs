@@ -1,0 +1,98 @@
+//! Persistence behind one trait, so the domain never names a database.
+//!
+//! [`SqliteStore`] is the embedded default (a file in the data dir, WAL mode, migrations embedded
+//! in the binary and applied at start). A Postgres store for several nodes implements the same
+//! trait and runs the same tests.
+
+mod sqlite;
+
+use app::model::{ChatMessage, RoomId, RoomKind, UserId, UserRef};
+use async_trait::async_trait;
+use uuid::Uuid;
+
+pub use sqlite::SqliteStore;
+
+/// What can go wrong in a store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A row that must be unique exists already (e.g. a room name).
+    #[error("already exists")]
+    Conflict,
+    /// A row the operation needs does not exist.
+    #[error("not found")]
+    NotFound,
+    /// The database failed; logged, shown to clients as an internal error.
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    /// The schema could not be brought up to date.
+    #[error(transparent)]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// Result of a store call.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A room row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomRecord {
+    /// Id (the name, for public rooms).
+    pub id: RoomId,
+    /// Public or direct.
+    pub kind: RoomKind,
+    /// Creator, if any.
+    pub created_by: Option<UserId>,
+    /// Members at the time of reading.
+    pub members: u32,
+}
+
+/// A message to append; the store assigns its sequence number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewMessage {
+    /// Client-chosen id.
+    pub id: Uuid,
+    /// Room.
+    pub room: RoomId,
+    /// Author.
+    pub author: UserRef,
+    /// Validated body.
+    pub body: String,
+    /// Acceptance time (ms since the epoch).
+    pub sent_at_ms: i64,
+}
+
+/// Rooms, memberships and messages.
+#[async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug + 'static {
+    /// Records a person (or updates their display name).
+    async fn upsert_user(&self, user: &UserRef) -> StoreResult<()>;
+    /// A person by id.
+    async fn user(&self, id: &UserId) -> StoreResult<Option<UserRef>>;
+
+    /// Creates a room; [`StoreError::Conflict`] if the id is taken.
+    async fn create_room(&self, id: &RoomId, kind: RoomKind, by: Option<&UserId>, at_ms: i64)
+    -> StoreResult<()>;
+    /// Deletes a room with its memberships and messages; false if there was none.
+    async fn delete_room(&self, id: &RoomId) -> StoreResult<bool>;
+    /// One room.
+    async fn room(&self, id: &RoomId) -> StoreResult<Option<RoomRecord>>;
+    /// Every public room and the direct rooms `user` is in, sorted by id.
+    async fn rooms_visible_to(&self, user: &UserId) -> StoreResult<Vec<RoomRecord>>;
+
+    /// Adds a member; false if they already were one.
+    async fn add_member(&self, room: &RoomId, user: &UserId, at_ms: i64) -> StoreResult<bool>;
+    /// Removes a member; false if they were not one.
+    async fn remove_member(&self, room: &RoomId, user: &UserId) -> StoreResult<bool>;
+    /// Whether `user` is a member of `room`.
+    async fn is_member(&self, room: &RoomId, user: &UserId) -> StoreResult<bool>;
+    /// The rooms `user` is a member of.
+    async fn memberships(&self, user: &UserId) -> StoreResult<Vec<RoomId>>;
+    /// A room's members.
+    async fn members(&self, room: &RoomId) -> StoreResult<Vec<UserRef>>;
+
+    /// Appends a message with the room's next sequence number, committed before returning.
+    /// If a message with the same id exists, returns that one unchanged.
+    async fn append(&self, message: NewMessage) -> StoreResult<ChatMessage>;
+    /// Up to `limit` messages of a room, newest last, with `seq < before` if given.
+    async fn history(&self, room: &RoomId, before: Option<u64>, limit: u32)
+    -> StoreResult<Vec<ChatMessage>>;
+}

@@ -1,0 +1,308 @@
+//! Rooms, presence, typing and direct messages, with several real clients.
+
+mod common;
+
+use app::ChatError;
+use app::events::messages::{NewMessage, SendMessage, SendMessagePayload};
+use app::events::presence::{PresenceChanged, StartTyping, Typing};
+use app::events::rooms::{
+    CreateRoom, CreateRoomPayload, DeleteRoom, DirectOpened, Empty, JoinRoom, LeaveRoom,
+    ListRooms, MemberJoined, MemberLeft, OpenDirect, OpenDirectPayload, RoomCreated, RoomDeleted,
+    RoomMembers, RoomRef,
+};
+use app::model::{RoomId, RoomKind, UserId};
+use common::{ChatClient, Received, spawn_app};
+use serde_json::json;
+use uuid::Uuid;
+
+fn msg(room: &str, body: &str) -> SendMessagePayload {
+    SendMessagePayload { id: Uuid::now_v7(), room: RoomId(room.to_owned()), body: body.to_owned() }
+}
+
+fn room(id: &str) -> RoomRef {
+    RoomRef { room: RoomId(id.to_owned()) }
+}
+
+fn create(name: &str) -> CreateRoomPayload {
+    CreateRoomPayload { name: name.to_owned() }
+}
+
+fn events_named<'a>(events: &'a [Received], name: &'a str) -> impl Iterator<Item = &'a Received> {
+    events.iter().filter(move |r| r.event == name)
+}
+
+#[tokio::test]
+async fn rooms_are_created_listed_and_refused_when_taken_or_badly_named() {
+    let app = spawn_app().await;
+    let ada = app.connect("Ada").await;
+    let mut bob = app.connect("Bob").await;
+
+    let ops = ada.request::<CreateRoom>(&create("Ops")).await.expect("created");
+    assert_eq!(ops.id, RoomId("ops".into()));
+    assert_eq!((ops.kind, ops.members), (RoomKind::Public, 1));
+    assert_eq!(ops.created_by, Some(UserId("ada".into())));
+    assert_eq!(bob.next::<RoomCreated>().await, ops, "everyone hears of a new room");
+
+    assert_eq!(
+        bob.request::<CreateRoom>(&create("OPS")).await,
+        Err(ChatError::RoomExists { room: "ops".into() })
+    );
+    assert!(matches!(
+        bob.request::<CreateRoom>(&create("no spaces")).await,
+        Err(ChatError::InvalidRoomName { .. })
+    ));
+
+    let list = bob.request::<ListRooms>(&Empty {}).await.expect("listed");
+    assert_eq!(list.me.name.as_str(), "Bob");
+    let ids: Vec<_> = list.rooms.iter().map(|r| r.id.0.as_str()).collect();
+    assert_eq!(ids, ["lobby", "ops"]);
+    assert_eq!(list.joined, [RoomId::lobby()], "Bob is only in the lobby");
+}
+
+#[tokio::test]
+async fn room_messages_reach_members_only() {
+    let app = spawn_app().await;
+    let ada = app.connect("Ada").await;
+    let mut bob = app.connect("Bob").await;
+    let mut cy = app.connect("Cy").await;
+
+    ada.request::<CreateRoom>(&create("ops")).await.expect("created");
+    cy.request::<JoinRoom>(&room("ops")).await.expect("joined");
+
+    let secret = ada.request::<SendMessage>(&msg("ops", "ops only")).await.expect("sent");
+    assert_eq!(cy.next::<NewMessage>().await, secret, "a member receives it");
+
+    // Bob is not a member: the next message he gets is the later lobby one, with nothing of ops
+    // before it.
+    let public = ada.request::<SendMessage>(&msg("lobby", "for everyone")).await.expect("sent");
+    let (got, before) = bob.until::<NewMessage>(|m| m.room == RoomId::lobby()).await;
+    assert_eq!(got, public);
+    assert_eq!(events_named(&before, "message:new").count(), 0, "{before:?}");
+
+    // And he cannot post there.
+    assert_eq!(
+        bob.request::<SendMessage>(&msg("ops", "let me in")).await,
+        Err(ChatError::NotMember { room: "ops".into() })
+    );
+    assert_eq!(
+        bob.request::<RoomMembers>(&room("ops")).await,
+        Err(ChatError::NotMember { room: "ops".into() })
+    );
+}
+
+#[tokio::test]
+async fn joining_and_leaving_are_announced_with_member_counts() {
+    let app = spawn_app().await;
+    let mut ada = app.connect("Ada").await;
+    let bob = app.connect("Bob").await;
+    ada.request::<CreateRoom>(&create("ops")).await.expect("created");
+
+    let view = bob.request::<JoinRoom>(&room("ops")).await.expect("joined");
+    assert_eq!(view.room.members, 2);
+    let names: Vec<_> = view.members.iter().map(|m| m.user.name.as_str()).collect();
+    assert_eq!(names, ["Ada", "Bob"]);
+    assert!(view.members.iter().all(|m| m.online));
+
+    let joined = ada.next::<MemberJoined>().await;
+    assert_eq!((joined.room.0.as_str(), joined.user.name.as_str(), joined.members), ("ops", "Bob", 2));
+
+    // Joining twice changes nothing and announces nothing.
+    assert_eq!(bob.request::<JoinRoom>(&room("ops")).await.map(|v| v.room.members), Ok(2));
+
+    let left = bob.request::<LeaveRoom>(&room("ops")).await.expect("left");
+    assert_eq!(left.members, 1);
+    let (change, before) = ada.until::<MemberLeft>(|_| true).await;
+    assert_eq!((change.user.name.as_str(), change.members), ("Bob", 1));
+    assert_eq!(events_named(&before, "room:joined").count(), 0, "no second join notice");
+
+    // After leaving, Bob no longer receives the room's messages.
+    assert!(matches!(
+        bob.request::<SendMessage>(&msg("ops", "still here?")).await,
+        Err(ChatError::NotMember { .. })
+    ));
+    assert_eq!(
+        bob.request::<LeaveRoom>(&room("lobby")).await,
+        Err(ChatError::Forbidden { room: "lobby".into() })
+    );
+}
+
+#[tokio::test]
+async fn only_the_creator_deletes_a_room_and_everyone_hears_of_it() {
+    let app = spawn_app().await;
+    let ada = app.connect("Ada").await;
+    let mut bob = app.connect("Bob").await;
+    ada.request::<CreateRoom>(&create("tmp")).await.expect("created");
+    bob.request::<JoinRoom>(&room("tmp")).await.expect("joined");
+
+    assert_eq!(
+        bob.request::<DeleteRoom>(&room("tmp")).await,
+        Err(ChatError::Forbidden { room: "tmp".into() })
+    );
+    assert_eq!(ada.request::<DeleteRoom>(&room("tmp")).await, Ok(room("tmp")));
+    assert_eq!(bob.next::<RoomDeleted>().await, room("tmp"));
+    assert_eq!(
+        bob.request::<SendMessage>(&msg("tmp", "hello?")).await,
+        Err(ChatError::UnknownRoom { room: "tmp".into() })
+    );
+    assert_eq!(
+        ada.request::<DeleteRoom>(&room("lobby")).await,
+        Err(ChatError::Forbidden { room: "lobby".into() })
+    );
+}
+
+#[tokio::test]
+async fn several_tabs_count_once_and_the_last_one_closing_goes_offline() {
+    let app = spawn_app().await;
+    let mut bob = app.connect("Bob").await;
+
+    let ada1 = app.connect("Ada").await;
+    let online = bob.next::<PresenceChanged>().await;
+    assert_eq!((online.user.name.as_str(), online.online), ("Ada", true));
+
+    let ada2 = app.connect("ada").await; // same person: names are case-insensitive
+    let marker = ada2.request::<SendMessage>(&msg("lobby", "second tab")).await.expect("sent");
+    let (_, before) = bob.until::<NewMessage>(|m| m.id == marker.id).await;
+    assert_eq!(events_named(&before, "presence").count(), 0, "a second tab is not news");
+
+    let members = bob.request::<RoomMembers>(&room("lobby")).await.expect("members");
+    let ada = members.members.iter().find(|m| m.user.id.0 == "ada").expect("ada is a member");
+    assert!(ada.online);
+
+    ada1.close().await;
+    let marker = ada2.request::<SendMessage>(&msg("lobby", "still here")).await.expect("sent");
+    let (_, before) = bob.until::<NewMessage>(|m| m.id == marker.id).await;
+    assert_eq!(events_named(&before, "presence").count(), 0, "one tab left: still online");
+
+    ada2.close().await;
+    let offline = bob.next::<PresenceChanged>().await;
+    assert_eq!((offline.user.id.0.as_str(), offline.online), ("ada", false));
+    let members = bob.request::<RoomMembers>(&room("lobby")).await.expect("members");
+    assert!(members.members.iter().any(|m| m.user.id.0 == "ada" && !m.online));
+}
+
+#[tokio::test]
+async fn typing_reaches_the_room_once_per_window_and_not_outsiders() {
+    let app = spawn_app().await;
+    let ada = app.connect("Ada").await;
+    let mut bob = app.connect("Bob").await;
+    let mut cy = app.connect("Cy").await;
+    ada.request::<CreateRoom>(&create("ops")).await.expect("created");
+    bob.request::<JoinRoom>(&room("ops")).await.expect("joined");
+
+    assert_eq!(ada.request::<StartTyping>(&room("ops")).await, Ok(()));
+    let typing = bob.next::<Typing>().await;
+    assert_eq!((typing.room.0.as_str(), typing.user.name.as_str()), ("ops", "Ada"));
+
+    // A second notice within the window is accepted but not relayed.
+    assert_eq!(ada.request::<StartTyping>(&room("ops")).await, Ok(()));
+    let marker = ada.request::<SendMessage>(&msg("ops", "done typing")).await.expect("sent");
+    let (_, before) = bob.until::<NewMessage>(|m| m.id == marker.id).await;
+    assert_eq!(events_named(&before, "typing").count(), 0, "{before:?}");
+
+    // Sending a message resets the window.
+    assert_eq!(ada.request::<StartTyping>(&room("ops")).await, Ok(()));
+    assert_eq!(bob.next::<Typing>().await.user.name.as_str(), "Ada");
+
+    // Cy is not in ops: the next thing of Ada's she sees is a lobby message.
+    let public = ada.request::<SendMessage>(&msg("lobby", "hi all")).await.expect("sent");
+    let (_, before) = cy.until::<NewMessage>(|m| m.id == public.id).await;
+    assert_eq!(events_named(&before, "typing").count(), 0, "{before:?}");
+    assert_eq!(
+        cy.request::<StartTyping>(&room("ops")).await,
+        Err(ChatError::NotMember { room: "ops".into() })
+    );
+}
+
+#[tokio::test]
+async fn direct_messages_reach_every_tab_of_both_people_and_nobody_else() {
+    let app = spawn_app().await;
+    let ada1 = app.connect("Ada").await;
+    let mut ada2 = app.connect("Ada").await;
+    let mut bob1 = app.connect("Bob").await;
+    let mut bob2 = app.connect("Bob").await;
+    let mut cy = app.connect("Cy").await;
+
+    let dm = ada1
+        .request::<OpenDirect>(&OpenDirectPayload { user: UserId("bob".into()) })
+        .await
+        .expect("opened");
+    assert_eq!(dm.kind, RoomKind::Direct);
+    assert_eq!(dm.id, RoomId::direct(&UserId("ada".into()), &UserId("bob".into())));
+    let peers: Vec<_> = dm.peers.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(peers, ["Ada", "Bob"]);
+    for tab in [&mut ada2, &mut bob1, &mut bob2] {
+        assert_eq!(tab.next::<DirectOpened>().await, dm);
+    }
+    // Opening it again, from either side, returns the same room.
+    let again = bob1
+        .request::<OpenDirect>(&OpenDirectPayload { user: UserId("ada".into()) })
+        .await
+        .expect("opened");
+    assert_eq!(again.id, dm.id);
+
+    let sent = ada1.request::<SendMessage>(&msg(&dm.id.0, "psst")).await.expect("sent");
+    for tab in [&mut ada2, &mut bob1, &mut bob2] {
+        assert_eq!(tab.next::<NewMessage>().await, sent);
+    }
+    let public = ada1.request::<SendMessage>(&msg("lobby", "public")).await.expect("sent");
+    let (_, before) = cy.until::<NewMessage>(|m| m.id == public.id).await;
+    assert_eq!(events_named(&before, "message:new").count(), 0, "{before:?}");
+    assert_eq!(events_named(&before, "room:direct").count(), 0, "{before:?}");
+
+    // Cy can neither post in nor join their room.
+    assert!(matches!(
+        cy.request::<SendMessage>(&msg(&dm.id.0, "hi")).await,
+        Err(ChatError::NotMember { .. })
+    ));
+    assert!(matches!(cy.request::<JoinRoom>(&RoomRef { room: dm.id.clone() }).await, Err(ChatError::Forbidden { .. })));
+
+    // Cy's room list does not include it; Bob's does.
+    let listed = |list: app::events::rooms::RoomList| list.rooms.iter().any(|r| r.id == dm.id);
+    assert!(!listed(cy.request::<ListRooms>(&Empty {}).await.expect("list")));
+    assert!(listed(bob2.request::<ListRooms>(&Empty {}).await.expect("list")));
+
+    assert_eq!(
+        cy.request::<OpenDirect>(&OpenDirectPayload { user: UserId("nobody".into()) }).await,
+        Err(ChatError::UnknownUser { user: "nobody".into() })
+    );
+}
+
+#[tokio::test]
+async fn every_request_answers_a_malformed_payload_with_a_typed_error() {
+    let app = spawn_app().await;
+    let ada = app.connect("Ada").await;
+    let cases = [
+        ("room:list", json!("nope")),
+        ("room:create", json!({})),
+        ("room:create", json!({ "name": 7 })),
+        ("room:join", json!({ "room": ["lobby"] })),
+        ("room:leave", json!(null)),
+        ("room:delete", json!({ "room": "x", "extra": true })),
+        ("room:members", json!(42)),
+        ("dm:open", json!({ "user": null })),
+        ("typing:start", json!("lobby")),
+        ("message:send", json!({ "id": "not-a-uuid", "room": "lobby", "body": "x" })),
+    ];
+    for (event, payload) in cases {
+        let ack = ada.request_raw(event, payload.clone()).await;
+        let ack: Result<serde_json::Value, ChatError> =
+            serde_json::from_value(ack.clone()).unwrap_or_else(|e| panic!("{event}: {ack} ({e})"));
+        assert!(matches!(ack, Err(ChatError::InvalidPayload { .. })), "{event} {payload}: {ack:?}");
+    }
+    // Nothing was created and the connection still works.
+    let list = ada.request::<ListRooms>(&Empty {}).await.expect("listed");
+    assert_eq!(list.rooms.len(), 1);
+}
+
+#[tokio::test]
+async fn sql_metacharacters_are_data() {
+    let app = spawn_app().await;
+    let ada = app.connect("Robert'); DROP TABLE users;--").await;
+    let body = "'; DELETE FROM messages; --";
+    let sent = ada.request::<SendMessage>(&msg("lobby", body)).await.expect("sent");
+    assert_eq!(sent.body, body);
+    assert_eq!(sent.author.name.as_str(), "Robert'); DROP TABLE users;--");
+    let bob: ChatClient = app.connect("Bob").await;
+    let members = bob.request::<RoomMembers>(&room("lobby")).await.expect("members");
+    assert_eq!(members.members.len(), 2);
+}
