@@ -42,7 +42,9 @@ pub fn RoomPane() -> impl IntoView {
         <section class="room" aria-labelledby="room-title">
             <header class="room-header">
                 <h2 id="room-title">{title}</h2>
-                {move || members().map(|n| view! { <span class="count">{n} " members"</span> })}
+                {move || members().map(|n| view! {
+                    <span class="count">{n} {if n == 1 { " member" } else { " members" }}</span>
+                })}
                 <Show when=can_leave>
                     <button type="button" class="ghost small" on:click=leave>"Leave room"</button>
                 </Show>

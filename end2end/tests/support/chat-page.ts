@@ -7,7 +7,7 @@ export class ChatPage {
   readonly composer: Locator;
 
   constructor(readonly page: Page) {
-    this.status = page.getByRole('status');
+    this.status = page.getByRole('status', { name: 'Connection' });
     this.messages = page.getByRole('log', { name: 'Messages' });
     this.composer = page.getByLabel('Message', { exact: true });
   }
@@ -21,6 +21,43 @@ export class ChatPage {
     await this.page.getByLabel('Display name').fill(name);
     await join.click();
     await expect(this.status).toHaveText('Connected');
+  }
+
+  /** The sidebar. */
+  get sidebar(): Locator {
+    return this.page.getByRole('navigation', { name: 'Rooms' });
+  }
+
+  /** The sidebar button that opens a room or direct conversation labelled `label`. */
+  roomLink(label: string): Locator {
+    const escaped = label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    return this.sidebar.getByRole('button', { name: new RegExp(`^${escaped}( |$)`) });
+  }
+
+  /** The room on screen, by its title (`# ops`, or a person's name for a direct room). */
+  room(title: string): Locator {
+    return this.page.getByRole('region', { name: title, exact: true });
+  }
+
+  /** The people list entry of `name`. */
+  person(name: string): Locator {
+    return this.page.getByRole('list', { name: 'Members' }).getByRole('listitem').filter({ hasText: name });
+  }
+
+  async createRoom(name: string): Promise<void> {
+    await this.page.getByLabel('New room').fill(name);
+    await this.page.getByRole('button', { name: 'Create' }).click();
+    await expect(this.room(`# ${name}`)).toBeVisible();
+  }
+
+  async joinRoom(name: string): Promise<void> {
+    await this.sidebar.getByRole('button', { name: `Join # ${name}` }).click();
+    await expect(this.room(`# ${name}`)).toBeVisible();
+  }
+
+  async openRoom(label: string, title = label): Promise<void> {
+    await this.roomLink(label).click();
+    await expect(this.room(title)).toBeVisible();
   }
 
   /** Types `text` and presses Enter. */

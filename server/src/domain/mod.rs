@@ -54,6 +54,8 @@ pub enum Audience {
 pub struct Connected {
     /// Public rooms the person is a member of (the connection joins their Socket.IO rooms).
     pub rooms: Vec<RoomId>,
+    /// Set on the person's very first connection, when they were added to the lobby.
+    pub joined_lobby: Option<MemberChange>,
 }
 
 fn now_ms() -> i64 {
@@ -126,10 +128,17 @@ impl Chat {
     #[tracing::instrument(skip_all, fields(user = %who.user.id))]
     pub async fn connect(&self, who: &Identity) -> Result<Connected, ChatError> {
         self.store.upsert_user(&who.user).await.map_err(internal)?;
-        self.store.add_member(&RoomId::lobby(), who.id(), now_ms()).await.map_err(internal)?;
+        let lobby = RoomId::lobby();
+        let added = self.store.add_member(&lobby, who.id(), now_ms()).await.map_err(internal)?;
+        let joined_lobby = if added {
+            let members = self.record(&lobby).await?.members;
+            Some(MemberChange { room: lobby, user: who.user.clone(), members })
+        } else {
+            None
+        };
         let memberships = self.store.memberships(who.id()).await.map_err(internal)?;
         let rooms = memberships.into_iter().filter(|r| !r.is_direct()).collect();
-        Ok(Connected { rooms })
+        Ok(Connected { rooms, joined_lobby })
     }
 
     /// Counts a new connection; true if it is the person's first tab (they came online).

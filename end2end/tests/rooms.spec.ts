@@ -1,0 +1,144 @@
+import { test, expect, type Browser } from '@playwright/test';
+import { ChatPage, unique } from './support/chat-page';
+
+async function person(browser: Browser, name: string): Promise<ChatPage> {
+  const context = await browser.newContext();
+  const chat = new ChatPage(await context.newPage());
+  await chat.join(name);
+  return chat;
+}
+
+function tag(): string {
+  return Math.random().toString(36).slice(2, 8);
+}
+
+test('three people across two rooms: isolation, notices, presence, typing, unread, a DM', async ({ browser }) => {
+  const t = tag();
+  const [adaName, bobName, cyName] = [`Ada-${t}`, `Bob-${t}`, `Cy-${t}`];
+  const ada = await person(browser, adaName);
+  const bob = await person(browser, bobName);
+  const cy = await person(browser, cyName);
+  const ops = `ops-${t}`;
+
+  // Ada creates a room; it appears live in the others' "Other rooms"; Bob joins it.
+  await ada.createRoom(ops);
+  await expect(bob.sidebar.getByRole('button', { name: `Join # ${ops}` })).toBeVisible();
+  await bob.joinRoom(ops);
+  await expect(ada.message(`${bobName} joined`)).toBeVisible();
+  await expect(ada.roomLink(`# ${ops}`)).toContainText('2 members');
+
+  // Presence: Ada sees Bob online in the room's people list.
+  await expect(ada.person(bobName)).toContainText('online');
+
+  // Typing: Bob sees Ada typing in ops; it clears when her message arrives.
+  await ada.composer.pressSequentially('draft');
+  await expect(bob.page.getByText(`${adaName} is typing…`)).toBeVisible();
+  const secret = unique('ops only');
+  await ada.composer.fill(secret);
+  await ada.composer.press('Enter');
+  await expect(bob.message(secret)).toHaveCount(1);
+  await expect(bob.page.getByText(`${adaName} is typing…`)).toHaveCount(0);
+
+  // Isolation: Cy, not a member, gets the next lobby message but never the ops one.
+  const marker = unique('lobby marker');
+  await ada.openRoom('# lobby');
+  await ada.send(marker);
+  await expect(cy.message(marker)).toHaveCount(1);
+  await expect(cy.page.getByText(secret)).toHaveCount(0);
+
+  // Unread: Bob is in the lobby while Ada posts in ops; the badge counts it and clears on view.
+  await bob.openRoom('# lobby');
+  await ada.openRoom(`# ${ops}`);
+  const ping = unique('ping');
+  await ada.send(ping);
+  await expect(bob.roomLink(`# ${ops}`)).toContainText('1 unread');
+  await bob.openRoom(`# ${ops}`);
+  await expect(bob.message(ping)).toHaveCount(1);
+  await expect(bob.roomLink(`# ${ops}`)).not.toContainText('unread');
+
+  // A direct message: Bob opens one from Ada's name; Ada gets it with an unread badge.
+  await bob.page.getByRole('button', { name: `Message ${adaName}` }).click();
+  await expect(bob.room(adaName)).toBeVisible();
+  const psst = unique('psst');
+  await bob.send(psst);
+  await expect(ada.roomLink(bobName)).toContainText('1 unread');
+  await expect(cy.roomLink(bobName)).toHaveCount(0);
+  await ada.openRoom(bobName);
+  await expect(ada.message(psst)).toHaveCount(1);
+  await expect(cy.page.getByText(psst)).toHaveCount(0);
+
+  // Leaving is announced to the room.
+  await bob.openRoom(`# ${ops}`);
+  await bob.page.getByRole('button', { name: 'Leave room' }).click();
+  await ada.openRoom(`# ${ops}`);
+  await expect(ada.message(`${bobName} left`)).toBeVisible();
+  await expect(bob.sidebar.getByRole('button', { name: `Join # ${ops}` })).toBeVisible();
+
+  // Closing Cy's only tab marks her offline for the others.
+  await ada.openRoom('# lobby');
+  await expect(ada.person(cyName)).toContainText('online');
+  await cy.page.context().close();
+  await expect(ada.person(cyName)).toContainText('offline');
+});
+
+test('room names are checked and duplicates refused', async ({ browser }) => {
+  const ada = await person(browser, `Ada-${tag()}`);
+  const name = `dup-${tag()}`;
+  await ada.createRoom(name);
+  await ada.page.getByLabel('New room').fill(name.toUpperCase());
+  await ada.page.getByRole('button', { name: 'Create' }).click();
+  await expect(ada.sidebar.getByRole('alert')).toContainText('exists already');
+  await ada.page.getByLabel('New room').fill('no spaces allowed');
+  await ada.page.getByRole('button', { name: 'Create' }).click();
+  await expect(ada.sidebar.getByRole('alert')).toContainText('invalid room name');
+});
+
+test('an over-long message is refused with an explanation', async ({ browser }) => {
+  const ada = await person(browser, `Ada-${tag()}`);
+  await ada.composer.fill('x'.repeat(4001));
+  await ada.composer.press('Enter');
+  await expect(ada.page.getByRole('alert').filter({ hasText: 'too long' })).toHaveText(
+    'message is too long: 4001 characters, at most 4000',
+  );
+  await expect(ada.composer).toHaveValue('x'.repeat(4001));
+  await expect(ada.messages.getByRole('listitem').filter({ hasText: 'xxxx' })).toHaveCount(0);
+});
+
+test('a creator deletes a room and it disappears for everyone', async ({ browser }) => {
+  const t = tag();
+  const ada = await person(browser, `Ada-${t}`);
+  const bob = await person(browser, `Bob-${t}`);
+  const name = `tmp-${t}`;
+  await ada.createRoom(name);
+  await expect(bob.sidebar.getByRole('button', { name: `Join # ${name}` })).toBeVisible();
+  await ada.page.getByRole('button', { name: 'Delete room' }).click();
+  await expect(ada.room('# lobby')).toBeVisible();
+  await expect(bob.sidebar.getByText(`# ${name}`)).toHaveCount(0);
+  await expect(ada.sidebar.getByText(`# ${name}`)).toHaveCount(0);
+});
+
+test('the list follows new messages only while the reader is at the bottom', async ({ browser }) => {
+  const t = tag();
+  const ada = await person(browser, `Ada-${t}`);
+  const bob = await person(browser, `Bob-${t}`);
+  const room = `busy-${t}`;
+  await ada.createRoom(room);
+  await bob.joinRoom(room);
+  for (let i = 0; i < 25; i++) {
+    await ada.send(`filler ${t} ${i}`);
+  }
+  const last = bob.message(`filler ${t} 24`);
+  await expect(last).toBeInViewport();
+
+  // Bob scrolls up to read; a new message must not pull him down, but offers a jump.
+  await bob.messages.evaluate((el) => el.scrollTo({ top: 0 }));
+  await bob.messages.dispatchEvent('scroll');
+  const fresh = unique('fresh');
+  await ada.send(fresh);
+  const jump = bob.page.getByRole('button', { name: 'New messages ↓' });
+  await expect(jump).toBeVisible();
+  await expect(bob.message(fresh)).not.toBeInViewport();
+  await jump.click();
+  await expect(bob.message(fresh)).toBeInViewport();
+  await expect(jump).toHaveCount(0);
+});
