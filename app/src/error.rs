@@ -62,6 +62,12 @@ pub enum ChatError {
         /// The id that was named.
         user: String,
     },
+    /// The message does not exist, is deleted, or is not the caller's to change.
+    #[error("you cannot change message {id}")]
+    NotAuthor {
+        /// The message id that was named.
+        id: uuid::Uuid,
+    },
     /// The room does not exist.
     #[error("no such room: {room}")]
     UnknownRoom {

@@ -17,3 +17,9 @@ pub const TYPING_THROTTLE_MS: u64 = 2_000;
 
 /// How long a typing indicator stays up after the last notice.
 pub const TYPING_EXPIRY_MS: u64 = 5_000;
+
+/// Messages per history page (the newest page is what opening a room shows).
+pub const HISTORY_PAGE: u32 = 50;
+
+/// Changes per resume page.
+pub const SYNC_PAGE: u32 = 200;

@@ -191,6 +191,13 @@ pub struct ChatMessage {
     pub body: String,
     /// When the server accepted it, in milliseconds since the Unix epoch.
     pub sent_at_ms: i64,
+    /// The room's revision at this message's last change (insert, edit or delete). Revisions
+    /// increase by one per change in a room; a client resumes from the last one it holds.
+    pub rev: u64,
+    /// When it was last edited, if ever.
+    pub edited_at_ms: Option<i64>,
+    /// Deleted by its author: the body is empty and the UI shows a placeholder.
+    pub deleted: bool,
 }
 
 #[cfg(test)]

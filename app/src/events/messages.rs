@@ -28,3 +28,91 @@ server_event!(
     /// a message was stored. The sending tab learns from its ack instead.
     NewMessage, "message:new", ChatMessage
 );
+
+/// Payload of [`LoadHistory`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryRequest {
+    /// The room (the caller must be a member).
+    pub room: RoomId,
+    /// Only messages with a sequence number below this one (the oldest the client holds);
+    /// `None` for the newest page.
+    #[serde(default)]
+    pub before: Option<u64>,
+}
+
+/// Ack of [`LoadHistory`]: one page of a room's messages, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryPage {
+    /// The room.
+    pub room: RoomId,
+    /// At most [`crate::limits::HISTORY_PAGE`] messages, oldest first.
+    pub messages: Vec<ChatMessage>,
+    /// Whether older messages exist.
+    pub has_more: bool,
+    /// The room's revision when the page was read: resume from here.
+    pub rev: u64,
+}
+
+/// Payload of [`SyncRoom`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncRequest {
+    /// The room (the caller must be a member).
+    pub room: RoomId,
+    /// The last revision the client holds.
+    pub after_rev: u64,
+}
+
+/// Ack of [`SyncRoom`]: changes after a revision, in revision order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncPage {
+    /// The room.
+    pub room: RoomId,
+    /// At most [`crate::limits::SYNC_PAGE`] new, edited or deleted messages, by revision.
+    pub changes: Vec<ChatMessage>,
+    /// Whether more changes follow: ask again after the last one's revision.
+    pub more: bool,
+}
+
+/// Payload of [`EditMessage`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EditRequest {
+    /// The message (the caller must be its author).
+    pub id: Uuid,
+    /// The new text (same rules as a new message).
+    pub body: String,
+}
+
+/// Payload of [`DeleteMessage`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteRequest {
+    /// The message (the caller must be its author).
+    pub id: Uuid,
+}
+
+client_event!(
+    /// `message:history` (client → server): a page of a room's history, newest first page
+    /// first, then older ones by `before` (keyset pagination on the sequence number).
+    LoadHistory, "message:history", HistoryRequest => HistoryPage
+);
+client_event!(
+    /// `message:sync` (client → server): after a reconnect, everything that changed in a room
+    /// since the client's last revision; repeat while `more`.
+    SyncRoom, "message:sync", SyncRequest => SyncPage
+);
+client_event!(
+    /// `message:edit` (client → server): change the text of one's own message.
+    EditMessage, "message:edit", EditRequest => ChatMessage
+);
+client_event!(
+    /// `message:delete` (client → server): delete one's own message.
+    DeleteMessage, "message:delete", DeleteRequest => ChatMessage
+);
+
+server_event!(
+    /// `message:updated` (server → the message's audience): a message was edited or deleted.
+    MessageUpdated, "message:updated", ChatMessage
+);

@@ -13,7 +13,9 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use app::ChatError;
-use app::events::messages::SendMessagePayload;
+use app::events::messages::{HistoryPage, SendMessagePayload, SyncPage};
+use app::limits::{HISTORY_PAGE, SYNC_PAGE};
+use uuid::Uuid;
 use app::events::presence::TypingNotice;
 use app::events::rooms::{MemberChange, RoomList, RoomView};
 use app::model::{
@@ -24,7 +26,7 @@ use app::model::{
 pub use presence::Presence;
 pub use typing::TypingThrottle;
 
-use crate::store::{NewMessage, RoomRecord, Store, StoreError};
+use crate::store::{MessageChange, NewMessage, RoomRecord, Store, StoreError};
 
 /// Who a connection speaks for. The only place identity is decided, so replacing display names
 /// with real accounts changes this type and the connect middleware, nothing else.
@@ -309,6 +311,67 @@ impl Chat {
             .map_err(internal)?;
         self.typing.reset(who.id(), &message.room);
         Ok((message, self.audience(&record, &members)))
+    }
+
+    /// A page of a room's history for a member: the newest, or the one before `before`.
+    pub async fn history(
+        &self,
+        who: &Identity,
+        room: &RoomId,
+        before: Option<u64>,
+    ) -> Result<HistoryPage, ChatError> {
+        self.member_room(who, room).await?;
+        let slice = self.store.history(room, before, HISTORY_PAGE).await.map_err(internal)?;
+        Ok(HistoryPage {
+            room: room.clone(),
+            messages: slice.messages,
+            has_more: slice.has_more,
+            rev: slice.rev,
+        })
+    }
+
+    /// What changed in a room after `after_rev`, for a member resuming.
+    pub async fn sync(
+        &self,
+        who: &Identity,
+        room: &RoomId,
+        after_rev: u64,
+    ) -> Result<SyncPage, ChatError> {
+        self.member_room(who, room).await?;
+        let mut changes =
+            self.store.changes(room, after_rev, SYNC_PAGE + 1).await.map_err(internal)?;
+        let more = changes.len() > SYNC_PAGE as usize;
+        changes.truncate(SYNC_PAGE as usize);
+        Ok(SyncPage { room: room.clone(), changes, more })
+    }
+
+    /// Edits (`Some(body)`) or deletes (`None`) the caller's own message; returns it changed and
+    /// who must hear of it.
+    #[tracing::instrument(skip_all, fields(user = %who.user.id, id = %id))]
+    pub async fn change_message(
+        &self,
+        who: &Identity,
+        id: Uuid,
+        body: Option<&str>,
+    ) -> Result<(ChatMessage, Audience), ChatError> {
+        let change = match body {
+            Some(body) => MessageChange::Edit { body: validate_body(body)? },
+            None => MessageChange::Delete,
+        };
+        let not_yours = || ChatError::NotAuthor { id };
+        let message = self.store.message(id).await.map_err(internal)?.ok_or_else(not_yours)?;
+        // Someone else's message, or one in a room the caller has left: same refusal, so ids
+        // reveal nothing.
+        if message.author.id != *who.id() || message.deleted {
+            return Err(not_yours());
+        }
+        let record = self.member_room(who, &message.room).await.map_err(|_| not_yours())?;
+        let members = match record.kind {
+            RoomKind::Direct => self.store.members(&record.id).await.map_err(internal)?,
+            RoomKind::Public => Vec::new(),
+        };
+        let changed = self.store.change_message(id, change, now_ms()).await.map_err(internal)?;
+        Ok((changed, self.audience(&record, &members)))
     }
 
     /// A typing notice from the caller; `None` if throttled.

@@ -2,7 +2,10 @@
 
 use std::time::Instant;
 
-use app::events::messages::{NewMessage, SendMessage, SendMessagePayload};
+use app::events::messages::{
+    DeleteMessage, DeleteRequest, EditMessage, EditRequest, HistoryRequest, LoadHistory,
+    MessageUpdated, NewMessage, SendMessage, SendMessagePayload, SyncRequest, SyncRoom,
+};
 use app::events::presence::{StartTyping, Typing};
 use app::events::rooms::{
     CreateRoom, CreateRoomPayload, DeleteRoom, DirectOpened, Empty, JoinRoom, LeaveRoom,
@@ -26,6 +29,31 @@ pub(super) fn register(socket: &socketioxide::extract::SocketRef) {
     on_request::<OpenDirect, _, _>(socket, open_direct);
     on_request::<SendMessage, _, _>(socket, send_message);
     on_request::<StartTyping, _, _>(socket, start_typing);
+    on_request::<LoadHistory, _, _>(socket, load_history);
+    on_request::<SyncRoom, _, _>(socket, sync_room);
+    on_request::<EditMessage, _, _>(socket, edit_message);
+    on_request::<DeleteMessage, _, _>(socket, delete_message);
+}
+
+async fn load_history(req: Request, payload: HistoryRequest) -> Ack<LoadHistory> {
+    req.chat.history(&req.identity, &payload.room, payload.before).await
+}
+
+async fn sync_room(req: Request, payload: SyncRequest) -> Ack<SyncRoom> {
+    req.chat.sync(&req.identity, &payload.room, payload.after_rev).await
+}
+
+async fn edit_message(req: Request, payload: EditRequest) -> Ack<EditMessage> {
+    let (message, audience) =
+        req.chat.change_message(&req.identity, payload.id, Some(&payload.body)).await?;
+    emit_to::<MessageUpdated>(&req.socket, &audience, &message).await;
+    Ok(message)
+}
+
+async fn delete_message(req: Request, payload: DeleteRequest) -> Ack<DeleteMessage> {
+    let (message, audience) = req.chat.change_message(&req.identity, payload.id, None).await?;
+    emit_to::<MessageUpdated>(&req.socket, &audience, &message).await;
+    Ok(message)
 }
 
 async fn list_rooms(req: Request, _: Empty) -> Ack<ListRooms> {

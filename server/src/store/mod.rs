@@ -45,6 +45,29 @@ pub struct RoomRecord {
     pub members: u32,
 }
 
+/// A page of history, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistorySlice {
+    /// The messages.
+    pub messages: Vec<ChatMessage>,
+    /// Whether older messages exist.
+    pub has_more: bool,
+    /// The room's revision, read before the messages (so resuming from it misses nothing).
+    pub rev: u64,
+}
+
+/// A change to an existing message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MessageChange {
+    /// New text.
+    Edit {
+        /// The validated body.
+        body: String,
+    },
+    /// Deleted: the body is cleared.
+    Delete,
+}
+
 /// A message to append; the store assigns its sequence number.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewMessage {
@@ -89,10 +112,18 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// A room's members.
     async fn members(&self, room: &RoomId) -> StoreResult<Vec<UserRef>>;
 
-    /// Appends a message with the room's next sequence number, committed before returning.
-    /// If a message with the same id exists, returns that one unchanged.
+    /// Appends a message with the room's next sequence number and revision, committed before
+    /// returning. If a message with the same id exists, returns that one unchanged.
     async fn append(&self, message: NewMessage) -> StoreResult<ChatMessage>;
-    /// Up to `limit` messages of a room, newest last, with `seq < before` if given.
+    /// The `limit` newest messages of a room with `seq < before` (if given), oldest first.
     async fn history(&self, room: &RoomId, before: Option<u64>, limit: u32)
+    -> StoreResult<HistorySlice>;
+    /// Up to `limit` messages of a room changed after revision `after_rev`, by revision.
+    async fn changes(&self, room: &RoomId, after_rev: u64, limit: u32)
     -> StoreResult<Vec<ChatMessage>>;
+    /// One message.
+    async fn message(&self, id: Uuid) -> StoreResult<Option<ChatMessage>>;
+    /// Edits or deletes a message, giving it the room's next revision.
+    async fn change_message(&self, id: Uuid, change: MessageChange, at_ms: i64)
+    -> StoreResult<ChatMessage>;
 }

@@ -22,7 +22,8 @@ pub const WAIT: Duration = Duration::from_secs(10);
 pub struct TestApp {
     pub addr: SocketAddr,
     shutdown: Option<oneshot::Sender<()>>,
-    _data: tempfile::TempDir,
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    _data: Option<tempfile::TempDir>,
 }
 
 impl Drop for TestApp {
@@ -40,9 +41,16 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts the server after letting `configure` adjust the configuration.
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
-    server::telemetry::init_for_tests();
     let data = tempfile::tempdir().expect("temp dir");
-    let mut config = Config::for_tests(data.path().to_path_buf());
+    let mut app = spawn_app_in(data.path(), configure).await;
+    app._data = Some(data);
+    app
+}
+
+/// Starts the server on an existing data directory (to test what survives a restart).
+pub async fn spawn_app_in(dir: &std::path::Path, configure: impl FnOnce(&mut Config)) -> TestApp {
+    server::telemetry::init_for_tests();
+    let mut config = Config::for_tests(dir.to_path_buf());
     configure(&mut config);
     let listener = tokio::net::TcpListener::bind(config.listen.expect("test listen address"))
         .await
@@ -51,13 +59,23 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     let leptos = LeptosOptions::builder().output_name("parley").site_addr(addr).build();
     let state = AppState::new(config, leptos).await.expect("state");
     let (tx, rx) = oneshot::channel::<()>();
-    tokio::spawn(server::run(listener, state, async {
+    let server = tokio::spawn(server::run(listener, state, async {
         let _ = rx.await;
     }));
-    TestApp { addr, shutdown: Some(tx), _data: data }
+    TestApp { addr, shutdown: Some(tx), server: Some(server), _data: None }
 }
 
 impl TestApp {
+    /// Shuts the server down gracefully and waits until it has stopped.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await.expect("server task").expect("server stopped cleanly");
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }
