@@ -34,6 +34,11 @@ impl Drop for TestApp {
     }
 }
 
+/// Routes the server's logs through the test harness.
+pub fn init_logs() {
+    server::telemetry::init_for_tests();
+}
+
 /// Starts the server with the default test configuration.
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
@@ -146,6 +151,33 @@ impl ChatClient {
         }
     }
 
+    /// Emits `E` and waits up to `wait` for its ack; `None` if the emit failed or no ack came
+    /// (the server may or may not have applied it).
+    pub async fn try_request<E: app::events::ClientEvent>(
+        &self,
+        payload: &E::Payload,
+        wait: Duration,
+    ) -> Option<app::events::Ack<E>> {
+        let (tx, rx) = oneshot::channel();
+        let tx = std::sync::Arc::new(std::sync::Mutex::new(Some(tx)));
+        let payload = serde_json::to_value(payload).ok()?;
+        self.client
+            .emit_with_ack(E::NAME, payload, wait, move |ack, _| {
+                if let Some(tx) = tx.lock().unwrap().take() {
+                    let ack = match first_value(ack) {
+                        Value::Array(mut args) if !args.is_empty() => args.swap_remove(0),
+                        other => other,
+                    };
+                    let _ = tx.send(ack);
+                }
+                async {}.boxed()
+            })
+            .await
+            .ok()?;
+        let ack = tokio::time::timeout(wait, rx).await.ok()?.ok()?;
+        serde_json::from_value(ack).ok()
+    }
+
     /// Emits `event` with `payload` and returns the (single) ack value.
     pub async fn request_raw(&self, event: &str, payload: Value) -> Value {
         let (tx, rx) = oneshot::channel();
@@ -221,6 +253,18 @@ impl ChatClient {
     /// Closes the connection.
     pub async fn close(self) {
         self.client.disconnect().await.expect("disconnect");
+    }
+
+    /// Every `E` received so far, without waiting (other events are dropped).
+    pub fn drain_of<E: app::events::ServerEvent>(&mut self) -> Vec<E::Payload>
+    where
+        E::Payload: DeserializeOwned,
+    {
+        self.drain()
+            .into_iter()
+            .filter(|r| r.event == E::NAME)
+            .map(|r| serde_json::from_value(r.data).expect("payload has the declared type"))
+            .collect()
     }
 
     /// Everything received so far, without waiting.

@@ -1,0 +1,235 @@
+//! The real binary, killed with SIGKILL mid-stream and restarted on the same data dir: every
+//! acknowledged message is stored exactly once, and every client's view, after resuming, equals
+//! the stored sequence.
+
+mod common;
+
+use std::collections::{BTreeMap, HashSet};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use app::events::messages::{
+    HistoryRequest, LoadHistory, NewMessage, SendMessage, SendMessagePayload, SyncRequest, SyncRoom,
+};
+use app::model::{ChatMessage, RoomId};
+use common::ChatClient;
+use serde_json::json;
+use uuid::Uuid;
+
+const CLIENTS: usize = 3;
+const TOTAL: usize = 1_000;
+const KILL_AFTER: usize = 400;
+
+struct Server {
+    child: Child,
+}
+
+impl Server {
+    async fn start(dir: &Path, addr: SocketAddr) -> Self {
+        let child = Command::new(env!("CARGO_BIN_EXE_parley"))
+            .env("PARLEY_LISTEN", addr.to_string())
+            .env("PARLEY_DATA_DIR", dir)
+            .env("LEPTOS_OUTPUT_NAME", "parley")
+            .env("LEPTOS_SITE_ROOT", dir)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start the parley binary");
+        let server = Self { child };
+        let health = format!("http://{addr}/healthz");
+        for _ in 0..200 {
+            if reqwest::get(&health).await.is_ok_and(|r| r.status().is_success()) {
+                return server;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the server did not come up on {addr}");
+    }
+
+    fn kill(mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("reaped");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A client's knowledge of the lobby, kept the way the browser keeps it.
+#[derive(Default)]
+struct View {
+    by_rev: BTreeMap<u64, ChatMessage>,
+}
+
+impl View {
+    fn add(&mut self, message: ChatMessage) {
+        self.by_rev.insert(message.rev, message);
+    }
+
+    /// The highest revision up to which nothing is missing: where a resume starts.
+    fn cursor(&self) -> u64 {
+        let mut cursor = 0;
+        for rev in self.by_rev.keys() {
+            if *rev != cursor + 1 {
+                break;
+            }
+            cursor = *rev;
+        }
+        cursor
+    }
+
+    async fn resume(&mut self, client: &ChatClient) {
+        loop {
+            let request = SyncRequest { room: RoomId::lobby(), after_rev: self.cursor() };
+            let page = client.request::<SyncRoom>(&request).await.expect("sync");
+            for m in page.changes {
+                self.add(m);
+            }
+            if !page.more {
+                return;
+            }
+        }
+    }
+
+    fn messages(&self) -> Vec<ChatMessage> {
+        let mut all: Vec<_> = self.by_rev.values().cloned().collect();
+        all.sort_by_key(|m| m.seq);
+        all
+    }
+}
+
+async fn connect(addr: SocketAddr, name: &str) -> ChatClient {
+    ChatClient::connect(&format!("http://{addr}/"), "/chat", json!({ "name": name }))
+        .await
+        .expect("connected")
+}
+
+fn free_addr() -> SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("addr")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acked_messages_survive_sigkill_exactly_once_and_views_have_no_gap() {
+    common::init_logs();
+    let data = tempfile::tempdir().expect("temp dir");
+    let addr = free_addr();
+    let server = Server::start(data.path(), addr).await;
+
+    let acked = Arc::new(AtomicUsize::new(0));
+    let per_client = TOTAL.div_ceil(CLIENTS);
+    let mut outboxes: Vec<Vec<SendMessagePayload>> = (0..CLIENTS)
+        .map(|c| {
+            (0..per_client.min(TOTAL - c * per_client))
+                .map(|i| SendMessagePayload {
+                    id: Uuid::now_v7(),
+                    room: RoomId::lobby(),
+                    body: format!("client {c} message {i}"),
+                })
+                .collect()
+        })
+        .collect();
+
+    // Phase 1: all clients send until the server is killed under them.
+    let mut tasks = Vec::new();
+    for (c, outbox) in outboxes.iter().cloned().enumerate() {
+        let acked = Arc::clone(&acked);
+        tasks.push(tokio::spawn(async move {
+            let mut client = connect(addr, &format!("client{c}")).await;
+            let mut view = View::default();
+            let mut sent = 0;
+            for payload in &outbox {
+                match client.try_request::<SendMessage>(payload, Duration::from_secs(3)).await {
+                    Some(Ok(message)) => {
+                        view.add(message);
+                        sent += 1;
+                        acked.fetch_add(1, Ordering::SeqCst);
+                    }
+                    Some(Err(e)) => panic!("refused: {e}"),
+                    None => break, // the server died: this one is unacked
+                }
+            }
+            for m in client.drain_of::<NewMessage>() {
+                view.add(m);
+            }
+            (view, sent)
+        }));
+    }
+    while acked.load(Ordering::SeqCst) < KILL_AFTER {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    server.kill();
+    let mut views = Vec::new();
+    let mut acked_ids = HashSet::new();
+    for (c, task) in tasks.into_iter().enumerate() {
+        let (view, sent) = task.await.expect("client task");
+        acked_ids.extend(outboxes[c][..sent].iter().map(|p| p.id));
+        // What was not acked is retried, from the first unacked message on (same ids).
+        outboxes[c].drain(..sent);
+        views.push(view);
+    }
+    assert!(acked_ids.len() >= KILL_AFTER && acked_ids.len() < TOTAL, "killed mid-stream");
+
+    // Phase 2: restart on the same data dir; clients reconnect, resume, retry, resume again.
+    let server = Server::start(data.path(), addr).await;
+    let mut tasks = Vec::new();
+    for (c, (mut view, outbox)) in views.into_iter().zip(outboxes).enumerate() {
+        tasks.push(tokio::spawn(async move {
+            let client = connect(addr, &format!("client{c}")).await;
+            view.resume(&client).await;
+            let mut ids = Vec::new();
+            for payload in &outbox {
+                let message = client.request::<SendMessage>(payload).await.expect("accepted");
+                ids.push(message.id);
+                view.add(message);
+            }
+            (client, view, ids)
+        }));
+    }
+    let mut finished = Vec::new();
+    for task in tasks {
+        let (client, view, ids) = task.await.expect("client task");
+        acked_ids.extend(ids);
+        finished.push((client, view));
+    }
+    assert_eq!(acked_ids.len(), TOTAL);
+
+    // The store: every acked message exactly once, numbered 1..=TOTAL without a gap.
+    let reader = connect(addr, "auditor").await;
+    let mut stored = Vec::new();
+    let mut before = None;
+    loop {
+        let page = reader
+            .request::<LoadHistory>(&HistoryRequest { room: RoomId::lobby(), before })
+            .await
+            .expect("history");
+        before = page.messages.first().map(|m| m.seq);
+        let more = page.has_more;
+        stored.splice(0..0, page.messages);
+        if !more {
+            break;
+        }
+    }
+    assert_eq!(stored.iter().map(|m| m.seq).collect::<Vec<_>>(), (1..=TOTAL as u64).collect::<Vec<_>>());
+    let stored_ids: HashSet<Uuid> = stored.iter().map(|m| m.id).collect();
+    assert_eq!(stored_ids.len(), TOTAL, "no message stored twice");
+    assert_eq!(stored_ids, acked_ids, "every acked message is stored");
+
+    // Each client's view, after a final resume, is exactly the stored sequence.
+    for (mut client, mut view) in finished {
+        for m in client.drain_of::<NewMessage>() {
+            view.add(m);
+        }
+        view.resume(&client).await;
+        assert_eq!(view.messages(), stored, "a client's view has a gap, a duplicate or a reorder");
+    }
+    drop(server);
+}
