@@ -11,6 +11,9 @@
 //! [`router`] and [`run`] are what `main` uses and what the integration tests start on
 //! `127.0.0.1:0`.
 
+// Rendering the app's deeply nested Leptos view types needs a higher limit in release builds.
+#![recursion_limit = "256"]
+
 pub mod config;
 pub mod domain;
 pub mod http;

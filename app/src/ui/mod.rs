@@ -13,7 +13,7 @@ use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
-use crate::events::messages::NewMessage;
+use crate::events::messages::{MessageUpdated, NewMessage};
 use crate::events::presence::{PresenceChanged, Typing};
 use crate::events::rooms::{
     DirectOpened, Empty, ListRooms, MemberJoined, MemberLeft, RoomCreated, RoomDeleted,
@@ -147,11 +147,13 @@ fn ChatApp(name: DisplayName, transports: Transports, on_leave: Callback<()>) ->
                     chat.request_or_report::<ListRooms>(Empty {}, move |list| {
                         chat.apply_room_list(list);
                         chat.open(chat.current.get_untracked());
+                        chat.resume();
                     });
                 }
                 status.set(s);
             }),
-            socket.subscribe::<NewMessage>(move |msg| chat.upsert_message(msg)),
+            socket.subscribe::<NewMessage>(move |msg| chat.apply_message(msg, true)),
+            socket.subscribe::<MessageUpdated>(move |msg| chat.apply_message(msg, false)),
             socket.subscribe::<RoomCreated>(move |room| chat.upsert_room(room)),
             socket.subscribe::<RoomDeleted>(move |r| chat.remove_room(&r.room)),
             socket.subscribe::<DirectOpened>(move |room| {

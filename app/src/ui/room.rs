@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::state::{Delivery, Entry, Line};
 use super::{ChatState, time};
-use crate::events::messages::{SendMessage, SendMessagePayload};
+use crate::events::messages::{DeleteMessage, DeleteRequest, EditMessage, EditRequest};
 use crate::events::presence::StartTyping;
 use crate::events::rooms::{DeleteRoom, LeaveRoom, RoomRef};
 use crate::limits::TYPING_THROTTLE_MS;
@@ -66,16 +66,21 @@ pub fn RoomPane() -> impl IntoView {
 }
 
 /// The room's timeline, oldest first. Follows new messages while the reader is at the bottom;
-/// otherwise offers a jump button.
+/// otherwise offers a jump button. Scrolling to the top loads older messages.
 #[component]
 fn MessageList() -> impl IntoView {
     let chat = expect_context::<ChatState>();
     let list_ref = NodeRef::<html::Ol>::new();
     let at_bottom = RwSignal::new(true);
     let missed = RwSignal::new(false);
+    let loading_older = RwSignal::new(false);
     let lines = move || {
         let room = chat.current.get();
         chat.timelines.with(|t| t.get(&room).cloned().unwrap_or_default())
+    };
+    let has_more = move || {
+        let room = chat.current.get();
+        chat.logs.with(|l| l.get(&room).is_some_and(|m| m.has_more))
     };
     let scroll_to_bottom = move || {
         if let Some(el) = list_ref.get_untracked() {
@@ -83,12 +88,32 @@ fn MessageList() -> impl IntoView {
         }
         missed.set(false);
     };
+    let load_older = move || {
+        if loading_older.get_untracked() {
+            return;
+        }
+        let Some(el) = list_ref.get_untracked() else { return };
+        loading_older.set(true);
+        // Keep the reader's place: what was on screen stays on screen.
+        let from_bottom = el.scroll_height() - el.scroll_top();
+        chat.load_older(chat.current.get_untracked(), move || {
+            loading_older.set(false);
+            request_animation_frame(move || {
+                if let Some(el) = list_ref.get_untracked() {
+                    el.set_scroll_top(el.scroll_height() - from_bottom);
+                }
+            });
+        });
+    };
     let on_scroll = move |_| {
         if let Some(el) = list_ref.get_untracked() {
             let bottom = el.scroll_height() - el.scroll_top() - el.client_height() < 32;
             at_bottom.set(bottom);
             if bottom {
                 missed.set(false);
+            }
+            if el.scroll_top() < 40 && has_more() {
+                load_older();
             }
         }
     };
@@ -102,7 +127,7 @@ fn MessageList() -> impl IntoView {
         chat.timelines.track();
         if at_bottom.get_untracked() {
             request_animation_frame(scroll_to_bottom);
-        } else {
+        } else if !loading_older.get_untracked() {
             missed.set(true);
         }
     });
@@ -110,6 +135,13 @@ fn MessageList() -> impl IntoView {
     view! {
         <div class="timeline">
             <ol class="messages" node_ref=list_ref on:scroll=on_scroll role="log" aria-label="Messages">
+                <Show when=has_more>
+                    <li class="older">
+                        <button type="button" class="link" on:click=move |_| load_older()>
+                            {move || if loading_older.get() { "Loading…" } else { "Load older messages" }}
+                        </button>
+                    </li>
+                </Show>
                 <For each=lines key=Line::key let:line>
                     {match line {
                         Line::Message(entry) => view! { <MessageItem entry /> }.into_any(),
@@ -127,56 +159,81 @@ fn MessageList() -> impl IntoView {
 }
 
 /// One message. The body is a text node: markup in a message is shown, never interpreted.
+/// The author can edit or delete it.
 #[component]
 fn MessageItem(entry: Entry) -> impl IntoView {
     let chat = expect_context::<ChatState>();
     let own = chat.is_me(&entry.author.id);
-    let delivery = entry.delivery;
-    let sent_at_ms = entry.sent_at_ms;
-    let id = entry.id;
+    let Entry { id, author, body, sent_at_ms, edited, deleted, delivery, .. } = entry;
     let room = chat.current.get_untracked();
+    let editing = RwSignal::new(None::<String>);
     let time = move || sent_at_ms.get().map(|ms| view! { <time class="time">{time::clock(ms)}</time> });
-    let retry = move |_| {
-        if let Some(entry) = chat.entry(&room, id) {
-            send(chat, room.clone(), id, entry.body);
-        }
+    let retry = move |_| chat.send(room.clone(), id, body.get_untracked());
+    let save = move || {
+        let Some(text) = editing.get_untracked() else { return };
+        chat.request_or_report::<EditMessage>(EditRequest { id, body: text }, move |msg| {
+            editing.set(None);
+            chat.apply_message(msg, false);
+        });
     };
+    let delete = move |_| {
+        chat.request_or_report::<DeleteMessage>(DeleteRequest { id }, move |msg| {
+            chat.apply_message(msg, false);
+        });
+    };
+    let can_change = move || own && delivery.get() == Delivery::Sent && !deleted.get();
     view! {
-        <li class="message" class:own=own class:pending=move || delivery.get() == Delivery::Pending>
+        <li class="message" class:own=own class:pending=move || delivery.get() == Delivery::Pending
+            class:deleted=move || deleted.get()>
             <div class="meta">
-                <span class="author">{entry.author.name.to_string()}</span>
+                <span class="author">{author.name.to_string()}</span>
                 {time}
+                <Show when=move || edited.get() && !deleted.get()>
+                    <span class="edited">"(edited)"</span>
+                </Show>
                 {move || match delivery.get() {
                     Delivery::Pending => Some(view! { <span class="delivery">"sending…"</span> }.into_any()),
                     Delivery::Sent if own => Some(view! {
                         <span class="delivery sent" role="img" aria-label="Sent">"✓"</span>
                     }.into_any()),
                     Delivery::Sent => None,
+                    Delivery::Unconfirmed => Some(view! {
+                        <span class="delivery failed" role="alert">"Not confirmed yet; resent when back online"</span>
+                        <button type="button" class="link" on:click=retry.clone()>"Retry"</button>
+                    }.into_any()),
                     Delivery::Failed(why) => Some(view! {
                         <span class="delivery failed" role="alert">"Not sent: " {why}</span>
                         <button type="button" class="link" on:click=retry.clone()>"Retry"</button>
                     }.into_any()),
                 }}
+                <Show when=move || can_change() && editing.get().is_none()>
+                    <span class="actions">
+                        <button type="button" class="link" aria-label="Edit message"
+                            on:click=move |_| editing.set(Some(body.get_untracked()))>"Edit"</button>
+                        <button type="button" class="link" aria-label="Delete message" on:click=delete>"Delete"</button>
+                    </span>
+                </Show>
             </div>
-            <p class="body">{entry.body}</p>
+            {move || match (deleted.get(), editing.get().is_some()) {
+                (true, _) => view! { <p class="body placeholder">"Message deleted"</p> }.into_any(),
+                (false, true) => view! {
+                    <form class="edit" on:submit=move |ev: SubmitEvent| { ev.prevent_default(); save(); }>
+                        <label class="visually-hidden" for=format!("edit-{id}")>"Edit message text"</label>
+                        <textarea id=format!("edit-{id}") rows="2"
+                            prop:value=move || editing.get().unwrap_or_default()
+                            on:input=move |ev| editing.set(Some(event_target_value(&ev)))
+                            on:keydown=move |ev: KeyboardEvent| {
+                                if ev.key() == "Enter" && !ev.shift_key() { ev.prevent_default(); save(); }
+                                if ev.key() == "Escape" { editing.set(None); }
+                            }></textarea>
+                        <button type="submit" class="small">"Save"</button>
+                        <button type="button" class="small ghost" on:click=move |_| editing.set(None)>"Cancel"</button>
+                    </form>
+                }.into_any(),
+                (false, false) => view! { <p class="body">{move || body.get()}</p> }.into_any(),
+            }}
         </li>
     }
-}
-
-/// Sends (or re-sends) message `id`; its entry shows the outcome.
-fn send(chat: ChatState, room: RoomId, id: Uuid, body: String) {
-    if let Some(entry) = chat.entry(&room, id) {
-        entry.delivery.set(Delivery::Pending);
-    }
-    let payload = SendMessagePayload { id, room: room.clone(), body };
-    chat.request::<SendMessage>(payload, move |result| match result {
-        Ok(message) => chat.upsert_message(message),
-        Err(e) => {
-            if let Some(entry) = chat.entry(&room, id) {
-                entry.delivery.set(Delivery::Failed(e.to_string()));
-            }
-        }
-    });
 }
 
 /// "Ada is typing…" for the room on screen.
@@ -213,7 +270,7 @@ fn Composer() -> impl IntoView {
             let id = Uuid::now_v7();
             chat.push_pending(&room, id, body.clone());
             last_typing.set_value(f64::MIN);
-            send(chat, room, id, body);
+            chat.send(room, id, body);
         }
         Err(crate::ChatError::EmptyMessage) => {}
         Err(e) => error.set(Some(e.to_string())),

@@ -11,6 +11,10 @@ use leptos::task::spawn_local;
 use uuid::Uuid;
 
 use crate::events::ClientEvent;
+use crate::events::messages::{
+    HistoryPage, HistoryRequest, LoadHistory, SendMessage, SendMessagePayload, SyncRequest,
+    SyncRoom,
+};
 use crate::events::rooms::{MemberChange, RoomList, RoomView};
 use crate::limits::TYPING_EXPIRY_MS;
 use crate::model::{ChatMessage, Member, RoomId, RoomKind, RoomSummary, UserId, UserRef};
@@ -23,18 +27,65 @@ pub enum Delivery {
     Pending,
     /// Stored by the server.
     Sent,
-    /// Refused or timed out; the text says why.
+    /// No ack in time (offline?); sent again by itself after the next reconnect.
+    Unconfirmed,
+    /// Refused by the server; the text says why.
     Failed(String),
 }
 
-/// A message in a timeline.
+/// A message in a timeline. The parts that can change are signals, so an edit or an ack
+/// re-renders one line, not the list.
 #[derive(Debug, Clone)]
 pub struct Entry {
     pub id: Uuid,
     pub author: UserRef,
-    pub body: String,
+    /// Position in the room; `None` until the server has stored it.
+    pub seq: RwSignal<Option<u64>>,
+    pub body: RwSignal<String>,
     pub sent_at_ms: RwSignal<Option<i64>>,
+    pub edited: RwSignal<bool>,
+    pub deleted: RwSignal<bool>,
     pub delivery: RwSignal<Delivery>,
+}
+
+impl Entry {
+    fn stored(msg: ChatMessage) -> Self {
+        Self {
+            id: msg.id,
+            author: msg.author,
+            seq: RwSignal::new(Some(msg.seq)),
+            body: RwSignal::new(msg.body),
+            sent_at_ms: RwSignal::new(Some(msg.sent_at_ms)),
+            edited: RwSignal::new(msg.edited_at_ms.is_some()),
+            deleted: RwSignal::new(msg.deleted),
+            delivery: RwSignal::new(Delivery::Sent),
+        }
+    }
+
+    /// Brings the entry up to date with the stored message.
+    fn update(&self, msg: &ChatMessage) {
+        self.seq.set(Some(msg.seq));
+        if self.body.with_untracked(|b| *b != msg.body) {
+            self.body.set(msg.body.clone());
+        }
+        self.sent_at_ms.set(Some(msg.sent_at_ms));
+        self.edited.set(msg.edited_at_ms.is_some());
+        self.deleted.set(msg.deleted);
+        self.delivery.set(Delivery::Sent);
+    }
+}
+
+/// What the client knows of a room's stored history.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LogMeta {
+    /// The newest page has been loaded (so resuming makes sense).
+    pub loaded: bool,
+    /// The oldest sequence number held (for loading older pages).
+    pub oldest: Option<u64>,
+    /// Older messages exist on the server.
+    pub has_more: bool,
+    /// Every change up to this revision is held: resume from here.
+    pub cursor: u64,
 }
 
 /// A line of a room's timeline.
@@ -88,6 +139,7 @@ pub struct ChatState {
     pub joined: RwSignal<HashSet<RoomId>>,
     pub current: RwSignal<RoomId>,
     pub timelines: RwSignal<HashMap<RoomId, Vec<Line>>>,
+    pub logs: RwSignal<HashMap<RoomId, LogMeta>>,
     pub unread: RwSignal<HashMap<RoomId, u32>>,
     pub members: RwSignal<Vec<Member>>,
     pub online: RwSignal<HashSet<UserId>>,
@@ -107,6 +159,7 @@ impl ChatState {
             joined: RwSignal::new(HashSet::new()),
             current: RwSignal::new(RoomId::lobby()),
             timelines: RwSignal::new(HashMap::new()),
+            logs: RwSignal::new(HashMap::new()),
             unread: RwSignal::new(HashMap::new()),
             members: RwSignal::new(Vec::new()),
             online: RwSignal::new(HashSet::new()),
@@ -282,40 +335,169 @@ impl ChatState {
         }
     }
 
-    /// Adds a delivered message, or confirms our pending entry with the same id: whichever of
-    /// the ack and the broadcast arrives first, the message is listed once.
-    pub fn upsert_message(&self, msg: ChatMessage) {
+    /// Applies a stored message (from an ack, a broadcast, history or a resume): updates the
+    /// entry with its id, or inserts it in sequence order. Whatever the route, a message is
+    /// listed once. `live` marks a new message just broadcast (it may count as unread).
+    pub fn apply_message(&self, msg: ChatMessage, live: bool) {
         self.stop_typing(&msg.room, &msg.author.id);
-        let existing = self.timelines.with_untracked(|t| {
-            t.get(&msg.room).and_then(|lines| {
-                lines.iter().find_map(|line| match line {
-                    Line::Message(e) if e.id == msg.id => Some((e.sent_at_ms, e.delivery)),
-                    _ => None,
-                })
-            })
+        self.logs.update(|logs| {
+            let meta = logs.entry(msg.room.clone()).or_default();
+            // Revisions are broadcast one by one, so a contiguous one moves the cursor; after a
+            // gap the next resume fills in.
+            if meta.loaded && msg.rev == meta.cursor + 1 {
+                meta.cursor = msg.rev;
+            }
         });
-        match existing {
-            // Only the entry's own signals change; the list is not re-rendered.
-            Some((sent_at_ms, delivery)) => {
-                sent_at_ms.set(Some(msg.sent_at_ms));
-                delivery.set(Delivery::Sent);
-            }
-            None => {
-                let viewing = msg.room == self.current.get_untracked();
-                if !viewing && !self.is_me(&msg.author.id) {
-                    self.unread.update(|u| *u.entry(msg.room.clone()).or_default() += 1);
-                }
-                let entry = Entry {
-                    id: msg.id,
-                    author: msg.author,
-                    body: msg.body,
-                    sent_at_ms: RwSignal::new(Some(msg.sent_at_ms)),
-                    delivery: RwSignal::new(Delivery::Sent),
-                };
-                self.timelines
-                    .update(|t| t.entry(msg.room).or_default().push(Line::Message(entry)));
-            }
+        if let Some(entry) = self.entry(&msg.room, msg.id) {
+            entry.update(&msg);
+            return;
         }
+        if live && msg.room != self.current.get_untracked() && !self.is_me(&msg.author.id) {
+            self.unread.update(|u| *u.entry(msg.room.clone()).or_default() += 1);
+        }
+        let room = msg.room.clone();
+        let seq = msg.seq;
+        let line = Line::Message(Entry::stored(msg));
+        self.timelines.update(|t| {
+            let lines = t.entry(room).or_default();
+            // After the last stored message that comes before it (pending ones stay last).
+            let at = lines
+                .iter()
+                .rposition(|l| match l {
+                    Line::Message(e) => e.seq.get_untracked().is_some_and(|s| s < seq),
+                    Line::Notice { .. } => false,
+                })
+                .map_or_else(
+                    || {
+                        // Older than everything held: before the first stored message.
+                        lines
+                            .iter()
+                            .position(|l| matches!(l, Line::Message(e) if e.seq.get_untracked().is_some()))
+                            .unwrap_or(lines.len())
+                    },
+                    |i| i + 1,
+                );
+            lines.insert(at, line);
+        });
+    }
+
+    /// Applies a history page: the newest one sets the resume cursor.
+    pub fn apply_history(&self, page: HistoryPage, newest: bool) {
+        let room = page.room.clone();
+        let oldest = page.messages.first().map(|m| m.seq);
+        for msg in page.messages {
+            self.apply_message(msg, false);
+        }
+        self.logs.update(|logs| {
+            let meta = logs.entry(room).or_default();
+            if newest {
+                meta.loaded = true;
+                meta.cursor = meta.cursor.max(page.rev);
+            }
+            if oldest.is_some() {
+                meta.oldest = oldest;
+            }
+            if newest || oldest.is_some() {
+                meta.has_more = page.has_more;
+            }
+        });
+    }
+
+    /// Loads the newest page of `room` if it was never loaded.
+    pub fn ensure_history(&self, room: RoomId) {
+        let loaded = self.logs.with_untracked(|l| l.get(&room).is_some_and(|m| m.loaded));
+        if loaded {
+            return;
+        }
+        let state = *self;
+        self.request::<LoadHistory>(HistoryRequest { room, before: None }, move |result| {
+            if let Ok(page) = result {
+                state.apply_history(page, true);
+            }
+        });
+    }
+
+    /// Loads the page before the oldest message held; `done` runs when it has been applied.
+    pub fn load_older(&self, room: RoomId, done: impl FnOnce() + 'static) {
+        let meta = self.logs.with_untracked(|l| l.get(&room).copied().unwrap_or_default());
+        if !meta.has_more {
+            return;
+        }
+        let state = *self;
+        self.request::<LoadHistory>(HistoryRequest { room, before: meta.oldest }, move |result| {
+            if let Ok(page) = result {
+                state.apply_history(page, false);
+            }
+            done();
+        });
+    }
+
+    /// After a reconnect: fetch what changed in every loaded room, then send again what was
+    /// never acknowledged.
+    pub fn resume(&self) {
+        let rooms: Vec<(RoomId, u64)> = self.logs.with_untracked(|logs| {
+            logs.iter().filter(|(_, m)| m.loaded).map(|(r, m)| (r.clone(), m.cursor)).collect()
+        });
+        for (room, cursor) in rooms {
+            self.sync_from(room, cursor);
+        }
+        let unsent: Vec<(RoomId, Uuid, String)> = self.timelines.with_untracked(|t| {
+            t.iter()
+                .flat_map(|(room, lines)| {
+                    lines.iter().filter_map(move |l| match l {
+                        Line::Message(e)
+                            if matches!(e.delivery.get_untracked(), Delivery::Pending | Delivery::Unconfirmed) =>
+                        {
+                            Some((room.clone(), e.id, e.body.get_untracked()))
+                        }
+                        _ => None,
+                    })
+                })
+                .collect()
+        });
+        for (room, id, body) in unsent {
+            self.send(room, id, body);
+        }
+    }
+
+    fn sync_from(&self, room: RoomId, after_rev: u64) {
+        let state = *self;
+        let request = SyncRequest { room: room.clone(), after_rev };
+        self.request::<SyncRoom>(request, move |result| {
+            let Ok(page) = result else { return };
+            let last = page.changes.last().map(|m| m.rev);
+            for msg in page.changes {
+                state.apply_message(msg, true);
+            }
+            if let Some(last) = last {
+                state.logs.update(|logs| {
+                    let meta = logs.entry(room.clone()).or_default();
+                    meta.cursor = meta.cursor.max(last);
+                });
+                if page.more {
+                    state.sync_from(room, last);
+                }
+            }
+        });
+    }
+
+    /// Sends (or sends again) our message `id`; its entry shows the outcome.
+    pub fn send(&self, room: RoomId, id: Uuid, body: String) {
+        if let Some(entry) = self.entry(&room, id) {
+            entry.delivery.set(Delivery::Pending);
+        }
+        let state = *self;
+        let payload = SendMessagePayload { id, room: room.clone(), body };
+        self.request::<SendMessage>(payload, move |result| {
+            let outcome = match result {
+                Ok(message) => return state.apply_message(message, false),
+                Err(RequestError::Rejected(e)) => Delivery::Failed(e.to_string()),
+                Err(_) => Delivery::Unconfirmed,
+            };
+            if let Some(entry) = state.entry(&room, id) {
+                entry.delivery.set(outcome);
+            }
+        });
     }
 
     /// Adds our own message as pending, before the server has it.
@@ -324,8 +506,11 @@ impl ChatState {
         let entry = Entry {
             id,
             author: me,
-            body,
+            seq: RwSignal::new(None),
+            body: RwSignal::new(body),
             sent_at_ms: RwSignal::new(None),
+            edited: RwSignal::new(false),
+            deleted: RwSignal::new(false),
             delivery: RwSignal::new(Delivery::Pending),
         };
         self.timelines.update(|t| t.entry(room.clone()).or_default().push(Line::Message(entry)));
@@ -378,11 +563,12 @@ impl ChatState {
         });
     }
 
-    /// Shows `room` and clears its unread count.
+    /// Shows `room`, loads its history if needed and clears its unread count.
     pub fn open(&self, room: RoomId) {
         self.unread.update(|u| {
             u.remove(&room);
         });
+        self.ensure_history(room.clone());
         if self.current.get_untracked() != room {
             self.members.set(Vec::new());
             self.current.set(room.clone());
