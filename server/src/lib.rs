@@ -24,6 +24,7 @@ pub mod telemetry;
 
 use std::future::Future;
 
+use app::ssr_state::SharedInitialSource;
 use app::{App, shell};
 use axum::Router;
 use leptos_axum::{LeptosRoutes, generate_route_list};
@@ -36,9 +37,16 @@ pub use state::AppState;
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let leptos_options = state.leptos.clone();
+    // Server-side rendering reads the first page's data through the app's own trait.
+    let initial: SharedInitialSource = state.chat.clone();
     Router::new()
         .route("/healthz", axum::routing::get(http::healthz))
-        .leptos_routes(&state, routes, move || shell(leptos_options.clone()))
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || leptos::context::provide_context(initial.clone()),
+            move || shell(leptos_options.clone()),
+        )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(state.socket_layer())
         .layer(http::cors(&state.origins))

@@ -20,6 +20,7 @@ use crate::events::rooms::{
 };
 use crate::events::{CHAT_NAMESPACE, Handshake};
 use crate::model::DisplayName;
+use crate::ssr_state::{Initial, initial_state, remember_name};
 use crate::socket::{ConnectOptions, ConnectionStatus, Socket, SocketClient, Transports};
 
 use state::ChatState;
@@ -34,51 +35,88 @@ fn transports_from_query(value: Option<&str>) -> Transports {
     }
 }
 
-/// The chat page: a name form, then the room.
+/// Whether the WASM has taken over the page (false during SSR and the hydrating render).
+#[derive(Clone, Copy)]
+pub struct Hydrated(pub RwSignal<bool>);
+
+/// The chat page: a name form, then the chat. A returning person (name cookie) gets their rooms
+/// and the room's latest messages in the server's HTML.
 #[component]
 pub fn ChatPage() -> impl IntoView {
     // Interactive controls stay disabled until the WASM has taken over the page: before that a
     // submit would reload the page and lose what was typed.
     let hydrated = RwSignal::new(false);
     Effect::new(move |_| hydrated.set(true));
+    provide_context(Hydrated(hydrated));
 
-    let me = RwSignal::new(None::<DisplayName>);
     let query = use_query_map();
-    let transports =
-        move || transports_from_query(query.read_untracked().get("transport").as_deref());
+    let transports = transports_from_query(query.read_untracked().get("transport").as_deref());
+    let room = query.read_untracked().get("room");
+    let initial = Resource::new_blocking(
+        move || room.clone(),
+        |room| async move { initial_state(room).await.ok().flatten() },
+    );
 
     view! {
         <div class="app">
-            <header class="topbar">
-                <h1 class="brand">"Parley"</h1>
-                {move || {
-                    me.get()
-                        .map(|name| {
-                            view! {
-                                <p class="whoami">
-                                    "You are " <strong>{name.to_string()}</strong>
-                                </p>
-                            }
-                        })
-                }}
-            </header>
-            {move || match me.get() {
-                None => {
-                    view! { <NameForm hydrated on_done=Callback::new(move |n| me.set(Some(n))) /> }
-                        .into_any()
-                }
-                Some(name) => {
-                    view! {
-                        <ChatApp
-                            name
-                            transports=transports()
-                            on_leave=Callback::new(move |()| me.set(None))
-                        />
-                    }
-                        .into_any()
-                }
-            }}
+            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    let initial = initial.await;
+                    view! { <Signed initial hydrated transports /> }
+                })}
+            </Suspense>
         </div>
+    }
+}
+
+/// The header and either the name form or the chat.
+#[component]
+fn Signed(initial: Option<Initial>, hydrated: RwSignal<bool>, transports: Transports) -> impl IntoView {
+    let me = RwSignal::new(initial.as_ref().map(|i| i.rooms.me.name.clone()));
+    let seed = StoredValue::new(initial);
+    view! {
+        <header class="topbar">
+            <h1 class="brand">"Parley"</h1>
+            {move || {
+                me.get()
+                    .map(|name| {
+                        view! {
+                            <p class="whoami">
+                                "You are " <strong>{name.to_string()}</strong>
+                            </p>
+                        }
+                    })
+            }}
+        </header>
+        {move || match me.get() {
+            None => {
+                view! {
+                    <NameForm
+                        hydrated
+                        on_done=Callback::new(move |n: DisplayName| {
+                            remember_name(Some(n.as_str()));
+                            me.set(Some(n));
+                        })
+                    />
+                }
+                    .into_any()
+            }
+            Some(name) => {
+                view! {
+                    <ChatApp
+                        name
+                        transports
+                        seed=seed.get_value()
+                        on_leave=Callback::new(move |()| {
+                            remember_name(None);
+                            seed.set_value(None);
+                            me.set(None);
+                        })
+                    />
+                }
+                    .into_any()
+            }
+        }}
     }
 }
 
@@ -122,7 +160,12 @@ fn NameForm(hydrated: RwSignal<bool>, on_done: Callback<DisplayName>) -> impl In
 /// The signed-in chat: connects, keeps [`ChatState`] in step with the server, lays out the
 /// sidebar, the room and the people panel.
 #[component]
-fn ChatApp(name: DisplayName, transports: Transports, on_leave: Callback<()>) -> impl IntoView {
+fn ChatApp(
+    name: DisplayName,
+    transports: Transports,
+    seed: Option<Initial>,
+    on_leave: Callback<()>,
+) -> impl IntoView {
     let status = RwSignal::new(ConnectionStatus::Connecting);
     let options = ConnectOptions {
         namespace: CHAT_NAMESPACE,
@@ -138,6 +181,16 @@ fn ChatApp(name: DisplayName, transports: Transports, on_leave: Callback<()>) ->
     };
     let chat = ChatState::new(socket.clone());
     provide_context(chat);
+    if let Some(seed) = seed {
+        chat.apply_room_list(seed.rooms);
+        chat.current.set(seed.history.room.clone());
+        chat.apply_history(seed.history, true);
+    }
+    // Keep the room in the address, so a reload (or a shared link) opens it again.
+    Effect::new(move |_| {
+        let room = chat.current.get();
+        state::show_room_in_address(&room, transports);
+    });
 
     if let Some(socket) = socket {
         let subs = (

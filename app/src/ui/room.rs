@@ -167,7 +167,11 @@ fn MessageItem(entry: Entry) -> impl IntoView {
     let Entry { id, author, body, sent_at_ms, edited, deleted, delivery, .. } = entry;
     let room = chat.current.get_untracked();
     let editing = RwSignal::new(None::<String>);
-    let time = move || sent_at_ms.get().map(|ms| view! { <time class="time">{time::clock(ms)}</time> });
+    let hydrated = use_context::<super::Hydrated>().map(|h| h.0);
+    let time = move || {
+        let local = hydrated.is_some_and(|h| h.get());
+        sent_at_ms.get().map(|ms| view! { <time class="time">{time::clock(ms, local)}</time> })
+    };
     let retry = move |_| chat.send(room.clone(), id, body.get_untracked());
     let save = move || {
         let Some(text) = editing.get_untracked() else { return };

@@ -584,3 +584,22 @@ impl ChatState {
         );
     }
 }
+
+/// Writes `?room=…` (keeping a forced transport) into the address bar without a navigation.
+pub fn show_room_in_address(room: &RoomId, transports: crate::socket::Transports) {
+    #[cfg(feature = "hydrate")]
+    {
+        use crate::socket::Transports;
+        let mut query = format!("?room={}", js_sys::encode_uri_component(&room.0));
+        match transports {
+            Transports::PollingOnly => query.push_str("&transport=polling"),
+            Transports::WebSocketOnly => query.push_str("&transport=websocket"),
+            Transports::Default => {}
+        }
+        if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
+            let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&query));
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (room, transports);
+}

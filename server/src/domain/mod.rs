@@ -15,6 +15,8 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use app::ChatError;
 use app::events::messages::{HistoryPage, SendMessagePayload, SyncPage};
 use app::limits::{HISTORY_PAGE, SYNC_PAGE};
+use app::ssr_state::{Initial, InitialSource};
+use app::model::DisplayName;
 use uuid::Uuid;
 use app::events::presence::TypingNotice;
 use app::events::rooms::{MemberChange, RoomList, RoomView};
@@ -374,6 +376,18 @@ impl Chat {
         Ok((changed, self.audience(&record, &members)))
     }
 
+    /// What the first page shows a returning person: their rooms and `room`'s newest messages
+    /// (the lobby's if they are not in `room`). Only for people who connected before.
+    pub async fn initial(&self, who: &Identity, room: RoomId) -> Result<Initial, ChatError> {
+        if self.store.user(who.id()).await.map_err(internal)?.is_none() {
+            return Err(ChatError::UnknownUser { user: who.id().to_string() });
+        }
+        let rooms = self.list_rooms(who).await?;
+        let room = if rooms.joined.contains(&room) { room } else { RoomId::lobby() };
+        let history = self.history(who, &room, None).await?;
+        Ok(Initial { rooms, history })
+    }
+
     /// A typing notice from the caller; `None` if throttled.
     pub async fn typing(
         &self,
@@ -391,5 +405,15 @@ impl Chat {
         };
         let notice = TypingNotice { room: room.clone(), user: who.user.clone() };
         Ok(Some((notice, self.audience(&record, &members))))
+    }
+}
+
+impl InitialSource for Chat {
+    fn initial(
+        &self,
+        name: DisplayName,
+        room: RoomId,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<Initial, ChatError>> + Send + '_>> {
+        Box::pin(async move { Chat::initial(self, &Identity { user: UserRef::guest(name) }, room).await })
     }
 }
