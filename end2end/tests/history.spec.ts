@@ -1,17 +1,6 @@
-import { test, expect, type Browser } from '@playwright/test';
-import { ChatPage, unique } from './support/chat-page';
+import { test, expect } from '@playwright/test';
+import { person, tag, unique } from './support/chat-page';
 import { Bot } from './support/bot';
-
-async function person(browser: Browser, name: string, query = ''): Promise<ChatPage> {
-  const context = await browser.newContext();
-  const chat = new ChatPage(await context.newPage());
-  await chat.join(name, query);
-  return chat;
-}
-
-function tag(): string {
-  return Math.random().toString(36).slice(2, 8);
-}
 
 test('a reload shows the room and its history straight from the server', async ({ browser, baseURL }) => {
   const t = tag();

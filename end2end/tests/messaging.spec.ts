@@ -1,20 +1,5 @@
-import { test, expect, type Browser } from '@playwright/test';
-import { ChatPage, unique } from './support/chat-page';
-
-async function person(
-  browser: Browser,
-  name: string,
-  query = '',
-  sockets: string[] = [],
-): Promise<ChatPage> {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  // Listen before the page loads, so no WebSocket can open unseen.
-  page.on('websocket', (ws) => sockets.push(ws.url()));
-  const chat = new ChatPage(page);
-  await chat.join(name, query);
-  return chat;
-}
+import { test, expect } from '@playwright/test';
+import { ChatPage, person, unique } from './support/chat-page';
 
 for (const mode of ['default', 'polling'] as const) {
   test(`two people exchange messages (${mode} transport)`, async ({ browser }) => {

@@ -1,16 +1,5 @@
-import { test, expect, type Browser } from '@playwright/test';
-import { ChatPage, unique } from './support/chat-page';
-
-async function person(browser: Browser, name: string): Promise<ChatPage> {
-  const context = await browser.newContext();
-  const chat = new ChatPage(await context.newPage());
-  await chat.join(name);
-  return chat;
-}
-
-function tag(): string {
-  return Math.random().toString(36).slice(2, 8);
-}
+import { test, expect } from '@playwright/test';
+import { person, tag, unique } from './support/chat-page';
 
 test('three people across two rooms: isolation, notices, presence, typing, unread, a DM', async ({ browser }) => {
   const t = tag();

@@ -1,4 +1,4 @@
-import { expect, type Locator, type Page } from '@playwright/test';
+import { expect, type Browser, type Locator, type Page } from '@playwright/test';
 
 /** One person's Parley tab. */
 export class ChatPage {
@@ -75,4 +75,27 @@ export class ChatPage {
 /** A string unique to this test run, so parallel tests never see each other's messages. */
 export function unique(label: string): string {
   return `${label} ${Date.now().toString(36)}${Math.random().toString(36).slice(2, 7)}`;
+}
+
+/** A short random tag, so names and rooms of parallel tests never collide. */
+export function tag(): string {
+  return Math.random().toString(36).slice(2, 8);
+}
+
+/**
+ * A person in a fresh browser context who has joined as `name`. WebSocket URLs the page opens
+ * are pushed to `sockets` (the listener is attached before the page loads).
+ */
+export async function person(
+  browser: Browser,
+  name: string,
+  query = '',
+  sockets: string[] = [],
+): Promise<ChatPage> {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  page.on('websocket', (ws) => sockets.push(ws.url()));
+  const chat = new ChatPage(page);
+  await chat.join(name, query);
+  return chat;
 }

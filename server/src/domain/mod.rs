@@ -120,11 +120,15 @@ impl Chat {
         Ok(record)
     }
 
-    fn audience(&self, record: &RoomRecord, members: &[UserRef]) -> Audience {
-        match record.kind {
+    /// Who hears of changes in a room: its Socket.IO room, or both people of a direct room.
+    async fn audience(&self, record: &RoomRecord) -> Result<Audience, ChatError> {
+        Ok(match record.kind {
             RoomKind::Public => Audience::Room(record.id.clone()),
-            RoomKind::Direct => Audience::People(members.iter().map(|m| m.id.clone()).collect()),
-        }
+            RoomKind::Direct => {
+                let members = self.store.members(&record.id).await.map_err(internal)?;
+                Audience::People(members.into_iter().map(|m| m.id).collect())
+            }
+        })
     }
 
     /// A connection is opening: record the person, make sure they are in the lobby. Call
@@ -296,10 +300,7 @@ impl Chat {
     ) -> Result<(ChatMessage, Audience), ChatError> {
         let body = validate_body(&request.body)?;
         let record = self.member_room(who, &request.room).await?;
-        let members = match record.kind {
-            RoomKind::Direct => self.store.members(&record.id).await.map_err(internal)?,
-            RoomKind::Public => Vec::new(),
-        };
+        let audience = self.audience(&record).await?;
         let message = self
             .store
             .append(NewMessage {
@@ -312,7 +313,7 @@ impl Chat {
             .await
             .map_err(internal)?;
         self.typing.reset(who.id(), &message.room);
-        Ok((message, self.audience(&record, &members)))
+        Ok((message, audience))
     }
 
     /// A page of a room's history for a member: the newest, or the one before `before`.
@@ -368,12 +369,8 @@ impl Chat {
             return Err(not_yours());
         }
         let record = self.member_room(who, &message.room).await.map_err(|_| not_yours())?;
-        let members = match record.kind {
-            RoomKind::Direct => self.store.members(&record.id).await.map_err(internal)?,
-            RoomKind::Public => Vec::new(),
-        };
         let changed = self.store.change_message(id, change, now_ms()).await.map_err(internal)?;
-        Ok((changed, self.audience(&record, &members)))
+        Ok((changed, self.audience(&record).await?))
     }
 
     /// What the first page shows a returning person: their rooms and `room`'s newest messages
@@ -399,12 +396,8 @@ impl Chat {
         if !self.typing.admit(who.id(), room, now) {
             return Ok(None);
         }
-        let members = match record.kind {
-            RoomKind::Direct => self.store.members(room).await.map_err(internal)?,
-            RoomKind::Public => Vec::new(),
-        };
         let notice = TypingNotice { room: room.clone(), user: who.user.clone() };
-        Ok(Some((notice, self.audience(&record, &members))))
+        Ok(Some((notice, self.audience(&record).await?)))
     }
 }
 

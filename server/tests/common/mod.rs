@@ -151,39 +151,13 @@ impl ChatClient {
         }
     }
 
-    /// Emits `E` and waits up to `wait` for its ack; `None` if the emit failed or no ack came
-    /// (the server may or may not have applied it).
-    pub async fn try_request<E: app::events::ClientEvent>(
-        &self,
-        payload: &E::Payload,
-        wait: Duration,
-    ) -> Option<app::events::Ack<E>> {
-        let (tx, rx) = oneshot::channel();
-        let tx = std::sync::Arc::new(std::sync::Mutex::new(Some(tx)));
-        let payload = serde_json::to_value(payload).ok()?;
-        self.client
-            .emit_with_ack(E::NAME, payload, wait, move |ack, _| {
-                if let Some(tx) = tx.lock().unwrap().take() {
-                    let ack = match first_value(ack) {
-                        Value::Array(mut args) if !args.is_empty() => args.swap_remove(0),
-                        other => other,
-                    };
-                    let _ = tx.send(ack);
-                }
-                async {}.boxed()
-            })
-            .await
-            .ok()?;
-        let ack = tokio::time::timeout(wait, rx).await.ok()?.ok()?;
-        serde_json::from_value(ack).ok()
-    }
-
-    /// Emits `event` with `payload` and returns the (single) ack value.
-    pub async fn request_raw(&self, event: &str, payload: Value) -> Value {
+    /// Emits `event` and waits up to `wait` for its (single) ack value; `None` if the emit
+    /// failed or no ack came (the server may or may not have applied it).
+    async fn ack(&self, event: &str, payload: Value, wait: Duration) -> Option<Value> {
         let (tx, rx) = oneshot::channel();
         let tx = std::sync::Arc::new(std::sync::Mutex::new(Some(tx)));
         self.client
-            .emit_with_ack(event, payload, WAIT, move |ack, _| {
+            .emit_with_ack(event, payload, wait, move |ack, _| {
                 if let Some(tx) = tx.lock().unwrap().take() {
                     // rust_socketio hands an ack over as the raw argument array.
                     let ack = match first_value(ack) {
@@ -195,8 +169,23 @@ impl ChatClient {
                 async {}.boxed()
             })
             .await
-            .expect("emit");
-        tokio::time::timeout(WAIT, rx).await.expect("ack in time").expect("ack")
+            .ok()?;
+        tokio::time::timeout(wait, rx).await.ok()?.ok()
+    }
+
+    /// Emits `E` and waits up to `wait` for its typed ack; `None` as for [`Self::ack`].
+    pub async fn try_request<E: app::events::ClientEvent>(
+        &self,
+        payload: &E::Payload,
+        wait: Duration,
+    ) -> Option<app::events::Ack<E>> {
+        let ack = self.ack(E::NAME, serde_json::to_value(payload).ok()?, wait).await?;
+        serde_json::from_value(ack).ok()
+    }
+
+    /// Emits `event` with `payload` and returns the (single) ack value.
+    pub async fn request_raw(&self, event: &str, payload: Value) -> Value {
+        self.ack(event, payload, WAIT).await.expect("an ack in time")
     }
 
     /// Emits a typed request and decodes its typed ack.
