@@ -8,6 +8,7 @@ const root = path.resolve(__dirname, '..');
 
 export default defineConfig({
   testDir: './tests',
+  outputDir: path.join(__dirname, 'test-results'),
   timeout: 30_000,
   expect: { timeout: 10_000 },
   fullyParallel: true,
@@ -57,6 +58,9 @@ export default defineConfig({
       LEPTOS_SITE_PKG_DIR: 'pkg',
       LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
       PARLEY_DATA_DIR: dataDir,
+      // A scripted test participant fills rooms faster than a person types.
+      PARLEY_RATE_PER_SECOND: '1000',
+      PARLEY_RATE_BURST: '1000',
       RUST_LOG: process.env.RUST_LOG ?? 'info',
     },
   },

@@ -74,6 +74,12 @@ pub enum ChatError {
         /// The room that was named.
         room: String,
     },
+    /// Too many requests: the person's rate limit (shared by their tabs) is used up.
+    #[error("too many requests; try again in {retry_after_ms} ms")]
+    RateLimited {
+        /// When the next request will be accepted.
+        retry_after_ms: u64,
+    },
     /// Something failed on the server; details are in its log, not here.
     #[error("internal server error")]
     Internal,

@@ -24,7 +24,7 @@ pub use error::ChatError;
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{SsrMode, path};
 
 /// Where the server serves `socket.io-client`'s UMD bundle (copied from npm by the build scripts).
 pub const SOCKET_IO_CLIENT_URL: &str = "/vendor/socket.io.min.js";
@@ -62,7 +62,9 @@ pub fn App() -> impl IntoView {
         <Title text="Parley" />
         <Router>
             <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>
-                <Route path=path!("") view=ui::ChatPage />
+                // The first paint's data is a blocking resource: render it in place, so the
+                // history is in the HTML itself, even for a browser without JavaScript.
+                <Route path=path!("") view=ui::ChatPage ssr=SsrMode::PartiallyBlocked />
             </Routes>
         </Router>
     }

@@ -30,6 +30,15 @@ pub struct Config {
     /// WebSocket). A client that sends more is disconnected.
     #[arg(long, env = "PARLEY_MAX_PAYLOAD", default_value_t = 64 * 1024)]
     pub max_payload: usize,
+
+    /// Requests (of any kind) one person may make per second, across all their tabs; more are
+    /// refused with `rate_limited` and do not slow anyone else.
+    #[arg(long, env = "PARLEY_RATE_PER_SECOND", default_value_t = 20)]
+    pub rate_per_second: u32,
+
+    /// How many requests above the steady rate a person may make in a burst.
+    #[arg(long, env = "PARLEY_RATE_BURST", default_value_t = 40)]
+    pub rate_burst: u32,
 }
 
 impl Config {
@@ -40,6 +49,10 @@ impl Config {
             allowed_origins: Vec::new(),
             data_dir,
             max_payload: 64 * 1024,
+            // Tests drive hundreds of requests a second from one person; the flood test sets
+            // its own limit.
+            rate_per_second: 100_000,
+            rate_burst: 100_000,
         }
     }
 }

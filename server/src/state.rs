@@ -42,6 +42,7 @@ impl AppState {
             .ws_max_message_size(max_payload)
             .ws_max_frame_size(max_payload)
             .with_state(Arc::clone(&chat))
+            .with_state(socket::RequestLimiter::new(config.rate_per_second, config.rate_burst))
             .build_layer();
         socket::register(&io);
         let origins = Arc::new(OriginPolicy::new(&config.allowed_origins));

@@ -36,6 +36,8 @@ impl Server {
             .env("LEPTOS_OUTPUT_NAME", "parley")
             .env("LEPTOS_SITE_ROOT", dir)
             .env("RUST_LOG", "warn")
+            .env("PARLEY_RATE_PER_SECOND", "100000")
+            .env("PARLEY_RATE_BURST", "100000")
             .stdout(Stdio::null())
             .spawn()
             .expect("start the parley binary");

@@ -65,7 +65,7 @@ pub trait ClientEvent {
     /// The event name on the wire, e.g. `"message:send"`.
     const NAME: &'static str;
     /// What the client sends.
-    type Payload: Serialize + DeserializeOwned + Send + Sync + 'static;
+    type Payload: Serialize + DeserializeOwned + Clone + Send + Sync + 'static;
     /// What the server acknowledges with on success.
     type Ok: Serialize + DeserializeOwned + Send + Sync + 'static;
 }

@@ -169,18 +169,44 @@ impl ChatState {
         }
     }
 
-    /// Sends `E` and hands its outcome to `done` (in the browser; never during SSR).
+    /// Sends `E` and hands its outcome to `done` (in the browser; never during SSR). A request
+    /// refused by the rate limit was not carried out, so it is sent again once the limit allows.
     pub fn request<E: ClientEvent>(
         self,
         payload: E::Payload,
         done: impl FnOnce(Result<E::Ok, RequestError>) + 'static,
+    ) {
+        self.attempt::<E>(payload, Box::new(done), 5);
+    }
+
+    fn attempt<E: ClientEvent>(
+        self,
+        payload: E::Payload,
+        done: Box<dyn FnOnce(Result<E::Ok, RequestError>)>,
+        retries: u32,
     ) {
         let Some(socket) = self.socket.get_value() else {
             done(Err(RequestError::Unavailable));
             return;
         };
         let ack = socket.request::<E>(&payload);
-        spawn_local(async move { done(ack.await) });
+        spawn_local(async move {
+            match ack.await {
+                Err(RequestError::Rejected(crate::ChatError::RateLimited { retry_after_ms }))
+                    if retries > 0 =>
+                {
+                    let retry = send_wrapper::SendWrapper::new((payload, done));
+                    set_timeout(
+                        move || {
+                            let (payload, done) = retry.take();
+                            self.attempt::<E>(payload, done, retries - 1);
+                        },
+                        std::time::Duration::from_millis(retry_after_ms),
+                    );
+                }
+                result => done(result),
+            }
+        });
     }
 
     /// Like [`ChatState::request`], showing a failure in the error banner.

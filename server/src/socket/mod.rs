@@ -14,6 +14,9 @@
 //! so a request sent right after connecting can never arrive before its handler.
 
 mod handlers;
+mod limits;
+
+pub use limits::RequestLimiter;
 
 use std::sync::Arc;
 
@@ -152,14 +155,18 @@ where
         move |socket: SocketRef,
               io: SocketIo,
               State(chat): State<Arc<Chat>>,
+              State(limiter): State<RequestLimiter>,
               Extension(identity): Extension<Identity>,
               TryData(payload): TryData<E::Payload>,
               ack: AckSender| {
             let handler = handler.clone();
             async move {
-                let result = match payload {
-                    Ok(payload) => handler(Request { socket, io, identity, chat }, payload).await,
-                    Err(e) => Err(ChatError::InvalidPayload { reason: e.to_string() }),
+                let result = match (limiter.check(&identity.user.id), payload) {
+                    (Err(refused), _) => Err(refused),
+                    (Ok(()), Ok(payload)) => {
+                        handler(Request { socket, io, identity, chat }, payload).await
+                    }
+                    (Ok(()), Err(e)) => Err(ChatError::InvalidPayload { reason: e.to_string() }),
                 };
                 if let Err(e) = &result {
                     tracing::debug!(event = E::NAME, error = %e, "request refused");

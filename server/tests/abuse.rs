@@ -1,0 +1,186 @@
+//! What a hostile or broken client can do: flood, oversize, malformed packets. Each is refused,
+//! changes nothing, and leaves the server serving everyone else.
+
+mod common;
+
+use app::ChatError;
+use app::events::messages::{HistoryRequest, LoadHistory, NewMessage, SendMessage, SendMessagePayload};
+use app::model::RoomId;
+use common::{TestApp, spawn_app, spawn_app_with};
+use futures_util::{SinkExt, StreamExt};
+use tokio_tungstenite::tungstenite::Message;
+use uuid::Uuid;
+
+fn lobby(body: &str) -> SendMessagePayload {
+    SendMessagePayload { id: Uuid::now_v7(), room: RoomId::lobby(), body: body.to_owned() }
+}
+
+async fn lobby_count(app: &TestApp) -> usize {
+    let reader = app.connect("Auditor").await;
+    let page = reader
+        .request::<LoadHistory>(&HistoryRequest { room: RoomId::lobby(), before: None })
+        .await
+        .expect("history");
+    page.messages.len()
+}
+
+/// The server still accepts a connection and delivers a message.
+async fn still_serving(app: &TestApp) {
+    let ada = app.connect("Ada").await;
+    let mut bob = app.connect("Bob").await;
+    let sent = ada.request::<SendMessage>(&lobby("still here")).await.expect("accepted");
+    let (got, _) = bob.until::<NewMessage>(|m| m.id == sent.id).await;
+    assert_eq!(got, sent);
+}
+
+#[tokio::test]
+async fn a_flood_is_refused_with_a_typed_error_and_others_are_unaffected() {
+    let app = spawn_app_with(|c| {
+        c.rate_per_second = 2;
+        c.rate_burst = 5;
+    })
+    .await;
+    let eve = app.connect("Eve").await;
+    let bob = app.connect("Bob").await;
+    let mut cy = app.connect("Cy").await;
+
+    let mut accepted = 0;
+    let mut refused = 0;
+    for i in 0..30 {
+        match eve.request::<SendMessage>(&lobby(&format!("spam {i}"))).await {
+            Ok(_) => accepted += 1,
+            Err(ChatError::RateLimited { retry_after_ms }) => {
+                assert!(retry_after_ms > 0);
+                refused += 1;
+            }
+            Err(e) => panic!("unexpected {e}"),
+        }
+    }
+    assert!(refused > 0, "the flood was limited");
+
+    // Bob has his own budget: his message goes through at once and reaches Cy.
+    let sent = bob.request::<SendMessage>(&lobby("hello from Bob")).await.expect("not limited");
+    let (got, _) = cy.until::<NewMessage>(|m| m.id == sent.id).await;
+    assert_eq!(got, sent);
+
+    // Refused requests changed nothing: only the accepted ones (and Bob's) are stored.
+    assert_eq!(lobby_count(&app).await, accepted + 1);
+}
+
+/// A raw Engine.IO v4 WebSocket, connected to `/chat` as `name`.
+async fn raw_socket(
+    app: &TestApp,
+    name: &str,
+) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
+    let url = format!("ws://{}/socket.io/?EIO=4&transport=websocket", app.addr);
+    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.expect("websocket");
+    let open = ws.next().await.expect("open packet").expect("frame");
+    assert!(open.to_text().expect("text").starts_with('0'), "{open:?}");
+    ws.send(Message::text(format!("40/chat,{{\"name\":\"{name}\"}}"))).await.expect("connect");
+    loop {
+        let frame = ws.next().await.expect("connect ack").expect("frame");
+        let text = frame.to_text().expect("text").to_owned();
+        if text == "2" {
+            ws.send(Message::text("3")).await.expect("pong");
+            continue;
+        }
+        assert!(text.starts_with("40/chat,"), "{text}");
+        return ws;
+    }
+}
+
+/// Waits until the server closes `ws` (a close frame, an error or the end of the stream).
+async fn closed_by_server(
+    ws: &mut tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+) -> bool {
+    let deadline = tokio::time::Instant::now() + common::WAIT;
+    loop {
+        match tokio::time::timeout_at(deadline, ws.next()).await {
+            Err(_) => return false,
+            Ok(None | Some(Err(_)) | Some(Ok(Message::Close(_)))) => return true,
+            Ok(Some(Ok(Message::Text(t)))) if t.as_str() == "2" => {
+                let _ = ws.send(Message::text("3")).await;
+            }
+            Ok(Some(Ok(_))) => {}
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_oversized_websocket_message_closes_that_connection_only() {
+    let app = spawn_app_with(|c| c.max_payload = 16 * 1024).await;
+    let mut ws = raw_socket(&app, "Eve").await;
+    let body = "x".repeat(20 * 1024);
+    let packet = format!(
+        "42/chat,[\"message:send\",{{\"id\":\"{}\",\"room\":\"lobby\",\"body\":\"{body}\"}}]",
+        Uuid::now_v7()
+    );
+    let _ = ws.send(Message::text(packet)).await;
+    assert!(closed_by_server(&mut ws).await, "the server closed the oversized connection");
+    assert_eq!(lobby_count(&app).await, 0, "nothing was stored");
+    still_serving(&app).await;
+}
+
+#[tokio::test]
+async fn an_oversized_long_polling_body_is_refused() {
+    let app = spawn_app_with(|c| c.max_payload = 16 * 1024).await;
+    let http = reqwest::Client::new();
+    let base = app.url("/socket.io/?EIO=4&transport=polling");
+    let open = http.get(&base).send().await.expect("handshake").text().await.expect("body");
+    let sid = open
+        .split("\"sid\":\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a sid in the open packet")
+        .to_owned();
+    let url = format!("{base}&sid={sid}");
+    let connect = http.post(&url).body("40/chat,{\"name\":\"Eve\"}").send().await.expect("post");
+    assert!(connect.status().is_success());
+
+    let big = format!("42/chat,[\"message:send\",{{\"body\":\"{}\"}}]", "x".repeat(32 * 1024));
+    let res = http.post(&url).body(big).send().await.expect("post");
+    assert!(!res.status().is_success(), "an oversized body is refused: {}", res.status());
+    assert_eq!(lobby_count(&app).await, 0);
+    still_serving(&app).await;
+}
+
+#[tokio::test]
+async fn malformed_packets_over_websocket_change_nothing_and_hurt_no_one() {
+    let app = spawn_app().await;
+    let garbage: [&str; 9] = [
+        "xyz",
+        "4",
+        "42/chat,not json",
+        "42/chat,[]",
+        "42/chat,[123]",
+        "42/chat,{\"message:send\":1}",
+        "42/chat,[\"message:send\",{\"id\":\"x\",\"room\":\"lobby\",\"body\":\"hi\"}]",
+        "41/chat,",
+        "\u{0}\u{1}\u{2}",
+    ];
+    for packet in garbage {
+        let mut ws = raw_socket(&app, "Eve").await;
+        let _ = ws.send(Message::text(packet)).await;
+        let _ = ws.send(Message::binary(vec![0xff, 0x00, 0x13])).await;
+        let _ = ws.close(None).await;
+    }
+    assert_eq!(lobby_count(&app).await, 0, "nothing was stored");
+    still_serving(&app).await;
+}
+
+#[tokio::test]
+async fn malformed_long_polling_bodies_are_refused() {
+    let app = spawn_app().await;
+    let http = reqwest::Client::new();
+    let base = app.url("/socket.io/?EIO=4&transport=polling");
+    for body in ["garbage", "42/chat,[", "\u{1e}\u{1e}", ""] {
+        let open = http.get(&base).send().await.expect("handshake").text().await.expect("body");
+        let sid = open.split("\"sid\":\"").nth(1).and_then(|r| r.split('"').next()).expect("sid").to_owned();
+        let _ = http.post(format!("{base}&sid={sid}")).body(body).send().await;
+    }
+    // A made-up session id is refused too.
+    let res = http.post(format!("{base}&sid=AAAAAAAAAAAAAAAAAAAA")).body("40/chat,{}").send().await.expect("post");
+    assert!(!res.status().is_success(), "{}", res.status());
+    assert_eq!(lobby_count(&app).await, 0);
+    still_serving(&app).await;
+}
