@@ -184,3 +184,24 @@ async fn malformed_long_polling_bodies_are_refused() {
     assert_eq!(lobby_count(&app).await, 0);
     still_serving(&app).await;
 }
+
+#[tokio::test]
+async fn a_websocket_upgrade_from_a_foreign_origin_is_refused() {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+    let app = spawn_app().await;
+    let url = format!("ws://{}/socket.io/?EIO=4&transport=websocket", app.addr);
+    let upgrade = |origin: String| {
+        let mut request = url.as_str().into_client_request().expect("request");
+        request.headers_mut().insert("Origin", origin.parse().expect("header"));
+        tokio_tungstenite::connect_async(request)
+    };
+    match upgrade("http://evil.example".to_owned()).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(res)) => assert_eq!(res.status(), 403),
+        other => panic!("a cross-site WebSocket must be refused, got {:?}", other.map(|(_, r)| r.status())),
+    }
+    // The server's own origin upgrades fine.
+    let (mut ws, _) = upgrade(format!("http://{}", app.addr)).await.expect("own origin");
+    let open = ws.next().await.expect("open packet").expect("frame");
+    assert!(open.to_text().expect("text").starts_with('0'));
+}
