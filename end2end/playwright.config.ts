@@ -58,9 +58,12 @@ export default defineConfig({
       LEPTOS_SITE_PKG_DIR: 'pkg',
       LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
       PARLEY_DATA_DIR: dataDir,
-      // A scripted test participant fills rooms faster than a person types.
+      // A scripted test participant fills rooms faster than a person types, and every browser
+      // context of a run connects from 127.0.0.1 (the limits have their own Rust tests).
       PARLEY_RATE_PER_SECOND: '1000',
       PARLEY_RATE_BURST: '1000',
+      PARLEY_MAX_CONNECTIONS_PER_IP: '1000',
+      PARLEY_MAX_CONNECTIONS_PER_PERSON: '100',
       RUST_LOG: process.env.RUST_LOG ?? 'info',
     },
   },

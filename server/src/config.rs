@@ -39,6 +39,15 @@ pub struct Config {
     /// How many requests above the steady rate a person may make in a burst.
     #[arg(long, env = "PARLEY_RATE_BURST", default_value_t = 40)]
     pub rate_burst: u32,
+
+    /// Connections (tabs) one person may hold at once; more are refused with a `connect_error`.
+    #[arg(long, env = "PARLEY_MAX_CONNECTIONS_PER_PERSON", default_value_t = 10)]
+    pub max_connections_per_person: usize,
+
+    /// Socket.IO connections one IP address may hold at once. Behind a reverse proxy every
+    /// client shares the proxy's address: raise this there and limit at the proxy.
+    #[arg(long, env = "PARLEY_MAX_CONNECTIONS_PER_IP", default_value_t = 50)]
+    pub max_connections_per_ip: usize,
 }
 
 impl Config {
@@ -53,6 +62,8 @@ impl Config {
             // its own limit.
             rate_per_second: 100_000,
             rate_burst: 100_000,
+            max_connections_per_person: 10,
+            max_connections_per_ip: 1_000,
         }
     }
 }

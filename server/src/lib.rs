@@ -64,6 +64,8 @@ pub async fn run(
     let io = state.io.clone();
     let app = router(state);
     tracing::info!(addr = %listener.local_addr()?, "listening");
+    // The peer address reaches the Socket.IO middleware, for the per-address connection limit.
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             shutdown.await;

@@ -43,6 +43,10 @@ impl AppState {
             .ws_max_frame_size(max_payload)
             .with_state(Arc::clone(&chat))
             .with_state(socket::RequestLimiter::new(config.rate_per_second, config.rate_burst))
+            .with_state(socket::ConnectionLimits::new(
+                config.max_connections_per_ip,
+                config.max_connections_per_person,
+            ))
             .build_layer();
         socket::register(&io);
         let origins = Arc::new(OriginPolicy::new(&config.allowed_origins));

@@ -205,3 +205,33 @@ async fn a_websocket_upgrade_from_a_foreign_origin_is_refused() {
     let open = ws.next().await.expect("open packet").expect("frame");
     assert!(open.to_text().expect("text").starts_with('0'));
 }
+
+#[tokio::test]
+async fn connections_are_limited_per_person_and_per_address() {
+    let app = spawn_app_with(|c| {
+        c.max_connections_per_person = 2;
+        c.max_connections_per_ip = 4;
+    })
+    .await;
+    let ada1 = app.connect("Ada").await;
+    let _ada2 = app.connect("Ada").await;
+    let third = app.connect_with_auth(serde_json::json!({ "name": "ada" })).await.err().expect("refused");
+    assert!(third.contains("too many connections for this person"), "{third}");
+    // Closing a tab frees its place.
+    ada1.close().await;
+    let mut again = None;
+    for _ in 0..50 {
+        if let Ok(client) = app.connect_with_auth(serde_json::json!({ "name": "Ada" })).await {
+            again = Some(client);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(again.is_some(), "a closed tab's place is free again");
+
+    // Everything here comes from 127.0.0.1: two more people fill the address's four places.
+    let _bob = app.connect("Bob").await;
+    let _cy = app.connect("Cy").await;
+    let fifth = app.connect_with_auth(serde_json::json!({ "name": "Dan" })).await.err().expect("refused");
+    assert!(fifth.contains("too many connections from this address"), "{fifth}");
+}

@@ -149,9 +149,10 @@ impl Chat {
         Ok(Connected { rooms, joined_lobby })
     }
 
-    /// Counts a new connection; true if it is the person's first tab (they came online).
-    pub fn mark_online(&self, who: &Identity) -> bool {
-        self.presence.connect(who.id())
+    /// Counts a new connection unless the person holds `max` already; `Some(true)` if it is
+    /// their first tab (they came online), `None` if refused.
+    pub fn mark_online(&self, who: &Identity, max: usize) -> Option<bool> {
+        self.presence.connect(who.id(), max)
     }
 
     /// A connection closed; true if it was the person's last tab.

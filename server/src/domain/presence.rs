@@ -12,12 +12,16 @@ pub struct Presence {
 }
 
 impl Presence {
-    /// Records a new connection; true if it is the person's first (they came online).
-    pub fn connect(&self, user: &UserId) -> bool {
+    /// Records a new connection unless the person already holds `max`; `Some(true)` if it is
+    /// their first (they came online), `None` if refused.
+    pub fn connect(&self, user: &UserId, max: usize) -> Option<bool> {
         let mut tabs = self.tabs.lock().unwrap_or_else(|e| e.into_inner());
         let count = tabs.entry(user.clone()).or_default();
+        if *count >= max {
+            return None;
+        }
         *count += 1;
-        *count == 1
+        Some(*count == 1)
     }
 
     /// Records a closed connection; true if it was the person's last (they went offline).
@@ -50,8 +54,9 @@ mod tests {
     fn two_tabs_count_once() {
         let presence = Presence::default();
         let ada = UserId("ada".into());
-        assert!(presence.connect(&ada));
-        assert!(!presence.connect(&ada));
+        assert_eq!(presence.connect(&ada, 2), Some(true));
+        assert_eq!(presence.connect(&ada, 2), Some(false));
+        assert_eq!(presence.connect(&ada, 2), None, "a third tab is over the limit");
         assert!(!presence.disconnect(&ada));
         assert!(presence.is_online(&ada));
         assert!(presence.disconnect(&ada));

@@ -1,8 +1,10 @@
 //! The per-person request rate limit: a token bucket per person (all their tabs share it), from
 //! the `governor` crate. A person over their limit gets `rate_limited`; nobody else notices.
 
+use std::collections::HashMap;
+use std::net::IpAddr;
 use std::num::NonZeroU32;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use app::ChatError;
 use app::model::UserId;
@@ -39,6 +41,45 @@ impl RequestLimiter {
     }
 }
 
+/// Open Socket.IO connections per IP address, against a configured maximum.
+#[derive(Debug, Clone)]
+pub struct ConnectionLimits {
+    per_ip: Arc<Mutex<HashMap<IpAddr, usize>>>,
+    /// Most connections from one address.
+    pub max_per_ip: usize,
+    /// Most connections (tabs) of one person.
+    pub max_per_person: usize,
+}
+
+impl ConnectionLimits {
+    /// Limits with the given maxima.
+    pub fn new(max_per_ip: usize, max_per_person: usize) -> Self {
+        Self { per_ip: Arc::default(), max_per_ip, max_per_person }
+    }
+
+    /// Counts a connection from `ip`; false (and nothing counted) if the address is at its limit.
+    pub fn acquire(&self, ip: IpAddr) -> bool {
+        let mut per_ip = self.per_ip.lock().unwrap_or_else(|e| e.into_inner());
+        let count = per_ip.entry(ip).or_default();
+        if *count >= self.max_per_ip {
+            return false;
+        }
+        *count += 1;
+        true
+    }
+
+    /// Forgets a connection counted by [`ConnectionLimits::acquire`].
+    pub fn release(&self, ip: IpAddr) {
+        let mut per_ip = self.per_ip.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(count) = per_ip.get_mut(&ip) {
+            *count -= 1;
+            if *count == 0 {
+                per_ip.remove(&ip);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -52,5 +93,16 @@ mod tests {
         }
         assert!(matches!(limiter.check(&ada), Err(ChatError::RateLimited { retry_after_ms }) if retry_after_ms > 0));
         assert_eq!(limiter.check(&bob), Ok(()), "others have their own bucket");
+    }
+
+    #[test]
+    fn connections_per_address_are_counted_and_released() {
+        let limits = ConnectionLimits::new(2, 10);
+        let ip = IpAddr::from([127, 0, 0, 1]);
+        assert!(limits.acquire(ip) && limits.acquire(ip));
+        assert!(!limits.acquire(ip));
+        assert!(limits.acquire(IpAddr::from([127, 0, 0, 2])), "another address has its own count");
+        limits.release(ip);
+        assert!(limits.acquire(ip));
     }
 }

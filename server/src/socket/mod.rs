@@ -16,7 +16,7 @@
 mod handlers;
 mod limits;
 
-pub use limits::RequestLimiter;
+pub use limits::{ConnectionLimits, RequestLimiter};
 
 use std::sync::Arc;
 
@@ -26,7 +26,7 @@ use app::events::rooms::MemberJoined;
 use app::events::{Ack, CHAT_NAMESPACE, ClientEvent, Handshake, ServerEvent};
 use app::model::{DisplayName, RoomId, UserId, UserRef};
 use socketioxide::SocketIo;
-use socketioxide::extract::{AckSender, Extension, SocketRef, State, TryData};
+use socketioxide::extract::{AckSender, Extension, MaybeExtension, SocketRef, State, TryData};
 use socketioxide::handler::ConnectHandler;
 use socketioxide::operators::BroadcastOperators;
 
@@ -38,10 +38,17 @@ pub enum ConnectRefusal {
     /// The `auth` payload was missing or had the wrong shape.
     #[error("invalid handshake: expected {{\"name\": string}}")]
     BadHandshake,
-    /// The display name broke a rule.
+    /// The display name broke a rule, or the server failed.
     #[error(transparent)]
-    InvalidName(#[from] ChatError),
+    Chat(#[from] ChatError),
+    /// The address or the person holds as many connections as allowed.
+    #[error("too many connections {0}")]
+    TooManyConnections(&'static str),
 }
+
+/// The address a connection comes from (the peer of the TCP connection).
+#[derive(Debug, Clone, Copy)]
+struct ClientAddr(std::net::IpAddr);
 
 /// The Socket.IO room of a chat room's members.
 pub fn room_key(room: &RoomId) -> String {
@@ -82,9 +89,27 @@ async fn authenticate(
 async fn prepare(
     socket: SocketRef,
     State(chat): State<Arc<Chat>>,
+    State(limits): State<ConnectionLimits>,
     Extension(identity): Extension<Identity>,
-) -> Result<(), ChatError> {
+) -> Result<(), ConnectRefusal> {
     let connected = chat.connect(&identity).await?;
+    let ip = socket
+        .req_parts()
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|info| info.0.ip());
+    if let Some(ip) = ip {
+        if !limits.acquire(ip) {
+            return Err(ConnectRefusal::TooManyConnections("from this address"));
+        }
+        socket.extensions.insert(ClientAddr(ip));
+    }
+    let Some(came_online) = chat.mark_online(&identity, limits.max_per_person) else {
+        if let Some(ip) = ip {
+            limits.release(ip);
+        }
+        return Err(ConnectRefusal::TooManyConnections("for this person"));
+    };
     socket.join(user_key(&identity.user.id));
     socket.join(connected.rooms.iter().map(room_key).collect::<Vec<_>>());
     handlers::register(&socket);
@@ -92,7 +117,7 @@ async fn prepare(
     if let Some(change) = &connected.joined_lobby {
         emit::<MemberJoined>(socket.broadcast(), change).await;
     }
-    if chat.mark_online(&identity) {
+    if came_online {
         let presence = Presence { user: identity.user.clone(), online: true };
         emit::<PresenceChanged>(socket.broadcast(), &presence).await;
     }
@@ -105,8 +130,13 @@ async fn on_connect() {}
 async fn on_disconnect(
     io: SocketIo,
     State(chat): State<Arc<Chat>>,
+    State(limits): State<ConnectionLimits>,
     Extension(identity): Extension<Identity>,
+    MaybeExtension(addr): MaybeExtension<ClientAddr>,
 ) {
+    if let Some(ClientAddr(ip)) = addr {
+        limits.release(ip);
+    }
     if chat.disconnect(&identity) {
         if let Some(ns) = io.of(CHAT_NAMESPACE) {
             let presence = Presence { user: identity.user, online: false };
