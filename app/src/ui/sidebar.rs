@@ -10,28 +10,20 @@ use crate::model::{RoomKind, RoomSummary, parse_room_name};
 #[component]
 pub fn Sidebar() -> impl IntoView {
     let chat = expect_context::<ChatState>();
-    let joined_public = move || {
+    // The public rooms the person is in (`true`) or not (`false`).
+    let public_rooms = move |member: bool| {
         chat.rooms.with(|rooms| {
             chat.joined.with(|joined| {
                 rooms
                     .iter()
-                    .filter(|r| r.kind == RoomKind::Public && joined.contains(&r.id))
+                    .filter(|r| r.kind == RoomKind::Public && joined.contains(&r.id) == member)
                     .cloned()
                     .collect::<Vec<_>>()
             })
         })
     };
-    let others = move || {
-        chat.rooms.with(|rooms| {
-            chat.joined.with(|joined| {
-                rooms
-                    .iter()
-                    .filter(|r| r.kind == RoomKind::Public && !joined.contains(&r.id))
-                    .cloned()
-                    .collect::<Vec<_>>()
-            })
-        })
-    };
+    let joined_public = move || public_rooms(true);
+    let others = move || public_rooms(false);
     let direct = move || {
         chat.rooms.with(|rooms| {
             rooms.iter().filter(|r| r.kind == RoomKind::Direct).cloned().collect::<Vec<_>>()
