@@ -80,7 +80,48 @@ pub enum ChatError {
         /// When the next request will be accepted.
         retry_after_ms: u64,
     },
+    /// Registration: the name belongs to someone already (an account or a guest).
+    #[error("the name {name} is taken")]
+    NameTaken {
+        /// The name asked for.
+        name: String,
+    },
+    /// Registration: the password breaks the length rule.
+    #[error("a password needs {min} to {max} characters")]
+    InvalidPassword {
+        /// Fewest characters.
+        min: usize,
+        /// Most characters.
+        max: usize,
+    },
+    /// Sign-in: no account has this name and password. Deliberately does not say which was wrong.
+    #[error("wrong name or password")]
+    BadCredentials,
+    /// Guest names are switched off on this server.
+    #[error("this server does not admit guests; create an account")]
+    GuestsDisabled,
+    /// The person already created as many rooms as the server allows.
+    #[error("you may create at most {max} rooms")]
+    TooManyRooms {
+        /// The configured limit.
+        max: usize,
+    },
+    /// A request to a server function failed before the server could answer (network, encoding).
+    #[error("request failed: {reason}")]
+    Request {
+        /// What failed.
+        reason: String,
+    },
     /// Something failed on the server; details are in its log, not here.
     #[error("internal server error")]
     Internal,
+}
+
+/// Server functions (sign-in, registration) answer with the same typed errors as socket acks.
+impl leptos::server_fn::error::FromServerFnError for ChatError {
+    type Encoder = leptos::server_fn::codec::JsonEncoding;
+
+    fn from_server_fn_error(value: leptos::server_fn::error::ServerFnErrorErr) -> Self {
+        Self::Request { reason: value.to_string() }
+    }
 }

@@ -6,7 +6,8 @@
 //!   apply (the server enforces them, the UI uses them to warn early).
 //! - [`socket`]: the client connection behind the [`socket::SocketClient`] trait (the official
 //!   JS client in the browser, a no-op during SSR).
-//! - [`ssr_state`]: what the server renders into the first page (rooms, latest messages).
+//! - [`session`]: signing in (server functions over a server-side [`session::Backend`]) and the
+//!   first page's data.
 //! - [`ui`]: the Leptos components; [`shell`] is the HTML document the server renders.
 
 #![recursion_limit = "256"]
@@ -16,7 +17,7 @@ pub mod events;
 pub mod limits;
 pub mod model;
 pub mod socket;
-pub mod ssr_state;
+pub mod session;
 pub mod ui;
 
 pub use error::ChatError;

@@ -23,3 +23,9 @@ pub const HISTORY_PAGE: u32 = 50;
 
 /// Changes per resume page.
 pub const SYNC_PAGE: u32 = 200;
+
+/// Shortest password accepted at registration, in Unicode scalar values.
+pub const MIN_PASSWORD_CHARS: usize = 8;
+
+/// Longest password accepted (bounds the hashing work a request can cause).
+pub const MAX_PASSWORD_CHARS: usize = 128;

@@ -75,8 +75,9 @@ pub struct UserRef {
 }
 
 impl UserRef {
-    /// The guest identity for a display name.
-    pub fn guest(name: DisplayName) -> Self {
+    /// The person called `name`: ids are lowercased names, so names are unique regardless of
+    /// case (accounts and guests alike).
+    pub fn named(name: DisplayName) -> Self {
         Self { id: UserId(name.as_str().to_lowercase()), name }
     }
 }
@@ -87,8 +88,17 @@ impl UserRef {
 pub enum RoomKind {
     /// Listed for everyone; anyone may join.
     Public,
+    /// Seen and joined only by invitation of a member.
+    Private,
     /// Two people's direct messages.
     Direct,
+}
+
+impl RoomKind {
+    /// A room of several people (public or private), as opposed to a direct room.
+    pub fn is_group(self) -> bool {
+        matches!(self, Self::Public | Self::Private)
+    }
 }
 
 /// A room as listed in the sidebar.
@@ -96,7 +106,7 @@ pub enum RoomKind {
 pub struct RoomSummary {
     /// Id (for public rooms, also the name).
     pub id: RoomId,
-    /// Public or direct.
+    /// Public, private or direct.
     pub kind: RoomKind,
     /// Number of members.
     pub members: u32,

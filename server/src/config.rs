@@ -48,6 +48,28 @@ pub struct Config {
     /// client shares the proxy's address: raise this there and limit at the proxy.
     #[arg(long, env = "PARLEY_MAX_CONNECTIONS_PER_IP", default_value_t = 50)]
     pub max_connections_per_ip: usize,
+
+    /// Group rooms (public or private) one person may have created and not deleted.
+    #[arg(long, env = "PARLEY_MAX_ROOMS_PER_PERSON", default_value_t = 20)]
+    pub max_rooms_per_person: usize,
+
+    /// Let people join with a name and no password. A guest's name stays taken; the guest can
+    /// come back only from the browser that holds their session.
+    #[arg(long, env = "PARLEY_ALLOW_GUESTS", default_value_t = false, action = clap::ArgAction::Set)]
+    pub allow_guests: bool,
+
+    /// How long a sign-in lasts, in days.
+    #[arg(long, env = "PARLEY_SESSION_DAYS", default_value_t = 30)]
+    pub session_days: u32,
+
+    /// Sign-in attempts allowed per name and minute (slows password guessing).
+    #[arg(long, env = "PARLEY_SIGN_IN_ATTEMPTS_PER_MINUTE", default_value_t = 10)]
+    pub sign_in_attempts_per_minute: u32,
+
+    /// Mark the session cookie `Secure` (browsers then send it over HTTPS only). Turn on when
+    /// Parley is served over HTTPS, directly or behind a proxy.
+    #[arg(long, env = "PARLEY_SECURE_COOKIES", default_value_t = false, action = clap::ArgAction::Set)]
+    pub secure_cookies: bool,
 }
 
 impl Config {
@@ -64,6 +86,11 @@ impl Config {
             rate_burst: 100_000,
             max_connections_per_person: 10,
             max_connections_per_ip: 1_000,
+            max_rooms_per_person: 20,
+            allow_guests: false,
+            session_days: 30,
+            sign_in_attempts_per_minute: 10,
+            secure_cookies: false,
         }
     }
 }

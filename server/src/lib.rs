@@ -6,6 +6,7 @@
 //! - [`domain`]: rooms, identities and messages, with no knowledge of sockets.
 //! - [`store`]: persistence behind the [`store::Store`] trait (SQLite by default).
 //! - [`socket`]: the Socket.IO namespace, middleware and handlers over the domain.
+//! - [`session`]: the session cookie and the server side of sign-in.
 //! - [`http`]: routes other than the app's pages (health check) and the origin guard.
 //!
 //! [`router`] and [`run`] are what `main` uses and what the integration tests start on
@@ -17,6 +18,7 @@
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod session;
 pub mod socket;
 pub mod state;
 pub mod store;
@@ -24,27 +26,35 @@ pub mod telemetry;
 
 use std::future::Future;
 
-use app::ssr_state::SharedInitialSource;
+use std::sync::Arc;
+
+use app::session::SharedBackend;
 use app::{App, shell};
 use axum::Router;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use tokio::net::TcpListener;
 
 pub use config::Config;
-pub use state::AppState;
+pub use state::{AppState, StartError};
 
 /// Builds the whole HTTP service: pages, static files, `/healthz` and Socket.IO.
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let leptos_options = state.leptos.clone();
-    // Server-side rendering reads the first page's data through the app's own trait.
-    let initial: SharedInitialSource = state.chat.clone();
+    // Server-side rendering and the sign-in server functions reach the domain through the app's
+    // own trait.
+    let backend: SharedBackend = Arc::new(session::PageBackend {
+        chat: state.chat.clone(),
+        accounts: state.accounts.clone(),
+        io: state.io.clone(),
+        secure_cookies: state.config.secure_cookies,
+    });
     Router::new()
         .route("/healthz", axum::routing::get(http::healthz))
         .leptos_routes_with_context(
             &state,
             routes,
-            move || leptos::context::provide_context(initial.clone()),
+            move || leptos::context::provide_context(backend.clone()),
             move || shell(leptos_options.clone()),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))

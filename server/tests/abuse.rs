@@ -72,11 +72,15 @@ async fn raw_socket(
     app: &TestApp,
     name: &str,
 ) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
     let url = format!("ws://{}/socket.io/?EIO=4&transport=websocket", app.addr);
-    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.expect("websocket");
+    let mut request = url.into_client_request().expect("request");
+    let cookie = app.session(name).await;
+    request.headers_mut().insert("cookie", cookie.parse().expect("header value"));
+    let (mut ws, _) = tokio_tungstenite::connect_async(request).await.expect("websocket");
     let open = ws.next().await.expect("open packet").expect("frame");
     assert!(open.to_text().expect("text").starts_with('0'), "{open:?}");
-    ws.send(Message::text(format!("40/chat,{{\"name\":\"{name}\"}}"))).await.expect("connect");
+    ws.send(Message::text("40/chat,{}")).await.expect("connect");
     loop {
         let frame = ws.next().await.expect("connect ack").expect("frame");
         let text = frame.to_text().expect("text").to_owned();
@@ -126,7 +130,9 @@ async fn an_oversized_long_polling_body_is_refused() {
     let app = spawn_app_with(|c| c.max_payload = 16 * 1024).await;
     let http = reqwest::Client::new();
     let base = app.url("/socket.io/?EIO=4&transport=polling");
-    let open = http.get(&base).send().await.expect("handshake").text().await.expect("body");
+    let eve = app.session("Eve").await;
+    let open = http.get(&base).header("cookie", &eve).send().await.expect("handshake");
+    let open = open.text().await.expect("body");
     let sid = open
         .split("\"sid\":\"")
         .nth(1)
@@ -134,8 +140,17 @@ async fn an_oversized_long_polling_body_is_refused() {
         .expect("a sid in the open packet")
         .to_owned();
     let url = format!("{base}&sid={sid}");
-    let connect = http.post(&url).body("40/chat,{\"name\":\"Eve\"}").send().await.expect("post");
+    let connect = http.post(&url).header("cookie", &eve).body("40/chat,{}").send().await.expect("post");
     assert!(connect.status().is_success());
+    let mut polled = String::new();
+    for _ in 0..5 {
+        let res = http.get(&url).header("cookie", &eve).send().await.expect("poll");
+        polled.push_str(&res.text().await.expect("body"));
+        if polled.contains("40/chat,") {
+            break;
+        }
+    }
+    assert!(polled.contains("40/chat,{\"sid\""), "the signed-in connect is accepted: {polled}");
 
     let big = format!("42/chat,[\"message:send\",{{\"body\":\"{}\"}}]", "x".repeat(32 * 1024));
     let res = http.post(&url).body(big).send().await.expect("post");
@@ -215,13 +230,14 @@ async fn connections_are_limited_per_person_and_per_address() {
     .await;
     let ada1 = app.connect("Ada").await;
     let _ada2 = app.connect("Ada").await;
-    let third = app.connect_with_auth(serde_json::json!({ "name": "ada" })).await.err().expect("refused");
+    let ada = app.session("Ada").await;
+    let third = app.connect_with_cookie(Some(&ada)).await.err().expect("refused");
     assert!(third.contains("too many connections for this person"), "{third}");
     // Closing a tab frees its place.
     ada1.close().await;
     let mut again = None;
     for _ in 0..50 {
-        if let Ok(client) = app.connect_with_auth(serde_json::json!({ "name": "Ada" })).await {
+        if let Ok(client) = app.connect_with_cookie(Some(&ada)).await {
             again = Some(client);
             break;
         }
@@ -232,6 +248,7 @@ async fn connections_are_limited_per_person_and_per_address() {
     // Everything here comes from 127.0.0.1: two more people fill the address's four places.
     let _bob = app.connect("Bob").await;
     let _cy = app.connect("Cy").await;
-    let fifth = app.connect_with_auth(serde_json::json!({ "name": "Dan" })).await.err().expect("refused");
+    let dan = app.session("Dan").await;
+    let fifth = app.connect_with_cookie(Some(&dan)).await.err().expect("refused");
     assert!(fifth.contains("too many connections from this address"), "{fifth}");
 }

@@ -108,8 +108,14 @@ impl View {
     }
 }
 
+/// Signs `name` in (registering on first use; accounts and sessions survive the restart).
 async fn connect(addr: SocketAddr, name: &str) -> ChatClient {
-    ChatClient::connect(&format!("http://{addr}/"), "/chat", json!({ "name": name }))
+    let password = common::password_of(name);
+    let cookie = match common::register(addr, name, &password).await {
+        Ok(cookie) => cookie,
+        Err(_) => common::sign_in(addr, name, &password).await.expect("signed in"),
+    };
+    ChatClient::connect(&format!("http://{addr}/"), "/chat", json!({}), Some(&cookie))
         .await
         .expect("connected")
 }

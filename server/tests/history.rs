@@ -111,7 +111,7 @@ async fn only_the_author_edits_or_deletes_and_only_members_read() {
     let page = bob.request::<LoadHistory>(&history("lobby", None)).await.expect("page");
     assert_eq!(page.messages, vec![mine.clone()]);
 
-    ada.request::<CreateRoom>(&CreateRoomPayload { name: "ops".into() }).await.expect("created");
+    ada.request::<CreateRoom>(&CreateRoomPayload { name: "ops".into(), private: false }).await.expect("created");
     ada.request::<SendMessage>(&msg("ops", "ops only")).await.expect("sent");
     assert_eq!(
         bob.request::<LoadHistory>(&history("ops", None)).await,
@@ -128,7 +128,7 @@ async fn rooms_memberships_and_messages_survive_a_restart() {
     let data = tempfile::tempdir().expect("temp dir");
     let app = spawn_app_in(data.path(), |_| {}).await;
     let ada = app.connect("Ada").await;
-    ada.request::<CreateRoom>(&CreateRoomPayload { name: "ops".into() }).await.expect("created");
+    ada.request::<CreateRoom>(&CreateRoomPayload { name: "ops".into(), private: false }).await.expect("created");
     let before = send_many(&ada, "ops", 3).await;
     ada.close().await;
     app.stop().await;

@@ -20,7 +20,7 @@ async fn the_page_is_rendered_on_the_server() {
     assert_eq!(res.status(), 200);
     let html = res.text().await.expect("body");
     assert!(html.contains("<title>Parley</title>"), "{html}");
-    assert!(html.contains("Display name"), "the welcome form is in the SSR output");
+    assert!(html.contains("Sign in to Parley"), "the sign-in form is in the SSR output");
     assert!(html.contains(r#"<script src="/vendor/socket.io.min.js"></script>"#));
     assert!(html.contains("/pkg/parley.js"), "the hydration script is referenced");
 }

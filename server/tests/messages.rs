@@ -93,17 +93,20 @@ async fn bad_requests_get_typed_errors_and_change_nothing() {
 }
 
 #[tokio::test]
-async fn connections_without_a_valid_name_are_refused() {
+async fn the_handshake_auth_payload_is_not_an_identity() {
     let app = spawn_app().await;
-    let missing = app.connect_with_auth(json!({})).await.err().expect("refused");
-    assert!(missing.contains("invalid handshake"), "{missing}");
-
-    let long = app.connect_with_auth(json!({ "name": "x".repeat(33) })).await.err().expect("refused");
-    assert!(long.contains("invalid display name"), "{long}");
-
-    let control = app.connect_with_auth(json!({ "name": "a\u{7}b" })).await.err().expect("refused");
-    assert!(control.contains("control characters"), "{control}");
-
+    // The pre-accounts handshake: a bare name is no longer a way in.
+    let err = app
+        .connect_with_cookie(None)
+        .await
+        .err()
+        .expect("refused");
+    assert!(err.contains("please sign in"), "{err}");
+    let err = common::ChatClient::connect(&app.url("/"), "/chat", json!({ "name": "Ada" }), None)
+        .await
+        .err()
+        .expect("refused");
+    assert!(err.contains("please sign in"), "{err}");
     // The server is still serving.
     app.connect("Ada").await;
 }
@@ -111,7 +114,7 @@ async fn connections_without_a_valid_name_are_refused() {
 #[tokio::test]
 async fn an_unknown_namespace_is_refused() {
     let app = spawn_app().await;
-    let err = common::ChatClient::connect(&app.url("/"), "/nope", json!({ "name": "Ada" }))
+    let err = common::ChatClient::connect(&app.url("/"), "/nope", json!({}), None)
         .await
         .err()
         .expect("refused");

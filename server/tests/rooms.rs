@@ -24,7 +24,7 @@ fn room(id: &str) -> RoomRef {
 }
 
 fn create(name: &str) -> CreateRoomPayload {
-    CreateRoomPayload { name: name.to_owned() }
+    CreateRoomPayload { name: name.to_owned(), private: false }
 }
 
 fn events_named<'a>(events: &'a [Received], name: &'a str) -> impl Iterator<Item = &'a Received> {

@@ -43,22 +43,12 @@ pub mod messages;
 pub mod presence;
 pub mod rooms;
 
-use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use serde::{Serialize, de::DeserializeOwned};
 
 use crate::error::ChatError;
 
 /// The Socket.IO namespace the chat lives on.
 pub const CHAT_NAMESPACE: &str = "/chat";
-
-/// The handshake `auth` payload a client connects to [`CHAT_NAMESPACE`] with.
-///
-/// Temporary identity: a display name, validated by the server's connect middleware (see
-/// [`crate::model::DisplayName`]). Real accounts replace it with a session.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Handshake {
-    /// The name others will see.
-    pub name: String,
-}
 
 /// An event a client sends and the server answers with an ack.
 pub trait ClientEvent {

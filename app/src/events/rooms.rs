@@ -16,7 +16,8 @@ pub struct RoomRef {
     pub room: RoomId,
 }
 
-/// Ack of [`ListRooms`]: every public room, the caller's direct rooms, and which they joined.
+/// Ack of [`ListRooms`]: every public room, the caller's private and direct rooms, and which
+/// they joined.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoomList {
     /// Who the server says the caller is.
@@ -33,6 +34,19 @@ pub struct RoomList {
 pub struct CreateRoomPayload {
     /// The name; see [`crate::model::parse_room_name`].
     pub name: String,
+    /// A private room: listed and joinable only for the people its members invite.
+    #[serde(default)]
+    pub private: bool,
+}
+
+/// Payload of [`InviteToRoom`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InvitePayload {
+    /// The private room.
+    pub room: RoomId,
+    /// Who to add.
+    pub user: UserId,
 }
 
 /// A room with its members: ack of [`JoinRoom`] and [`RoomMembers`].
@@ -68,20 +82,27 @@ client_event!(
     ListRooms, "room:list", Empty => RoomList
 );
 client_event!(
-    /// `room:create` (client → server): create a public room and join it. Refused with
-    /// `room_exists` if the name is taken, `invalid_room_name` if it breaks a rule.
+    /// `room:create` (client → server): create a public or private room and join it. Refused
+    /// with `room_exists` if the name is taken, `invalid_room_name` if it breaks a rule,
+    /// `too_many_rooms` past the per-person limit.
     CreateRoom, "room:create", CreateRoomPayload => RoomSummary
 );
 client_event!(
-    /// `room:join` (client → server): join a public room (joining twice is harmless).
+    /// `room:join` (client → server): join a public room (joining twice is harmless). Private
+    /// and direct rooms are refused with `forbidden` to non-members.
     JoinRoom, "room:join", RoomRef => RoomView
 );
 client_event!(
-    /// `room:leave` (client → server): leave a public room (not the lobby).
+    /// `room:invite` (client → server): a member adds someone to a private room; the ack is
+    /// the room with its members.
+    InviteToRoom, "room:invite", InvitePayload => RoomView
+);
+client_event!(
+    /// `room:leave` (client → server): leave a group room (not the lobby).
     LeaveRoom, "room:leave", RoomRef => RoomSummary
 );
 client_event!(
-    /// `room:delete` (client → server): delete a public room; only its creator may.
+    /// `room:delete` (client → server): delete a group room; only its creator may.
     DeleteRoom, "room:delete", RoomRef => RoomRef
 );
 client_event!(
@@ -94,11 +115,16 @@ client_event!(
 );
 
 server_event!(
-    /// `room:created` (server → everyone): a public room appeared.
+    /// `room:created` (server → everyone, or only the creator's tabs for a private room): a
+    /// room appeared.
     RoomCreated, "room:created", RoomSummary
 );
 server_event!(
-    /// `room:deleted` (server → everyone): a public room is gone.
+    /// `room:added` (server → the invited person's tabs): someone added you to a private room.
+    RoomAdded, "room:added", RoomSummary
+);
+server_event!(
+    /// `room:deleted` (server → everyone, or a private room's members): a room is gone.
     RoomDeleted, "room:deleted", RoomRef
 );
 server_event!(
@@ -106,10 +132,12 @@ server_event!(
     DirectOpened, "room:direct", RoomSummary
 );
 server_event!(
-    /// `room:joined` (server → everyone): someone joined a room; members show a notice.
+    /// `room:joined` (server → everyone, or a private room's members): someone joined a room;
+    /// members show a notice.
     MemberJoined, "room:joined", MemberChange
 );
 server_event!(
-    /// `room:left` (server → everyone): someone left a room; members show a notice.
+    /// `room:left` (server → everyone, or a private room's members): someone left a room;
+    /// members show a notice.
     MemberLeft, "room:left", MemberChange
 );

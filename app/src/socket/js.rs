@@ -47,6 +47,9 @@ extern "C" {
     #[wasm_bindgen(method)]
     fn disconnect(this: &RawSocket);
 
+    #[wasm_bindgen(method)]
+    fn connect(this: &RawSocket);
+
     /// Whether the client will keep trying to (re)connect.
     #[wasm_bindgen(method, getter)]
     fn active(this: &RawSocket) -> bool;
@@ -89,14 +92,13 @@ impl JsSocket {
 }
 
 impl SocketClient for JsSocket {
-    fn connect<A: Serialize>(options: &ConnectOptions<A>) -> Result<Self, RequestError> {
+    fn connect(options: &ConnectOptions) -> Result<Self, RequestError> {
         let opts = js_sys::Object::new();
         let set = |key: &str, value: &JsValue| {
             js_sys::Reflect::set(&opts, &JsValue::from_str(key), value)
                 .map(drop)
                 .map_err(|e| RequestError::Codec(error_message(&e)))
         };
-        set("auth", &to_js(&options.auth)?)?;
         let transports: &[&str] = match options.transports {
             Transports::Default => &["polling", "websocket"],
             Transports::PollingOnly => &["polling"],
@@ -144,8 +146,14 @@ impl SocketClient for JsSocket {
         };
         let on_disconnect = {
             let handler = Rc::clone(&handler);
+            let raw = Rc::clone(&self.raw);
             Closure::<dyn FnMut(JsValue)>::new(move |reason: JsValue| {
                 let reason = reason.as_string().unwrap_or_default();
+                // socket.io-client does not reconnect after the server closed the connection;
+                // ask once more, so a signed-out session comes back as a refusal.
+                if reason == "io server disconnect" {
+                    raw.connect();
+                }
                 handler(ConnectionStatus::Reconnecting { reason })
             })
         };

@@ -18,7 +18,6 @@ mod noop;
 use std::future::Future;
 
 use send_wrapper::SendWrapper;
-use serde::Serialize;
 
 use crate::error::ChatError;
 use crate::events::{ClientEvent, ServerEvent};
@@ -45,13 +44,12 @@ pub enum Transports {
     WebSocketOnly,
 }
 
-/// Where and how to connect.
+/// Where and how to connect. There are no credentials here: the browser sends the session
+/// cookie with the handshake, and the server's connect middleware checks it.
 #[derive(Debug, Clone)]
-pub struct ConnectOptions<A> {
+pub struct ConnectOptions {
     /// The namespace path, resolved against the page's origin (e.g. `/chat`).
     pub namespace: &'static str,
-    /// The handshake `auth` payload, checked by the server's connect middleware.
-    pub auth: A,
     /// Allowed transports.
     pub transports: Transports,
 }
@@ -122,7 +120,9 @@ impl Drop for Subscription {
 /// A typed Socket.IO client.
 pub trait SocketClient: Clone + Send + Sync + 'static {
     /// Opens a connection (it reconnects by itself until [`SocketClient::disconnect`]).
-    fn connect<A: Serialize>(options: &ConnectOptions<A>) -> Result<Self, RequestError>;
+    /// When the server closes the connection (for instance because the session was signed out),
+    /// it tries once more, so the server's verdict arrives as [`ConnectionStatus::Refused`].
+    fn connect(options: &ConnectOptions) -> Result<Self, RequestError>;
 
     /// Emits `E` and waits for its ack.
     fn request<E: ClientEvent>(

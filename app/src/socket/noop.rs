@@ -2,7 +2,6 @@
 
 use std::future::Future;
 
-use serde::Serialize;
 
 use super::{ConnectOptions, ConnectionStatus, RequestError, SocketClient, Subscription};
 use crate::events::{ClientEvent, ServerEvent};
@@ -12,7 +11,7 @@ use crate::events::{ClientEvent, ServerEvent};
 pub struct NoopSocket;
 
 impl SocketClient for NoopSocket {
-    fn connect<A: Serialize>(_: &ConnectOptions<A>) -> Result<Self, RequestError> {
+    fn connect(_: &ConnectOptions) -> Result<Self, RequestError> {
         Ok(Self)
     }
 

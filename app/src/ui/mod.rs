@@ -1,7 +1,8 @@
 //! The Leptos components of the chat page.
 //!
-//! [`ChatPage`] is rendered on the server (the welcome form) and hydrated in the browser. The
-//! connection is opened only after a person picks a name, so it only ever exists in the browser.
+//! [`ChatPage`] is rendered on the server (the sign-in form, or a signed-in person's rooms and
+//! latest messages) and hydrated in the browser. The connection is opened only once someone is
+//! signed in, so it only ever exists in the browser.
 
 mod people;
 mod room;
@@ -11,16 +12,18 @@ mod time;
 
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 use leptos_router::hooks::use_query_map;
 
+use crate::ChatError;
+use crate::events::CHAT_NAMESPACE;
 use crate::events::messages::{MessageUpdated, NewMessage};
 use crate::events::presence::{PresenceChanged, Typing};
 use crate::events::rooms::{
-    DirectOpened, Empty, ListRooms, MemberJoined, MemberLeft, RoomCreated, RoomDeleted,
+    DirectOpened, Empty, ListRooms, MemberJoined, MemberLeft, RoomAdded, RoomCreated, RoomDeleted,
 };
-use crate::events::{CHAT_NAMESPACE, Handshake};
-use crate::model::DisplayName;
-use crate::ssr_state::{Initial, initial_state, remember_name};
+use crate::model::UserRef;
+use crate::session::{Initial, SIGN_IN_REQUIRED, Welcome, guest, register, sign_in, sign_out, welcome_page};
 use crate::socket::{ConnectOptions, ConnectionStatus, Socket, SocketClient, Transports};
 
 use state::ChatState;
@@ -39,8 +42,8 @@ fn transports_from_query(value: Option<&str>) -> Transports {
 #[derive(Clone, Copy)]
 pub struct Hydrated(pub RwSignal<bool>);
 
-/// The chat page: a name form, then the chat. A returning person (name cookie) gets their rooms
-/// and the room's latest messages in the server's HTML.
+/// The chat page: the sign-in form, then the chat. A signed-in person gets their rooms and the
+/// room's latest messages in the server's HTML.
 #[component]
 pub fn ChatPage() -> impl IntoView {
     // Interactive controls stay disabled until the WASM has taken over the page: before that a
@@ -52,38 +55,62 @@ pub fn ChatPage() -> impl IntoView {
     let query = use_query_map();
     let transports = transports_from_query(query.read_untracked().get("transport").as_deref());
     let room = query.read_untracked().get("room");
-    let initial = Resource::new_blocking(
+    let welcome = Resource::new_blocking(
         move || room.clone(),
-        |room| async move { initial_state(room).await.ok().flatten() },
+        |room| async move {
+            // Without the server's answer, the sign-in form is the safe page to show.
+            welcome_page(room).await.unwrap_or(Welcome { me: None, initial: None, guests: false })
+        },
     );
 
     view! {
         <div class="app">
             <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
-                    let initial = initial.await;
-                    view! { <Signed initial hydrated transports /> }
+                    let welcome = welcome.await;
+                    view! { <Signed welcome hydrated transports /> }
                 })}
             </Suspense>
         </div>
     }
 }
 
-/// The header and either the name form or the chat.
+/// The header and either the sign-in form or the chat.
 #[component]
-fn Signed(initial: Option<Initial>, hydrated: RwSignal<bool>, transports: Transports) -> impl IntoView {
-    let me = RwSignal::new(initial.as_ref().map(|i| i.rooms.me.name.clone()));
-    let seed = StoredValue::new(initial);
+fn Signed(welcome: Welcome, hydrated: RwSignal<bool>, transports: Transports) -> impl IntoView {
+    let me = RwSignal::new(welcome.me.clone());
+    let notice = RwSignal::new(None::<String>);
+    let seed = StoredValue::new(welcome.initial);
+    let guests = welcome.guests;
+    let signed_out = Callback::new(move |why: Option<String>| {
+        seed.set_value(None);
+        notice.set(why);
+        me.set(None);
+    });
+    let do_sign_out = move |_| {
+        spawn_local(async move {
+            // The cookie is cleared by the answer; if the server cannot be reached, the session
+            // stays valid and the page says so.
+            match sign_out().await {
+                Ok(()) => signed_out.run(None),
+                Err(e) => notice.set(Some(format!("Could not sign out: {e}"))),
+            }
+        });
+    };
     view! {
         <header class="topbar">
             <h1 class="brand">"Parley"</h1>
             {move || {
                 me.get()
-                    .map(|name| {
+                    .map(|user| {
                         view! {
                             <p class="whoami">
-                                "You are " <strong>{name.to_string()}</strong>
+                                "Signed in as " <strong>{user.name.to_string()}</strong>
                             </p>
+                            <button type="button" class="ghost sign-out" on:click=do_sign_out
+                                disabled=move || !hydrated.get()>
+                                "Sign out"
+                            </button>
                         }
                     })
             }}
@@ -91,67 +118,142 @@ fn Signed(initial: Option<Initial>, hydrated: RwSignal<bool>, transports: Transp
         {move || match me.get() {
             None => {
                 view! {
-                    <NameForm
+                    <SignInForm
                         hydrated
-                        on_done=Callback::new(move |n: DisplayName| {
-                            remember_name(Some(n.as_str()));
-                            me.set(Some(n));
+                        guests
+                        notice
+                        on_done=Callback::new(move |user: UserRef| {
+                            notice.set(None);
+                            me.set(Some(user));
                         })
                     />
                 }
                     .into_any()
             }
-            Some(name) => {
-                view! {
-                    <ChatApp
-                        name
-                        transports
-                        seed=seed.get_value()
-                        on_leave=Callback::new(move |()| {
-                            remember_name(None);
-                            seed.set_value(None);
-                            me.set(None);
-                        })
-                    />
-                }
-                    .into_any()
+            Some(user) => {
+                view! { <ChatApp me=user transports seed=seed.get_value() signed_out /> }.into_any()
             }
         }}
     }
 }
 
-/// Asks for a display name and validates it with the same rules as the server.
+/// How the sign-in form is being used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    SignIn,
+    Register,
+    Guest,
+}
+
+/// Signs in, creates an account, or (where the server allows) joins as a guest.
 #[component]
-fn NameForm(hydrated: RwSignal<bool>, on_done: Callback<DisplayName>) -> impl IntoView {
-    let value = RwSignal::new(String::new());
+fn SignInForm(
+    hydrated: RwSignal<bool>,
+    guests: bool,
+    notice: RwSignal<Option<String>>,
+    on_done: Callback<UserRef>,
+) -> impl IntoView {
+    let mode = RwSignal::new(Mode::SignIn);
+    let name = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
-        match DisplayName::parse(&value.get_untracked()) {
-            Ok(name) => on_done.run(name),
-            Err(e) => error.set(Some(e.to_string())),
+        if busy.get_untracked() {
+            return;
+        }
+        busy.set(true);
+        error.set(None);
+        let (n, p, m) = (name.get_untracked(), password.get_untracked(), mode.get_untracked());
+        spawn_local(async move {
+            let result: Result<UserRef, ChatError> = match m {
+                Mode::SignIn => sign_in(n, p).await,
+                Mode::Register => register(n, p).await,
+                Mode::Guest => guest(n).await,
+            };
+            busy.set(false);
+            match result {
+                Ok(user) => {
+                    password.set(String::new());
+                    on_done.run(user);
+                }
+                Err(e) => error.set(Some(e.to_string())),
+            }
+        });
+    };
+    let switch = move |to: Mode| {
+        move |_| {
+            error.set(None);
+            mode.set(to);
         }
     };
+    let title = move || match mode.get() {
+        Mode::SignIn => "Sign in to Parley",
+        Mode::Register => "Create your Parley account",
+        Mode::Guest => "Join Parley as a guest",
+    };
+    let action = move || match mode.get() {
+        Mode::SignIn => "Sign in",
+        Mode::Register => "Create account",
+        Mode::Guest => "Join as guest",
+    };
+    let min_password = crate::limits::MIN_PASSWORD_CHARS;
     view! {
         <main class="welcome">
             <form class="card name-form" on:submit=submit>
-                <h2>"Welcome to Parley"</h2>
-                <p class="hint">"Pick the name others will see."</p>
-                <label for="display-name">"Display name"</label>
+                <h2>{title}</h2>
+                <Show when=move || notice.get().is_some()>
+                    <p class="notice" role="status">{move || notice.get()}</p>
+                </Show>
+                <label for="display-name">"Name"</label>
                 <input
                     id="display-name"
                     name="name"
-                    autocomplete="nickname"
-                    bind:value=value
+                    autocomplete="username"
+                    required
+                    bind:value=name
                     aria-invalid=move || error.get().is_some().to_string()
-                    aria-describedby="name-error"
+                    aria-describedby="sign-in-error"
                 />
-                <p id="name-error" class="error" role="alert">
+                <Show when=move || mode.get() != Mode::Guest>
+                    <label for="password">"Password"</label>
+                    <input
+                        id="password"
+                        name="password"
+                        type="password"
+                        required
+                        minlength=move || (mode.get() == Mode::Register).then_some(min_password)
+                        autocomplete=move || {
+                            if mode.get() == Mode::Register { "new-password" } else { "current-password" }
+                        }
+                        bind:value=password
+                        aria-describedby="sign-in-error"
+                    />
+                </Show>
+                <p id="sign-in-error" class="error" role="alert">
                     {move || error.get()}
                 </p>
-                <button type="submit" disabled=move || !hydrated.get()>
-                    "Join the chat"
+                <button type="submit" disabled=move || !hydrated.get() || busy.get()>
+                    {action}
                 </button>
+                <p class="hint switch">
+                    <Show when=move || mode.get() != Mode::SignIn>
+                        <button type="button" class="link" on:click=switch(Mode::SignIn)>
+                            "I have an account"
+                        </button>
+                    </Show>
+                    <Show when=move || mode.get() != Mode::Register>
+                        <button type="button" class="link" on:click=switch(Mode::Register)>
+                            "Create an account"
+                        </button>
+                    </Show>
+                    <Show when=move || guests && mode.get() != Mode::Guest>
+                        <button type="button" class="link" on:click=switch(Mode::Guest)>
+                            "Join as a guest"
+                        </button>
+                    </Show>
+                </p>
             </form>
         </main>
     }
@@ -161,17 +263,13 @@ fn NameForm(hydrated: RwSignal<bool>, on_done: Callback<DisplayName>) -> impl In
 /// sidebar, the room and the people panel.
 #[component]
 fn ChatApp(
-    name: DisplayName,
+    me: UserRef,
     transports: Transports,
     seed: Option<Initial>,
-    on_leave: Callback<()>,
+    signed_out: Callback<Option<String>>,
 ) -> impl IntoView {
     let status = RwSignal::new(ConnectionStatus::Connecting);
-    let options = ConnectOptions {
-        namespace: CHAT_NAMESPACE,
-        auth: Handshake { name: name.to_string() },
-        transports,
-    };
+    let options = ConnectOptions { namespace: CHAT_NAMESPACE, transports };
     let socket = match Socket::connect(&options) {
         Ok(socket) => Some(socket),
         Err(e) => {
@@ -180,6 +278,7 @@ fn ChatApp(
         }
     };
     let chat = ChatState::new(socket.clone());
+    chat.me.set(Some(me));
     provide_context(chat);
     if let Some(seed) = seed {
         chat.apply_room_list(seed.rooms);
@@ -195,6 +294,11 @@ fn ChatApp(
     if let Some(socket) = socket {
         let subs = (
             socket.watch_status(move |s| {
+                if matches!(&s, ConnectionStatus::Refused { message } if message == SIGN_IN_REQUIRED) {
+                    // The session ended (signed out elsewhere, or expired): back to the form.
+                    signed_out.run(Some("Your session has ended. Please sign in again.".to_owned()));
+                    return;
+                }
                 if s == ConnectionStatus::Connected {
                     // On every (re)connect: the server's view of rooms and memberships wins.
                     chat.request_or_report::<ListRooms>(Empty {}, move |list| {
@@ -210,6 +314,12 @@ fn ChatApp(
             socket.subscribe::<RoomCreated>(move |room| chat.upsert_room(room)),
             socket.subscribe::<RoomDeleted>(move |r| chat.remove_room(&r.room)),
             socket.subscribe::<DirectOpened>(move |room| {
+                chat.joined.update(|j| {
+                    j.insert(room.id.clone());
+                });
+                chat.upsert_room(room);
+            }),
+            socket.subscribe::<RoomAdded>(move |room| {
                 chat.joined.update(|j| {
                     j.insert(room.id.clone());
                 });
@@ -251,7 +361,7 @@ fn ChatApp(
                     "Rooms"
                     <UnreadTotal />
                 </button>
-                <StatusBadge status on_leave />
+                <StatusBadge status />
                 <button type="button" class="ghost" aria-controls="people"
                     aria-expanded=move || (panel.get() == Some("people")).to_string()
                     on:click=move |_| panel.update(|p| *p = if *p == Some("people") { None } else { Some("people") })>
@@ -277,9 +387,9 @@ fn UnreadTotal() -> impl IntoView {
     }
 }
 
-/// The connection state in words, with a way out when the server refuses us.
+/// The connection state in words.
 #[component]
-fn StatusBadge(status: RwSignal<ConnectionStatus>, on_leave: Callback<()>) -> impl IntoView {
+fn StatusBadge(status: RwSignal<ConnectionStatus>) -> impl IntoView {
     let text = move || match status.get() {
         ConnectionStatus::Connecting => "Connecting…".to_owned(),
         ConnectionStatus::Connected => "Connected".to_owned(),
@@ -295,10 +405,5 @@ fn StatusBadge(status: RwSignal<ConnectionStatus>, on_leave: Callback<()>) -> im
         <p class=class role="status" aria-label="Connection">
             {text}
         </p>
-        <Show when=move || matches!(status.get(), ConnectionStatus::Refused { .. })>
-            <button type="button" class="link" on:click=move |_| on_leave.run(())>
-                "Choose another name"
-            </button>
-        </Show>
     }
 }

@@ -1,10 +1,11 @@
 //! The people in the room on screen, online first; a name opens a direct conversation.
 
+use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 
 use super::ChatState;
-use crate::events::rooms::{OpenDirect, OpenDirectPayload};
-use crate::model::Member;
+use crate::events::rooms::{InvitePayload, InviteToRoom, OpenDirect, OpenDirectPayload};
+use crate::model::{DisplayName, Member, RoomKind, UserRef};
 
 #[component]
 pub fn PeoplePanel() -> impl IntoView {
@@ -28,7 +29,49 @@ pub fn PeoplePanel() -> impl IntoView {
                     <Person member />
                 </For>
             </ul>
+            <Show when=move || chat.room(&chat.current.get()).is_some_and(|r| r.kind == RoomKind::Private)>
+                <InviteForm />
+            </Show>
         </aside>
+    }
+}
+
+/// Adds someone to the private room on screen, by name.
+#[component]
+fn InviteForm() -> impl IntoView {
+    let chat = expect_context::<ChatState>();
+    let name = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let user = match DisplayName::parse(&name.get_untracked()) {
+            Ok(n) => UserRef::named(n).id,
+            Err(e) => {
+                error.set(Some(e.to_string()));
+                return;
+            }
+        };
+        let payload = InvitePayload { room: chat.current.get_untracked(), user };
+        chat.request::<InviteToRoom>(payload, move |result| match result {
+            Ok(view) => {
+                error.set(None);
+                name.set(String::new());
+                chat.apply_view(view);
+            }
+            Err(e) => error.set(Some(e.to_string())),
+        });
+    };
+    view! {
+        <form class="invite" on:submit=submit>
+            <label for="invite-name">"Invite someone"</label>
+            <div class="inline">
+                <input id="invite-name" placeholder="Their name" bind:value=name
+                    aria-invalid=move || error.get().is_some().to_string()
+                    aria-describedby="invite-error" />
+                <button type="submit" class="small">"Invite"</button>
+            </div>
+            <p id="invite-error" class="error" role="alert">{move || error.get()}</p>
+        </form>
     }
 }
 

@@ -11,17 +11,17 @@ use crate::events::messages::{DeleteMessage, DeleteRequest, EditMessage, EditReq
 use crate::events::presence::StartTyping;
 use crate::events::rooms::{DeleteRoom, LeaveRoom, RoomRef};
 use crate::limits::TYPING_THROTTLE_MS;
-use crate::model::{RoomId, RoomKind, validate_body};
+use crate::model::{RoomId, validate_body};
 
 #[component]
 pub fn RoomPane() -> impl IntoView {
     let chat = expect_context::<ChatState>();
     let room = move || chat.room(&chat.current.get());
     let title = move || room().map(|r| chat.label(&r)).unwrap_or_else(|| format!("# {}", chat.current.get()));
-    let members = move || room().filter(|r| r.kind == RoomKind::Public).map(|r| r.members);
-    let can_leave = move || room().is_some_and(|r| r.kind == RoomKind::Public && r.id != RoomId::lobby());
+    let members = move || room().filter(|r| r.kind.is_group()).map(|r| r.members);
+    let can_leave = move || room().is_some_and(|r| r.kind.is_group() && r.id != RoomId::lobby());
     let can_delete = move || {
-        room().is_some_and(|r| r.kind == RoomKind::Public && r.created_by.as_ref().is_some_and(|c| chat.is_me(c)))
+        room().is_some_and(|r| r.kind.is_group() && r.created_by.as_ref().is_some_and(|c| chat.is_me(c)))
     };
     let leave = move |_| {
         let room = chat.current.get_untracked();

@@ -10,13 +10,13 @@ use crate::model::{RoomKind, RoomSummary, parse_room_name};
 #[component]
 pub fn Sidebar() -> impl IntoView {
     let chat = expect_context::<ChatState>();
-    // The public rooms the person is in (`true`) or not (`false`).
+    // The group rooms the person is in (`true`) or not (`false`; only public ones are listed).
     let public_rooms = move |member: bool| {
         chat.rooms.with(|rooms| {
             chat.joined.with(|joined| {
                 rooms
                     .iter()
-                    .filter(|r| r.kind == RoomKind::Public && joined.contains(&r.id) == member)
+                    .filter(|r| r.kind.is_group() && joined.contains(&r.id) == member)
                     .cloned()
                     .collect::<Vec<_>>()
             })
@@ -82,7 +82,7 @@ fn RoomLink(room: RoomSummary) -> impl IntoView {
         Memo::new(move |_| chat.unread.with(|u| u.get(&id).copied().unwrap_or(0)))
     };
     let members = room.members;
-    let is_public = room.kind == RoomKind::Public;
+    let is_public = room.kind.is_group();
     view! {
         <li>
             <button
@@ -131,11 +131,12 @@ fn JoinableRoom(room: RoomSummary) -> impl IntoView {
     }
 }
 
-/// Creates a public room; the name rules are checked here and again by the server.
+/// Creates a public or private room; the name rules are checked here and again by the server.
 #[component]
 fn CreateRoomForm() -> impl IntoView {
     let chat = expect_context::<ChatState>();
     let name = RwSignal::new(String::new());
+    let private = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
@@ -144,10 +145,12 @@ fn CreateRoomForm() -> impl IntoView {
             error.set(Some(e.to_string()));
             return;
         }
-        chat.request::<CreateRoom>(CreateRoomPayload { name: raw }, move |result| match result {
+        let payload = CreateRoomPayload { name: raw, private: private.get_untracked() };
+        chat.request::<CreateRoom>(payload, move |result| match result {
             Ok(room) => {
                 error.set(None);
                 name.set(String::new());
+                private.set(false);
                 let id = room.id.clone();
                 chat.joined.update(|j| {
                     j.insert(id.clone());
@@ -172,6 +175,10 @@ fn CreateRoomForm() -> impl IntoView {
                 />
                 <button type="submit" class="small">"Create"</button>
             </div>
+            <label class="check">
+                <input type="checkbox" id="new-room-private" bind:checked=private />
+                "Private: by invitation only"
+            </label>
             <p id="new-room-error" class="error" role="alert">{move || error.get()}</p>
         </form>
     }

@@ -228,10 +228,12 @@ impl ChatState {
         self.me.with_untracked(|me| me.as_ref().is_some_and(|me| me.id == *user))
     }
 
-    /// A room's label: `# name` for public rooms, the other person's name for direct ones.
+    /// A room's label: `# name` for public rooms, `🔒 name` for private ones, the other person's
+    /// name for direct ones.
     pub fn label(&self, room: &RoomSummary) -> String {
         match room.kind {
             RoomKind::Public => format!("# {}", room.id),
+            RoomKind::Private => format!("🔒 {}", room.id),
             RoomKind::Direct => room
                 .peers
                 .iter()

@@ -6,6 +6,7 @@
 //! against a real store. Persistence goes through the [`Store`] trait; presence and typing are
 //! per-node memory.
 
+mod accounts;
 mod presence;
 mod typing;
 
@@ -15,8 +16,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use app::ChatError;
 use app::events::messages::{HistoryPage, SendMessagePayload, SyncPage};
 use app::limits::{HISTORY_PAGE, SYNC_PAGE};
-use app::ssr_state::{Initial, InitialSource};
-use app::model::DisplayName;
+use app::session::Initial;
 use uuid::Uuid;
 use app::events::presence::TypingNotice;
 use app::events::rooms::{MemberChange, RoomList, RoomView};
@@ -25,13 +25,14 @@ use app::model::{
     validate_body,
 };
 
+pub use accounts::{AccountPolicy, Accounts, NewSession, SessionDigest, SessionToken};
 pub use presence::Presence;
 pub use typing::TypingThrottle;
 
 use crate::store::{MessageChange, NewMessage, RoomRecord, Store, StoreError};
 
-/// Who a connection speaks for. The only place identity is decided, so replacing display names
-/// with real accounts changes this type and the connect middleware, nothing else.
+/// Who a connection speaks for: always the person of a checked session (see [`Accounts`]),
+/// never anything a client payload says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Identity {
     /// The person.
@@ -47,7 +48,7 @@ impl Identity {
 /// Who must receive an event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Audience {
-    /// The members of a public room.
+    /// The members of a group room.
     Room(RoomId),
     /// Every tab of these people (direct rooms).
     People(Vec<UserId>),
@@ -56,13 +57,13 @@ pub enum Audience {
 /// What a new connection needs to know.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Connected {
-    /// Public rooms the person is a member of (the connection joins their Socket.IO rooms).
+    /// Group rooms the person is a member of (the connection joins their Socket.IO rooms).
     pub rooms: Vec<RoomId>,
     /// Set on the person's very first connection, when they were added to the lobby.
     pub joined_lobby: Option<MemberChange>,
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
@@ -70,7 +71,7 @@ fn now_ms() -> i64 {
 }
 
 /// Store failures are logged here and reach clients only as [`ChatError::Internal`].
-fn internal(e: StoreError) -> ChatError {
+pub(crate) fn internal(e: StoreError) -> ChatError {
     tracing::error!(error = %e, "store failure");
     ChatError::Internal
 }
@@ -85,18 +86,19 @@ pub struct Chat {
     store: Arc<dyn Store>,
     presence: Presence,
     typing: TypingThrottle,
+    max_rooms_per_person: usize,
 }
 
 impl Chat {
-    /// A chat over `store`.
-    pub fn new(store: Arc<dyn Store>) -> Self {
-        Self { store, presence: Presence::default(), typing: TypingThrottle::default() }
+    /// A chat over `store`; each person may create up to `max_rooms_per_person` group rooms.
+    pub fn new(store: Arc<dyn Store>, max_rooms_per_person: usize) -> Self {
+        Self { store, presence: Presence::default(), typing: TypingThrottle::default(), max_rooms_per_person }
     }
 
     async fn summary(&self, record: RoomRecord) -> Result<RoomSummary, ChatError> {
         let peers = match record.kind {
             RoomKind::Direct => self.store.members(&record.id).await.map_err(internal)?,
-            RoomKind::Public => Vec::new(),
+            RoomKind::Public | RoomKind::Private => Vec::new(),
         };
         Ok(RoomSummary {
             id: record.id,
@@ -123,7 +125,7 @@ impl Chat {
     /// Who hears of changes in a room: its Socket.IO room, or both people of a direct room.
     async fn audience(&self, record: &RoomRecord) -> Result<Audience, ChatError> {
         Ok(match record.kind {
-            RoomKind::Public => Audience::Room(record.id.clone()),
+            RoomKind::Public | RoomKind::Private => Audience::Room(record.id.clone()),
             RoomKind::Direct => {
                 let members = self.store.members(&record.id).await.map_err(internal)?;
                 Audience::People(members.into_iter().map(|m| m.id).collect())
@@ -131,11 +133,10 @@ impl Chat {
         })
     }
 
-    /// A connection is opening: record the person, make sure they are in the lobby. Call
-    /// [`Chat::mark_online`] once nothing else can fail.
+    /// A connection is opening (its session was checked, so the person exists): make sure they
+    /// are in the lobby. Call [`Chat::mark_online`] once nothing else can fail.
     #[tracing::instrument(skip_all, fields(user = %who.user.id))]
     pub async fn connect(&self, who: &Identity) -> Result<Connected, ChatError> {
-        self.store.upsert_user(&who.user).await.map_err(internal)?;
         let lobby = RoomId::lobby();
         let added = self.store.add_member(&lobby, who.id(), now_ms()).await.map_err(internal)?;
         let joined_lobby = if added {
@@ -165,7 +166,7 @@ impl Chat {
         self.presence.is_online(user)
     }
 
-    /// The sidebar: public rooms, the caller's direct rooms, and what they joined.
+    /// The sidebar: public rooms, the caller's private and direct rooms, and what they joined.
     pub async fn list_rooms(&self, who: &Identity) -> Result<RoomList, ChatError> {
         let records = self.store.rooms_visible_to(who.id()).await.map_err(internal)?;
         let mut rooms = Vec::with_capacity(records.len());
@@ -176,12 +177,23 @@ impl Chat {
         Ok(RoomList { me: who.user.clone(), rooms, joined })
     }
 
-    /// Creates a public room named `name` with the caller as its first member.
+    /// Creates a group room named `name` (public, or `private`: by invitation) with the caller as
+    /// its first member.
     #[tracing::instrument(skip_all, fields(user = %who.user.id, name))]
-    pub async fn create_room(&self, who: &Identity, name: &str) -> Result<RoomSummary, ChatError> {
+    pub async fn create_room(
+        &self,
+        who: &Identity,
+        name: &str,
+        private: bool,
+    ) -> Result<RoomSummary, ChatError> {
         let id = parse_room_name(name)?;
+        let created = self.store.rooms_created_by(who.id()).await.map_err(internal)?;
+        if usize::try_from(created).unwrap_or(usize::MAX) >= self.max_rooms_per_person {
+            return Err(ChatError::TooManyRooms { max: self.max_rooms_per_person });
+        }
+        let kind = if private { RoomKind::Private } else { RoomKind::Public };
         let now = now_ms();
-        self.store.create_room(&id, RoomKind::Public, Some(who.id()), now).await.map_err(
+        self.store.create_room(&id, kind, Some(who.id()), now).await.map_err(
             |e| match e {
                 StoreError::Conflict => ChatError::RoomExists { room: id.to_string() },
                 e => internal(e),
@@ -200,8 +212,9 @@ impl Chat {
         room: &RoomId,
     ) -> Result<(RoomView, Option<MemberChange>), ChatError> {
         let record = self.record(room).await?;
-        if record.kind == RoomKind::Direct {
-            // Direct rooms are entered with `dm:open`, by their two people only.
+        let member = self.store.is_member(room, who.id()).await.map_err(internal)?;
+        // Direct rooms are entered with `dm:open`, private ones by invitation only.
+        if record.kind != RoomKind::Public && !member {
             return Err(ChatError::Forbidden { room: room.to_string() });
         }
         let added = self.store.add_member(room, who.id(), now_ms()).await.map_err(|e| match e {
@@ -217,7 +230,7 @@ impl Chat {
         Ok((view, change))
     }
 
-    /// Leaves a public room (never the lobby).
+    /// Leaves a group room (never the lobby).
     #[tracing::instrument(skip_all, fields(user = %who.user.id, room = %room))]
     pub async fn leave(
         &self,
@@ -225,7 +238,7 @@ impl Chat {
         room: &RoomId,
     ) -> Result<(RoomSummary, Option<MemberChange>), ChatError> {
         let record = self.record(room).await?;
-        if record.kind == RoomKind::Direct || *room == RoomId::lobby() {
+        if !record.kind.is_group() || *room == RoomId::lobby() {
             return Err(ChatError::Forbidden { room: room.to_string() });
         }
         let removed = self.store.remove_member(room, who.id()).await.map_err(internal)?;
@@ -238,15 +251,43 @@ impl Chat {
         Ok((summary, change))
     }
 
-    /// Deletes a public room; only its creator may.
+    /// Deletes a group room; only its creator may. Returns who must hear of it.
     #[tracing::instrument(skip_all, fields(user = %who.user.id, room = %room))]
-    pub async fn delete_room(&self, who: &Identity, room: &RoomId) -> Result<(), ChatError> {
+    pub async fn delete_room(&self, who: &Identity, room: &RoomId) -> Result<RoomKind, ChatError> {
         let record = self.record(room).await?;
-        if record.kind != RoomKind::Public || record.created_by.as_ref() != Some(who.id()) {
+        if !record.kind.is_group() || record.created_by.as_ref() != Some(who.id()) {
             return Err(ChatError::Forbidden { room: room.to_string() });
         }
         self.store.delete_room(room).await.map_err(internal)?;
-        Ok(())
+        Ok(record.kind)
+    }
+
+    /// Adds `user` to a private room the caller is a member of. `None` if they were a member.
+    #[tracing::instrument(skip_all, fields(user = %who.user.id, room = %room, invitee = %user))]
+    pub async fn invite(
+        &self,
+        who: &Identity,
+        room: &RoomId,
+        user: &UserId,
+    ) -> Result<(RoomView, Option<MemberChange>), ChatError> {
+        let record = self.member_room(who, room).await?;
+        if record.kind != RoomKind::Private {
+            return Err(ChatError::Forbidden { room: room.to_string() });
+        }
+        let invitee = self
+            .store
+            .user(user)
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| ChatError::UnknownUser { user: user.to_string() })?;
+        let added = self.store.add_member(room, user, now_ms()).await.map_err(internal)?;
+        let view = self.room_view(who, room).await?;
+        let change = added.then(|| MemberChange {
+            room: room.clone(),
+            user: invitee,
+            members: view.room.members,
+        });
+        Ok((view, change))
     }
 
     /// A room the caller is in, with its members (online first, then by name).
@@ -399,15 +440,5 @@ impl Chat {
         }
         let notice = TypingNotice { room: room.clone(), user: who.user.clone() };
         Ok(Some((notice, self.audience(&record).await?)))
-    }
-}
-
-impl InitialSource for Chat {
-    fn initial(
-        &self,
-        name: DisplayName,
-        room: RoomId,
-    ) -> std::pin::Pin<Box<dyn Future<Output = Result<Initial, ChatError>> + Send + '_>> {
-        Box::pin(async move { Chat::initial(self, &Identity { user: UserRef::guest(name) }, room).await })
     }
 }

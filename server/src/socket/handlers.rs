@@ -8,12 +8,13 @@ use app::events::messages::{
 };
 use app::events::presence::{StartTyping, Typing};
 use app::events::rooms::{
-    CreateRoom, CreateRoomPayload, DeleteRoom, DirectOpened, Empty, JoinRoom, LeaveRoom,
-    ListRooms, MemberJoined, MemberLeft, OpenDirect, OpenDirectPayload, RoomCreated, RoomDeleted,
-    RoomMembers, RoomRef,
+    CreateRoom, CreateRoomPayload, DeleteRoom, DirectOpened, Empty, InvitePayload, InviteToRoom,
+    JoinRoom, LeaveRoom, ListRooms, MemberChange, MemberJoined, MemberLeft, OpenDirect,
+    OpenDirectPayload, RoomAdded, RoomCreated, RoomDeleted, RoomMembers, RoomRef,
 };
 use app::events::{Ack, CHAT_NAMESPACE};
-use app::events::rooms::MemberChange;
+use app::model::{RoomId, RoomKind};
+use socketioxide::operators::BroadcastOperators;
 
 use super::{Request, emit, emit_to, on_request, room_key, user_key};
 use crate::domain::Audience;
@@ -23,6 +24,7 @@ pub(super) fn register(socket: &socketioxide::extract::SocketRef) {
     on_request::<ListRooms, _, _>(socket, list_rooms);
     on_request::<CreateRoom, _, _>(socket, create_room);
     on_request::<JoinRoom, _, _>(socket, join_room);
+    on_request::<InviteToRoom, _, _>(socket, invite);
     on_request::<LeaveRoom, _, _>(socket, leave_room);
     on_request::<DeleteRoom, _, _>(socket, delete_room);
     on_request::<RoomMembers, _, _>(socket, room_members);
@@ -60,7 +62,16 @@ async fn list_rooms(req: Request, _: Empty) -> Ack<ListRooms> {
     req.chat.list_rooms(&req.identity).await
 }
 
-/// Puts every tab of the caller into (or out of) a room's Socket.IO room.
+/// Where news about a room goes (other tabs than the caller's): everyone for a public room, only
+/// its members for a private one, so a private room's name and members never leak.
+fn news(req: &Request, kind: RoomKind, room: &RoomId) -> BroadcastOperators {
+    match kind {
+        RoomKind::Public => req.socket.broadcast(),
+        RoomKind::Private | RoomKind::Direct => req.socket.to(room_key(room)),
+    }
+}
+
+/// Puts every tab of `change.user` into (or out of) a room's Socket.IO room.
 async fn move_tabs(req: &Request, change: &MemberChange, join: bool) {
     let Some(ns) = req.io.of(CHAT_NAMESPACE) else { return };
     let tabs = ns.within(user_key(&change.user.id));
@@ -75,15 +86,15 @@ async fn move_tabs(req: &Request, change: &MemberChange, join: bool) {
 }
 
 async fn create_room(req: Request, payload: CreateRoomPayload) -> Ack<CreateRoom> {
-    let summary = req.chat.create_room(&req.identity, &payload.name).await?;
+    let summary = req.chat.create_room(&req.identity, &payload.name, payload.private).await?;
     let change = MemberChange {
         room: summary.id.clone(),
         user: req.identity.user.clone(),
         members: summary.members,
     };
     move_tabs(&req, &change, true).await;
-    emit::<RoomCreated>(req.socket.broadcast(), &summary).await;
-    emit::<MemberJoined>(req.socket.broadcast(), &change).await;
+    emit::<RoomCreated>(news(&req, summary.kind, &summary.id), &summary).await;
+    emit::<MemberJoined>(news(&req, summary.kind, &summary.id), &change).await;
     Ok(summary)
 }
 
@@ -91,7 +102,17 @@ async fn join_room(req: Request, payload: RoomRef) -> Ack<JoinRoom> {
     let (view, change) = req.chat.join(&req.identity, &payload.room).await?;
     if let Some(change) = change {
         move_tabs(&req, &change, true).await;
-        emit::<MemberJoined>(req.socket.broadcast(), &change).await;
+        emit::<MemberJoined>(news(&req, view.room.kind, &view.room.id), &change).await;
+    }
+    Ok(view)
+}
+
+async fn invite(req: Request, payload: InvitePayload) -> Ack<InviteToRoom> {
+    let (view, change) = req.chat.invite(&req.identity, &payload.room, &payload.user).await?;
+    if let Some(change) = change {
+        move_tabs(&req, &change, true).await;
+        emit::<RoomAdded>(req.socket.to(user_key(&change.user.id)), &view.room).await;
+        emit::<MemberJoined>(news(&req, view.room.kind, &view.room.id), &change).await;
     }
     Ok(view)
 }
@@ -99,15 +120,15 @@ async fn join_room(req: Request, payload: RoomRef) -> Ack<JoinRoom> {
 async fn leave_room(req: Request, payload: RoomRef) -> Ack<LeaveRoom> {
     let (summary, change) = req.chat.leave(&req.identity, &payload.room).await?;
     if let Some(change) = change {
-        emit::<MemberLeft>(req.socket.broadcast(), &change).await;
+        emit::<MemberLeft>(news(&req, summary.kind, &summary.id), &change).await;
         move_tabs(&req, &change, false).await;
     }
     Ok(summary)
 }
 
 async fn delete_room(req: Request, payload: RoomRef) -> Ack<DeleteRoom> {
-    req.chat.delete_room(&req.identity, &payload.room).await?;
-    emit::<RoomDeleted>(req.socket.broadcast(), &payload).await;
+    let kind = req.chat.delete_room(&req.identity, &payload.room).await?;
+    emit::<RoomDeleted>(news(&req, kind, &payload.room), &payload).await;
     let key = room_key(&payload.room);
     if let Some(ns) = req.io.of(CHAT_NAMESPACE) {
         if let Err(e) = ns.within(key.clone()).leave(key).await {

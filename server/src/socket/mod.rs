@@ -5,9 +5,13 @@
 //! to one [`ClientEvent`] definition from the `app` crate and answers a malformed payload with
 //! [`ChatError::InvalidPayload`] instead of dropping it.
 //!
+//! The connect middleware takes identity from the session cookie the browser sends with the
+//! handshake (see [`crate::session`]); a connection without a valid session is refused with a
+//! `connect_error` saying "please sign in", and nothing in the `auth` payload is trusted.
+//!
 //! People are reached through Socket.IO rooms, never through stored socket ids: every connection
-//! joins `user:{id}` (all of a person's tabs) and `room:{id}` for each public room its person is
-//! in. The tab that made a request learns the outcome from its ack; every other tab, its person's
+//! joins `user:{id}` (all of a person's tabs), `session:{digest}` (the tabs of one sign-in, closed
+//! together on sign-out) and `room:{id}` for each group room its person is in. The tab that made a request learns the outcome from its ack; every other tab, its person's
 //! included, from a broadcast.
 //!
 //! Handlers are registered in the connect middleware, before the client is told it is connected,
@@ -23,22 +27,24 @@ use std::sync::Arc;
 use app::ChatError;
 use app::events::presence::{Presence, PresenceChanged};
 use app::events::rooms::MemberJoined;
-use app::events::{Ack, CHAT_NAMESPACE, ClientEvent, Handshake, ServerEvent};
-use app::model::{DisplayName, RoomId, UserId, UserRef};
+use app::events::{Ack, CHAT_NAMESPACE, ClientEvent, ServerEvent};
+use app::model::{RoomId, UserId};
+use app::session::SIGN_IN_REQUIRED;
 use socketioxide::SocketIo;
 use socketioxide::extract::{AckSender, Extension, MaybeExtension, SocketRef, State, TryData};
 use socketioxide::handler::ConnectHandler;
 use socketioxide::operators::BroadcastOperators;
 
-use crate::domain::{Audience, Chat, Identity};
+use crate::domain::{Accounts, Audience, Chat, Identity, SessionDigest};
+use crate::session::session_token;
 
 /// Why a connection was refused; the text reaches the client as its `connect_error` message.
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectRefusal {
-    /// The `auth` payload was missing or had the wrong shape.
-    #[error("invalid handshake: expected {{\"name\": string}}")]
-    BadHandshake,
-    /// The display name broke a rule, or the server failed.
+    /// No session cookie, or one that is unknown, forged, signed out or expired.
+    #[error("{}", SIGN_IN_REQUIRED)]
+    SignInRequired,
+    /// The server failed.
     #[error(transparent)]
     Chat(#[from] ChatError),
     /// The address or the person holds as many connections as allowed.
@@ -53,6 +59,11 @@ struct ClientAddr(std::net::IpAddr);
 /// The Socket.IO room of a chat room's members.
 pub fn room_key(room: &RoomId) -> String {
     format!("room:{room}")
+}
+
+/// The Socket.IO room of the tabs of one session.
+pub fn session_key(session: &SessionDigest) -> String {
+    format!("session:{}", session.0)
 }
 
 /// The Socket.IO room of one person's tabs.
@@ -73,14 +84,15 @@ pub fn register(io: &SocketIo) {
     io.ns(CHAT_NAMESPACE, on_connect.with(prepare).with(authenticate));
 }
 
-/// First middleware: decides who the connection speaks for (see [`Identity`]).
+/// First middleware: decides who the connection speaks for, from the session cookie alone.
 async fn authenticate(
     socket: SocketRef,
-    TryData(handshake): TryData<Handshake>,
+    State(accounts): State<Arc<Accounts>>,
 ) -> Result<(), ConnectRefusal> {
-    let handshake = handshake.map_err(|_| ConnectRefusal::BadHandshake)?;
-    let name = DisplayName::parse(&handshake.name)?;
-    socket.extensions.insert(Identity { user: UserRef::guest(name) });
+    let token = session_token(&socket.req_parts().headers).ok_or(ConnectRefusal::SignInRequired)?;
+    let user = accounts.session(&token).await?.ok_or(ConnectRefusal::SignInRequired)?;
+    socket.join(session_key(&token.digest()));
+    socket.extensions.insert(Identity { user });
     Ok(())
 }
 

@@ -37,7 +37,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub struct RoomRecord {
     /// Id (the name, for public rooms).
     pub id: RoomId,
-    /// Public or direct.
+    /// Public, private or direct.
     pub kind: RoomKind,
     /// Creator, if any.
     pub created_by: Option<UserId>,
@@ -91,6 +91,20 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// A person by id.
     async fn user(&self, id: &UserId) -> StoreResult<Option<UserRef>>;
 
+    /// Records a new person with an Argon2 hash (`None`: a guest); [`StoreError::Conflict`] if
+    /// the id is taken.
+    async fn create_account(&self, user: &UserRef, password_hash: Option<&str>, at_ms: i64)
+    -> StoreResult<()>;
+    /// A person and their password hash (`None` inside: no password, a guest).
+    async fn credentials(&self, id: &UserId) -> StoreResult<Option<(UserRef, Option<String>)>>;
+    /// Opens a session known by `token_hash`, valid until `expires_ms`.
+    async fn create_session(&self, token_hash: &str, user: &UserId, at_ms: i64, expires_ms: i64)
+    -> StoreResult<()>;
+    /// The person of an unexpired session.
+    async fn session_user(&self, token_hash: &str, now_ms: i64) -> StoreResult<Option<UserRef>>;
+    /// Ends a session; false if there was none.
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<bool>;
+
     /// Creates a room; [`StoreError::Conflict`] if the id is taken.
     async fn create_room(&self, id: &RoomId, kind: RoomKind, by: Option<&UserId>, at_ms: i64)
     -> StoreResult<()>;
@@ -98,8 +112,10 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn delete_room(&self, id: &RoomId) -> StoreResult<bool>;
     /// One room.
     async fn room(&self, id: &RoomId) -> StoreResult<Option<RoomRecord>>;
-    /// Every public room and the direct rooms `user` is in, sorted by id.
+    /// Every public room and the private and direct rooms `user` is in, sorted by id.
     async fn rooms_visible_to(&self, user: &UserId) -> StoreResult<Vec<RoomRecord>>;
+    /// How many group rooms (public or private) `user` created and still exist.
+    async fn rooms_created_by(&self, user: &UserId) -> StoreResult<u32>;
 
     /// Adds a member; false if they already were one.
     async fn add_member(&self, room: &RoomId, user: &UserId, at_ms: i64) -> StoreResult<bool>;

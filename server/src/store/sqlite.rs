@@ -33,10 +33,12 @@ struct AppendJob {
 /// The most appends committed in one transaction.
 const MAX_GROUP: usize = 512;
 
-fn kind_str(kind: RoomKind) -> &'static str {
+/// The `kind` column and the `invite_only` flag of a room kind (see migration 0003).
+fn kind_columns(kind: RoomKind) -> (&'static str, bool) {
     match kind {
-        RoomKind::Public => "public",
-        RoomKind::Direct => "direct",
+        RoomKind::Public => ("public", false),
+        RoomKind::Private => ("public", true),
+        RoomKind::Direct => ("direct", false),
     }
 }
 
@@ -49,9 +51,10 @@ fn corrupt(what: &str) -> StoreError {
 }
 
 fn room_from_row(row: &sqlx::sqlite::SqliteRow) -> StoreResult<RoomRecord> {
-    let kind = match row.try_get::<&str, _>("kind")? {
-        "public" => RoomKind::Public,
-        "direct" => RoomKind::Direct,
+    let kind = match (row.try_get::<&str, _>("kind")?, row.try_get::<bool, _>("invite_only")?) {
+        ("public", false) => RoomKind::Public,
+        ("public", true) => RoomKind::Private,
+        ("direct", _) => RoomKind::Direct,
         _ => return Err(corrupt("room kind")),
     };
     Ok(RoomRecord {
@@ -59,6 +62,14 @@ fn room_from_row(row: &sqlx::sqlite::SqliteRow) -> StoreResult<RoomRecord> {
         kind,
         created_by: row.try_get::<Option<String>, _>("created_by")?.map(UserId),
         members: u32::try_from(row.try_get::<i64, _>("members")?).unwrap_or(u32::MAX),
+    })
+}
+
+fn user_from_row(row: &sqlx::sqlite::SqliteRow) -> StoreResult<UserRef> {
+    let name: String = row.try_get("name")?;
+    Ok(UserRef {
+        id: UserId(row.try_get("id")?),
+        name: DisplayName::parse(&name).map_err(|_| corrupt("user name"))?,
     })
 }
 
@@ -84,7 +95,7 @@ fn message_from_row(row: &sqlx::sqlite::SqliteRow) -> StoreResult<ChatMessage> {
 /// The columns [`room_from_row`] reads, as a literal so queries stay literal SQL.
 macro_rules! room_columns {
     () => {
-        "r.id, r.kind, r.created_by, \
+        "r.id, r.kind, r.invite_only, r.created_by, \
          (SELECT COUNT(*) FROM memberships m WHERE m.room_id = r.id) AS members"
     };
 }
@@ -138,19 +149,73 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn create_account(&self, user: &UserRef, password_hash: Option<&str>, at_ms: i64) -> StoreResult<()> {
+        sqlx::query("INSERT INTO users (id, name, password_hash, created_at) VALUES (?1, ?2, ?3, ?4)")
+            .bind(&user.id.0)
+            .bind(user.name.as_str())
+            .bind(password_hash)
+            .bind(at_ms)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict } else { e.into() })?;
+        Ok(())
+    }
+
+    async fn credentials(&self, id: &UserId) -> StoreResult<Option<(UserRef, Option<String>)>> {
+        let row = sqlx::query("SELECT id, name, password_hash FROM users WHERE id = ?1")
+            .bind(&id.0)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| Ok((user_from_row(&row)?, row.try_get("password_hash")?))).transpose()
+    }
+
+    async fn create_session(&self, token_hash: &str, user: &UserId, at_ms: i64, expires_ms: i64) -> StoreResult<()> {
+        // Expired sessions are swept whenever one is opened; the index keeps it cheap.
+        sqlx::query("DELETE FROM sessions WHERE expires_at <= ?1").bind(at_ms).execute(&self.pool).await?;
+        sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)")
+            .bind(token_hash)
+            .bind(&user.0)
+            .bind(at_ms)
+            .bind(expires_ms)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn session_user(&self, token_hash: &str, now_ms: i64) -> StoreResult<Option<UserRef>> {
+        let row = sqlx::query(
+            "SELECT u.id, u.name FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.token_hash = ?1 AND s.expires_at > ?2",
+        )
+        .bind(token_hash)
+        .bind(now_ms)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM sessions WHERE token_hash = ?1")
+            .bind(token_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn rooms_created_by(&self, user: &UserId) -> StoreResult<u32> {
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM rooms WHERE created_by = ?1 AND kind = 'public'")
+            .bind(&user.0)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(u32::try_from(count).unwrap_or(u32::MAX))
+    }
+
     async fn user(&self, id: &UserId) -> StoreResult<Option<UserRef>> {
         let row = sqlx::query("SELECT id, name FROM users WHERE id = ?1")
             .bind(&id.0)
             .fetch_optional(&self.pool)
             .await?;
-        row.map(|row| {
-            let name: String = row.try_get("name")?;
-            Ok(UserRef {
-                id: UserId(row.try_get("id")?),
-                name: DisplayName::parse(&name).map_err(|_| corrupt("user name"))?,
-            })
-        })
-        .transpose()
+        row.as_ref().map(user_from_row).transpose()
     }
 
     async fn create_room(
@@ -160,9 +225,14 @@ impl Store for SqliteStore {
         by: Option<&UserId>,
         at_ms: i64,
     ) -> StoreResult<()> {
-        sqlx::query("INSERT INTO rooms (id, kind, created_by, created_at) VALUES (?1, ?2, ?3, ?4)")
-            .bind(&id.0)
-            .bind(kind_str(kind))
+        let (kind, invite_only) = kind_columns(kind);
+        sqlx::query(
+            "INSERT INTO rooms (id, kind, invite_only, created_by, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )
+        .bind(&id.0)
+        .bind(kind)
+        .bind(invite_only)
             .bind(by.map(|u| u.0.as_str()))
             .bind(at_ms)
             .execute(&self.pool)
@@ -188,7 +258,7 @@ impl Store for SqliteStore {
         let rows = sqlx::query(concat!(
             "SELECT ",
             room_columns!(),
-            " FROM rooms r WHERE r.kind = 'public' \
+            " FROM rooms r WHERE (r.kind = 'public' AND r.invite_only = 0) \
              OR EXISTS (SELECT 1 FROM memberships m WHERE m.room_id = r.id AND m.user_id = ?1) \
              ORDER BY r.id"
         ))
@@ -249,15 +319,7 @@ impl Store for SqliteStore {
         .bind(&room.0)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                let name: String = row.try_get("name")?;
-                Ok(UserRef {
-                    id: UserId(row.try_get("id")?),
-                    name: DisplayName::parse(&name).map_err(|_| corrupt("user name"))?,
-                })
-            })
-            .collect()
+        rows.iter().map(user_from_row).collect()
     }
 
     async fn append(&self, message: NewMessage) -> StoreResult<ChatMessage> {

@@ -21,6 +21,8 @@ pub const WAIT: Duration = Duration::from_secs(10);
 /// A running server; stopped (gracefully) when dropped.
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// Session cookies by name, so several tabs of one person share a sign-in like a browser's.
+    sessions: tokio::sync::Mutex<std::collections::HashMap<String, String>>,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     _data: Option<tempfile::TempDir>,
@@ -67,7 +69,7 @@ pub async fn spawn_app_in(dir: &std::path::Path, configure: impl FnOnce(&mut Con
     let server = tokio::spawn(server::run(listener, state, async {
         let _ = rx.await;
     }));
-    TestApp { addr, shutdown: Some(tx), server: Some(server), _data: None }
+    TestApp { addr, sessions: Default::default(), shutdown: Some(tx), server: Some(server), _data: None }
 }
 
 impl TestApp {
@@ -85,15 +87,74 @@ impl TestApp {
         format!("http://{}{}", self.addr, path)
     }
 
-    /// Connects to `/chat` as `name` and waits until the namespace accepted the connection.
-    pub async fn connect(&self, name: &str) -> ChatClient {
-        self.connect_with_auth(serde_json::json!({ "name": name })).await.expect("connected")
+    /// A session cookie (`parley_session=…`) for `name`: registers the account on first use
+    /// (password [`password_of`]), then reuses the sign-in.
+    pub async fn session(&self, name: &str) -> String {
+        let mut sessions = self.sessions.lock().await;
+        if let Some(cookie) = sessions.get(name) {
+            return cookie.clone();
+        }
+        let cookie = match register(self.addr, name, &password_of(name)).await {
+            Ok(cookie) => cookie,
+            Err(_) => sign_in(self.addr, name, &password_of(name)).await.expect("signed in"),
+        };
+        sessions.insert(name.to_owned(), cookie.clone());
+        cookie
     }
 
-    /// Connects with a raw `auth` payload; `Err` carries the `connect_error` message.
-    pub async fn connect_with_auth(&self, auth: Value) -> Result<ChatClient, String> {
-        ChatClient::connect(&self.url("/"), "/chat", auth).await
+    /// Connects to `/chat` as `name` (signed in) and waits until the namespace accepted it.
+    pub async fn connect(&self, name: &str) -> ChatClient {
+        let cookie = self.session(name).await;
+        self.connect_with_cookie(Some(&cookie)).await.expect("connected")
     }
+
+    /// Connects with this `Cookie` header (or none); `Err` carries the `connect_error` message.
+    pub async fn connect_with_cookie(&self, cookie: Option<&str>) -> Result<ChatClient, String> {
+        ChatClient::connect(&self.url("/"), "/chat", serde_json::json!({}), cookie).await
+    }
+}
+
+/// The password the harness registers `name` with.
+pub fn password_of(name: &str) -> String {
+    format!("secret of {name}")
+}
+
+/// Calls a sign-in server function (`/api/{endpoint}`, form-encoded as the browser does).
+/// `Ok` carries the `parley_session=…` cookie pair, `Err` the status and the typed error body.
+pub async fn call_auth(
+    addr: SocketAddr,
+    endpoint: &str,
+    form: &[(&str, &str)],
+    cookie: Option<&str>,
+) -> Result<String, (u16, Value)> {
+    let mut request = reqwest::Client::new().post(format!("http://{addr}/api/{endpoint}")).form(form);
+    if let Some(cookie) = cookie {
+        request = request.header("cookie", cookie);
+    }
+    let response = request.send().await.expect("server answered");
+    let status = response.status().as_u16();
+    let cookie = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("parley_session="))
+        .map(|v| v.split(';').next().unwrap_or_default().to_owned());
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    match cookie {
+        Some(cookie) if status == 200 => Ok(cookie),
+        _ => Err((status, body)),
+    }
+}
+
+/// Registers an account; `Ok` carries its session cookie.
+pub async fn register(addr: SocketAddr, name: &str, password: &str) -> Result<String, (u16, Value)> {
+    call_auth(addr, "register", &[("name", name), ("password", password)], None).await
+}
+
+/// Signs in; `Ok` carries the session cookie.
+pub async fn sign_in(addr: SocketAddr, name: &str, password: &str) -> Result<String, (u16, Value)> {
+    call_auth(addr, "sign_in", &[("name", name), ("password", password)], None).await
 }
 
 /// A received server event.
@@ -120,13 +181,20 @@ fn first_value(payload: Payload) -> Value {
 }
 
 impl ChatClient {
-    pub async fn connect(base: &str, namespace: &str, auth: Value) -> Result<Self, String> {
+    pub async fn connect(
+        base: &str,
+        namespace: &str,
+        auth: Value,
+        cookie: Option<&str>,
+    ) -> Result<Self, String> {
         let (events_tx, events) = mpsc::unbounded_channel();
         let (status_tx, mut status) = mpsc::unbounded_channel::<Result<(), String>>();
         let connected = status_tx.clone();
-        let client = ClientBuilder::new(base)
-            .namespace(namespace)
-            .auth(auth)
+        let mut builder = ClientBuilder::new(base).namespace(namespace).auth(auth);
+        if let Some(cookie) = cookie {
+            builder = builder.opening_header("Cookie", cookie.to_owned());
+        }
+        let client = builder
             .reconnect(false)
             .on(Event::Connect, move |_, _| {
                 let _ = connected.send(Ok(()));
@@ -181,6 +249,11 @@ impl ChatClient {
     ) -> Option<app::events::Ack<E>> {
         let ack = self.ack(E::NAME, serde_json::to_value(payload).ok()?, wait).await?;
         serde_json::from_value(ack).ok()
+    }
+
+    /// Emits `event` and waits up to `wait` for its ack; `None` if none came (e.g. closed).
+    pub async fn request_raw_within(&self, event: &str, payload: Value, wait: Duration) -> Option<Value> {
+        self.ack(event, payload, wait).await
     }
 
     /// Emits `event` with `payload` and returns the (single) ack value.

@@ -1,0 +1,136 @@
+//! Signing in, and what the server renders into the first page for a signed-in person.
+//!
+//! A session lives in an HttpOnly cookie the server sets when someone registers, signs in or
+//! joins as a guest (server functions below), so page scripts never see it. The same cookie rides
+//! along on the Socket.IO handshake, where the connect middleware checks it: identity always
+//! comes from the session, never from anything the page sends.
+//!
+//! The server implements [`Backend`] and provides it as Leptos context; the server functions only
+//! marshal between HTTP and that trait, so all rules (password length, hashing, who may join as a
+//! guest) live on the server, in one place.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::ChatError;
+use crate::events::messages::HistoryPage;
+use crate::events::rooms::RoomList;
+use crate::model::UserRef;
+
+/// The `connect_error` message for a handshake without a valid session. The page answers it by
+/// showing the sign-in form again.
+pub const SIGN_IN_REQUIRED: &str = "please sign in";
+
+/// Everything the first paint needs for a signed-in person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Initial {
+    /// The rooms, and who the person is.
+    pub rooms: RoomList,
+    /// The room to show and its newest page of history.
+    pub history: HistoryPage,
+}
+
+/// What a page load learns before any socket exists.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Welcome {
+    /// Who the session cookie belongs to (`None`: show the sign-in form).
+    pub me: Option<UserRef>,
+    /// The rooms and the newest messages to paint at once, when there is a session.
+    pub initial: Option<Initial>,
+    /// Whether the server admits guests (a name without a password).
+    pub guests: bool,
+}
+
+/// A session the server opened: who, and the `Set-Cookie` value that hands it to the browser.
+#[cfg(feature = "ssr")]
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    /// The person.
+    pub user: UserRef,
+    /// A complete `Set-Cookie` header value (HttpOnly, SameSite, Path, Max-Age).
+    pub set_cookie: String,
+}
+
+#[cfg(feature = "ssr")]
+type BoxFuture<'a, T> = std::pin::Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// The server's side of accounts, sessions and the first paint.
+#[cfg(feature = "ssr")]
+pub trait Backend: Send + Sync + 'static {
+    /// The first page's data for the session in `headers` (if any) and `room`.
+    fn welcome(&self, headers: http::HeaderMap, room: crate::model::RoomId) -> BoxFuture<'_, Welcome>;
+    /// Creates an account and opens a session for it.
+    fn register(&self, name: String, password: String) -> BoxFuture<'_, Result<SignedIn, ChatError>>;
+    /// Checks a name and password and opens a session.
+    fn sign_in(&self, name: String, password: String) -> BoxFuture<'_, Result<SignedIn, ChatError>>;
+    /// Opens a session for a passwordless guest name, if the server admits guests.
+    fn guest(&self, name: String) -> BoxFuture<'_, Result<SignedIn, ChatError>>;
+    /// Ends the session in `headers` (and its open connections); returns the `Set-Cookie` value
+    /// that clears the cookie.
+    fn sign_out(&self, headers: http::HeaderMap) -> BoxFuture<'_, Result<String, ChatError>>;
+}
+
+/// How the server provides its [`Backend`] as context.
+#[cfg(feature = "ssr")]
+pub type SharedBackend = std::sync::Arc<dyn Backend>;
+
+#[cfg(feature = "ssr")]
+fn backend() -> Result<SharedBackend, ChatError> {
+    use_context::<SharedBackend>().ok_or(ChatError::Internal)
+}
+
+/// Hands a session to the browser through the response's `Set-Cookie` header.
+#[cfg(feature = "ssr")]
+fn set_cookie(value: &str) -> Result<(), ChatError> {
+    let value = http::HeaderValue::from_str(value).map_err(|_| ChatError::Internal)?;
+    expect_context::<leptos_axum::ResponseOptions>().append_header(http::header::SET_COOKIE, value);
+    Ok(())
+}
+
+/// The first paint's data: who is signed in, their rooms and `room`'s newest messages.
+// The macro generates an argument struct whose fields cannot carry doc comments.
+#[allow(missing_docs)]
+#[server(endpoint = "welcome")]
+pub async fn welcome_page(room: Option<String>) -> Result<Welcome, ChatError> {
+    let headers: http::HeaderMap =
+        leptos_axum::extract().await.map_err(|e| ChatError::Request { reason: e.to_string() })?;
+    let room = room.map_or_else(crate::model::RoomId::lobby, crate::model::RoomId);
+    Ok(backend()?.welcome(headers, room).await)
+}
+
+/// `POST /api/register` (`name`, `password`): creates an account and signs in.
+#[allow(missing_docs)]
+#[server(endpoint = "register")]
+pub async fn register(name: String, password: String) -> Result<UserRef, ChatError> {
+    let signed = backend()?.register(name, password).await?;
+    set_cookie(&signed.set_cookie)?;
+    Ok(signed.user)
+}
+
+/// `POST /api/sign_in` (`name`, `password`): opens a session.
+#[allow(missing_docs)]
+#[server(endpoint = "sign_in")]
+pub async fn sign_in(name: String, password: String) -> Result<UserRef, ChatError> {
+    let signed = backend()?.sign_in(name, password).await?;
+    set_cookie(&signed.set_cookie)?;
+    Ok(signed.user)
+}
+
+/// `POST /api/guest` (`name`): joins under a name without a password, where allowed.
+#[allow(missing_docs)]
+#[server(endpoint = "guest")]
+pub async fn guest(name: String) -> Result<UserRef, ChatError> {
+    let signed = backend()?.guest(name).await?;
+    set_cookie(&signed.set_cookie)?;
+    Ok(signed.user)
+}
+
+/// `POST /api/sign_out`: ends the session (every tab of this browser is signed out).
+#[allow(missing_docs)]
+#[server(endpoint = "sign_out")]
+pub async fn sign_out() -> Result<(), ChatError> {
+    let headers: http::HeaderMap =
+        leptos_axum::extract().await.map_err(|e| ChatError::Request { reason: e.to_string() })?;
+    let clear = backend()?.sign_out(headers).await?;
+    set_cookie(&clear)
+}

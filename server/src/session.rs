@@ -1,0 +1,110 @@
+//! The session cookie, and the server's side of the app's sign-in server functions.
+//!
+//! The cookie holds the session token and is `HttpOnly` (page scripts, and so injected scripts,
+//! cannot read it), `SameSite=Lax` (other sites' requests do not carry it; the origin guard in
+//! [`crate::http`] refuses their WebSocket upgrades and server-function calls as well) and, when
+//! configured for HTTPS, `Secure`. Its `Max-Age` equals the session's lifetime in the store.
+
+use std::sync::Arc;
+
+use app::ChatError;
+use app::events::CHAT_NAMESPACE;
+use app::model::RoomId;
+use app::session::{Backend, SignedIn, Welcome};
+use cookie::{Cookie, SameSite};
+use http::HeaderMap;
+use http::header::COOKIE;
+use socketioxide::SocketIo;
+
+use crate::domain::{Accounts, Chat, Identity, NewSession, SessionToken};
+use crate::socket::session_key;
+
+/// The cookie's name.
+pub const SESSION_COOKIE: &str = "parley_session";
+
+/// The session token in a request's `Cookie` headers, if any.
+pub fn session_token(headers: &HeaderMap) -> Option<SessionToken> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|cookie| cookie.name() == SESSION_COOKIE)
+        .map(|cookie| SessionToken::from_cookie(cookie.value()))
+}
+
+/// Implements the app's [`Backend`] over the domain.
+pub struct PageBackend {
+    /// Rooms and history for the first paint.
+    pub chat: Arc<Chat>,
+    /// Accounts and sessions.
+    pub accounts: Arc<Accounts>,
+    /// To close a signed-out session's connections.
+    pub io: SocketIo,
+    /// Whether cookies get the `Secure` attribute (the site is served over HTTPS).
+    pub secure_cookies: bool,
+}
+
+impl PageBackend {
+    fn cookie(&self, value: String, max_age_secs: i64) -> String {
+        Cookie::build((SESSION_COOKIE, value))
+            .http_only(true)
+            .same_site(SameSite::Lax)
+            .secure(self.secure_cookies)
+            .path("/")
+            .max_age(cookie::time::Duration::seconds(max_age_secs))
+            .build()
+            .to_string()
+    }
+
+    fn signed_in(&self, session: NewSession) -> SignedIn {
+        let ttl = i64::try_from(self.accounts.session_ttl().as_secs()).unwrap_or(i64::MAX);
+        SignedIn { set_cookie: self.cookie(session.token.as_str().to_owned(), ttl), user: session.user }
+    }
+}
+
+type BoxFuture<'a, T> = std::pin::Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+impl Backend for PageBackend {
+    fn welcome(&self, headers: HeaderMap, room: RoomId) -> BoxFuture<'_, Welcome> {
+        Box::pin(async move {
+            let guests = self.accounts.guests_allowed();
+            let me = match session_token(&headers) {
+                Some(token) => self.accounts.session(&token).await.ok().flatten(),
+                None => None,
+            };
+            let Some(user) = me else { return Welcome { me: None, initial: None, guests } };
+            // A failure here only costs the head start: the socket fetches the same data.
+            let initial = self.chat.initial(&Identity { user: user.clone() }, room).await.ok();
+            Welcome { me: Some(user), initial, guests }
+        })
+    }
+
+    fn register(&self, name: String, password: String) -> BoxFuture<'_, Result<SignedIn, ChatError>> {
+        Box::pin(async move { Ok(self.signed_in(self.accounts.register(&name, password).await?)) })
+    }
+
+    fn sign_in(&self, name: String, password: String) -> BoxFuture<'_, Result<SignedIn, ChatError>> {
+        Box::pin(async move { Ok(self.signed_in(self.accounts.sign_in(&name, password).await?)) })
+    }
+
+    fn guest(&self, name: String) -> BoxFuture<'_, Result<SignedIn, ChatError>> {
+        Box::pin(async move { Ok(self.signed_in(self.accounts.guest(&name).await?)) })
+    }
+
+    fn sign_out(&self, headers: HeaderMap) -> BoxFuture<'_, Result<String, ChatError>> {
+        Box::pin(async move {
+            if let Some(token) = session_token(&headers) {
+                self.accounts.sign_out(&token).await?;
+                // Its open connections end too; their clients retry and are refused.
+                if let Some(ns) = self.io.of(CHAT_NAMESPACE) {
+                    if let Err(e) = ns.within(session_key(&token.digest())).disconnect().await {
+                        tracing::debug!(error = %e, "could not close a signed-out session's sockets");
+                    }
+                }
+            }
+            Ok(self.cookie(String::new(), 0))
+        })
+    }
+}
