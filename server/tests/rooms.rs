@@ -6,9 +6,9 @@ use app::ChatError;
 use app::events::messages::{NewMessage, SendMessage, SendMessagePayload};
 use app::events::presence::{PresenceChanged, StartTyping, Typing};
 use app::events::rooms::{
-    CreateRoom, CreateRoomPayload, DeleteRoom, DirectOpened, Empty, JoinRoom, LeaveRoom,
-    ListRooms, MemberJoined, MemberLeft, OpenDirect, OpenDirectPayload, RoomCreated, RoomDeleted,
-    RoomMembers, RoomRef,
+    CreateRoom, CreateRoomPayload, DeleteRoom, DirectOpened, Empty, InvitePayload, InviteToRoom,
+    JoinRoom, LeaveRoom, ListRooms, MemberJoined, MemberLeft, OpenDirect, OpenDirectPayload,
+    RoomAdded, RoomCreated, RoomDeleted, RoomMembers, RoomRef,
 };
 use app::model::{RoomId, RoomKind, UserId};
 use common::{ChatClient, Received, spawn_app};
@@ -276,7 +276,10 @@ async fn every_request_answers_a_malformed_payload_with_a_typed_error() {
         ("room:list", json!("nope")),
         ("room:create", json!({})),
         ("room:create", json!({ "name": 7 })),
+        ("room:create", json!({ "name": "x", "private": "yes" })),
         ("room:join", json!({ "room": ["lobby"] })),
+        ("room:invite", json!({ "room": "lobby" })),
+        ("room:invite", json!({ "room": "lobby", "user": 5 })),
         ("room:leave", json!(null)),
         ("room:delete", json!({ "room": "x", "extra": true })),
         ("room:members", json!(42)),
@@ -317,4 +320,95 @@ async fn a_newcomer_joins_the_lobby_in_front_of_everyone() {
     assert_eq!((joined.room, joined.user.name.as_str(), joined.members), (RoomId::lobby(), "Bob", 2));
     let view = ada.request::<RoomMembers>(&room("lobby")).await.expect("members");
     assert_eq!(view.members.len(), 2);
+}
+
+fn private(name: &str) -> CreateRoomPayload {
+    CreateRoomPayload { name: name.to_owned(), private: true }
+}
+
+#[tokio::test]
+async fn private_rooms_are_seen_and_joined_only_by_invitation() {
+    let app = spawn_app().await;
+    let mut ada = app.connect("Ada").await;
+    let mut bob = app.connect("Bob").await;
+    let mut cy = app.connect("Cy").await;
+
+    let secret = ada.request::<CreateRoom>(&private("secret")).await.expect("created");
+    assert_eq!(secret.kind, RoomKind::Private);
+    let id = secret.id.clone();
+
+    // Outsiders neither see it nor get in.
+    for outsider in [&bob, &cy] {
+        let list = outsider.request::<ListRooms>(&Empty {}).await.expect("rooms");
+        assert!(list.rooms.iter().all(|r| r.id != id), "a private room is not listed");
+        let refused = outsider.request::<JoinRoom>(&room("secret")).await.expect_err("refused");
+        assert_eq!(refused, ChatError::Forbidden { room: "secret".into() });
+        let send = outsider.request::<SendMessage>(&msg("secret", "let me in")).await.expect_err("refused");
+        assert_eq!(send, ChatError::NotMember { room: "secret".into() });
+        let members = outsider.request::<RoomMembers>(&room("secret")).await.expect_err("refused");
+        assert_eq!(members, ChatError::NotMember { room: "secret".into() });
+    }
+    let by_outsider = bob
+        .request::<InviteToRoom>(&InvitePayload { room: id.clone(), user: UserId("bob".into()) })
+        .await
+        .expect_err("only members invite");
+    assert_eq!(by_outsider, ChatError::NotMember { room: "secret".into() });
+
+    // Ada invites Bob: his tabs learn of the room and receive its messages from then on.
+    let view = ada
+        .request::<InviteToRoom>(&InvitePayload { room: id.clone(), user: UserId("bob".into()) })
+        .await
+        .expect("invited");
+    assert_eq!(view.room.members, 2);
+    assert!(view.members.iter().any(|m| m.user.id.0 == "bob"));
+    let added = bob.next::<RoomAdded>().await;
+    assert_eq!(added.id, id);
+    let sent = ada.request::<SendMessage>(&msg("secret", "for members only")).await.expect("sent");
+    let (got, _) = bob.until::<NewMessage>(|m| m.id == sent.id).await;
+    assert_eq!(got.body, "for members only");
+    let list = bob.request::<ListRooms>(&Empty {}).await.expect("rooms");
+    assert!(list.rooms.iter().any(|r| r.id == id) && list.joined.contains(&id));
+
+    // Cy heard nothing of it: no creation, no invitation, no members, no message.
+    let public_marker = ada.request::<SendMessage>(&msg("lobby", "marker")).await.expect("sent");
+    let (_, before) = cy.until::<NewMessage>(|m| m.id == public_marker.id).await;
+    assert!(
+        before.iter().all(|r| !r.data.to_string().contains("secret")),
+        "Cy received something about the private room: {before:?}"
+    );
+    let _ = ada.drain();
+
+    // Invitations: unknown people, public rooms, and twice.
+    let unknown = ada
+        .request::<InviteToRoom>(&InvitePayload { room: id.clone(), user: UserId("nobody".into()) })
+        .await
+        .expect_err("unknown");
+    assert_eq!(unknown, ChatError::UnknownUser { user: "nobody".into() });
+    let public = ada
+        .request::<InviteToRoom>(&InvitePayload { room: RoomId::lobby(), user: UserId("cy".into()) })
+        .await
+        .expect_err("public rooms are joined, not invited to");
+    assert_eq!(public, ChatError::Forbidden { room: "lobby".into() });
+    let again = ada
+        .request::<InviteToRoom>(&InvitePayload { room: id.clone(), user: UserId("bob".into()) })
+        .await
+        .expect("harmless");
+    assert_eq!(again.room.members, 2);
+}
+
+#[tokio::test]
+async fn a_person_creates_a_limited_number_of_rooms() {
+    let app = common::spawn_app_with(|c| c.max_rooms_per_person = 2).await;
+    let ada = app.connect("Ada").await;
+    ada.request::<CreateRoom>(&create("one")).await.expect("first");
+    ada.request::<CreateRoom>(&private("two")).await.expect("second");
+    let refused = ada.request::<CreateRoom>(&create("three")).await.expect_err("over the limit");
+    assert_eq!(refused, ChatError::TooManyRooms { max: 2 });
+    let list = ada.request::<ListRooms>(&Empty {}).await.expect("rooms");
+    assert!(list.rooms.iter().all(|r| r.id.0 != "three"), "nothing was created");
+    // Another person has their own allowance; deleting a room frees a place.
+    let bob = app.connect("Bob").await;
+    bob.request::<CreateRoom>(&create("bobs")).await.expect("Bob's first");
+    ada.request::<DeleteRoom>(&room("one")).await.expect("deleted");
+    ada.request::<CreateRoom>(&create("three")).await.expect("a place was freed");
 }

@@ -91,14 +91,14 @@ impl TestApp {
     /// (password [`password_of`]), then reuses the sign-in.
     pub async fn session(&self, name: &str) -> String {
         let mut sessions = self.sessions.lock().await;
-        if let Some(cookie) = sessions.get(name) {
+        if let Some(cookie) = sessions.get(&name.to_lowercase()) {
             return cookie.clone();
         }
         let cookie = match register(self.addr, name, &password_of(name)).await {
             Ok(cookie) => cookie,
             Err(_) => sign_in(self.addr, name, &password_of(name)).await.expect("signed in"),
         };
-        sessions.insert(name.to_owned(), cookie.clone());
+        sessions.insert(name.to_lowercase(), cookie.clone());
         cookie
     }
 
@@ -114,9 +114,9 @@ impl TestApp {
     }
 }
 
-/// The password the harness registers `name` with.
+/// The password the harness registers `name` with (names are case-insensitive, so is this).
 pub fn password_of(name: &str) -> String {
-    format!("secret of {name}")
+    format!("secret of {}", name.to_lowercase())
 }
 
 /// Calls a sign-in server function (`/api/{endpoint}`, form-encoded as the browser does).
