@@ -64,6 +64,9 @@ export default defineConfig({
       PARLEY_RATE_BURST: '1000',
       PARLEY_MAX_CONNECTIONS_PER_IP: '1000',
       PARLEY_MAX_CONNECTIONS_PER_PERSON: '100',
+      // Parallel tests sign the same few names in many times and create many rooms.
+      PARLEY_SIGN_IN_ATTEMPTS_PER_MINUTE: '1000',
+      PARLEY_MAX_ROOMS_PER_PERSON: '1000',
       RUST_LOG: process.env.RUST_LOG ?? 'info',
     },
   },

@@ -53,8 +53,8 @@ pub fn parse_room_name(raw: &str) -> Result<RoomId, ChatError> {
     Ok(RoomId(name))
 }
 
-/// A person's stable id. With display-name identity it is the lowercased name, so `Ada` and `ada`
-/// are one person; accounts will replace how it is made, not where it is used.
+/// A person's stable id: their lowercased name, so `Ada` and `ada` are one person and a name
+/// cannot be registered twice in different case.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct UserId(pub String);

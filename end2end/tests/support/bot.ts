@@ -1,12 +1,26 @@
 import { randomUUID } from 'node:crypto';
 import { io, type Socket } from 'socket.io-client';
+import { passwordOf } from './chat-page';
+
+/** Registers `name` (or signs in if taken) through the server functions; returns the cookie. */
+async function session(baseURL: string, name: string): Promise<string> {
+  const form = new URLSearchParams({ name, password: passwordOf(name) });
+  for (const endpoint of ['register', 'sign_in']) {
+    const res = await fetch(`${baseURL}/api/${endpoint}`, { method: 'POST', body: form });
+    const cookie = res.headers.getSetCookie().find((c) => c.startsWith('parley_session='));
+    if (res.ok && cookie) return cookie.split(';')[0];
+  }
+  throw new Error(`could not sign ${name} in`);
+}
 
 /** A scripted participant speaking Socket.IO directly, for filling rooms quickly. */
 export class Bot {
   private constructor(readonly socket: Socket) {}
 
   static async connect(baseURL: string, name: string): Promise<Bot> {
-    const socket = io(`${baseURL}/chat`, { auth: { name }, transports: ['websocket'] });
+    const cookie = await session(baseURL, name);
+    // Node's client sends the session cookie as a header, as a browser would.
+    const socket = io(`${baseURL}/chat`, { transports: ['websocket'], extraHeaders: { cookie } });
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', () => resolve());
       socket.once('connect_error', reject);

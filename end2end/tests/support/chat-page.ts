@@ -12,15 +12,43 @@ export class ChatPage {
     this.composer = page.getByLabel('Message', { exact: true });
   }
 
-  /** Opens the page (optionally with a query such as `?transport=polling`) and joins as `name`. */
+  /**
+   * Opens the page (optionally with a query such as `?transport=polling`) and signs in as
+   * `name`: creates the account, or signs in to it if another test created it first.
+   */
   async join(name: string, query = ''): Promise<void> {
     await this.page.goto(`/${query}`);
-    const join = this.page.getByRole('button', { name: 'Join the chat' });
-    // The button is enabled once the WASM has hydrated the server-rendered form.
-    await expect(join).toBeEnabled();
-    await this.page.getByLabel('Display name').fill(name);
-    await join.click();
+    await this.signUpOrIn(name);
+  }
+
+  /** On the sign-in form: creates `name`'s account, or signs in if it exists. */
+  async signUpOrIn(name: string): Promise<void> {
+    const page = this.page;
+    const createLink = page.getByRole('button', { name: 'Create an account', exact: true });
+    // Buttons are enabled once the WASM has hydrated the server-rendered form.
+    await expect(createLink).toBeEnabled();
+    await createLink.click();
+    await this.fillCredentials(name, passwordOf(name));
+    await page.getByRole('button', { name: 'Create account', exact: true }).click();
+    const taken = page.getByRole('alert').filter({ hasText: 'is taken' });
+    await expect(this.status.or(taken)).toBeVisible();
+    if (await taken.isVisible()) {
+      await this.signIn(name);
+    }
     await expect(this.status).toHaveText('Connected');
+  }
+
+  /** On the sign-in form: signs in as `name` (with `password`, by default theirs). */
+  async signIn(name: string, password = passwordOf(name)): Promise<void> {
+    const toSignIn = this.page.getByRole('button', { name: 'I have an account', exact: true });
+    if (await toSignIn.isVisible()) await toSignIn.click();
+    await this.fillCredentials(name, password);
+    await this.page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  }
+
+  async fillCredentials(name: string, password: string): Promise<void> {
+    await this.page.getByLabel('Name', { exact: true }).fill(name);
+    await this.page.getByLabel('Password', { exact: true }).fill(password);
   }
 
   /** The sidebar. */
@@ -44,10 +72,11 @@ export class ChatPage {
     return this.page.getByRole('list', { name: 'Members' }).getByRole('listitem').filter({ hasText: name });
   }
 
-  async createRoom(name: string): Promise<void> {
+  async createRoom(name: string, opts: { private?: boolean } = {}): Promise<void> {
     await this.page.getByLabel('New room').fill(name);
-    await this.page.getByRole('button', { name: 'Create' }).click();
-    await expect(this.room(`# ${name}`)).toBeVisible();
+    if (opts.private) await this.page.getByLabel('Private: by invitation only').check();
+    await this.page.getByRole('button', { name: 'Create', exact: true }).click();
+    await expect(this.room(`${opts.private ? '🔒' : '#'} ${name}`)).toBeVisible();
   }
 
   async joinRoom(name: string): Promise<void> {
@@ -70,6 +99,11 @@ export class ChatPage {
   message(text: string): Locator {
     return this.messages.getByRole('listitem').filter({ hasText: text });
   }
+}
+
+/** The password the tests give `name`'s account (names are case-insensitive). */
+export function passwordOf(name: string): string {
+  return `pw ${name.toLowerCase()} 2026`;
 }
 
 /** A string unique to this test run, so parallel tests never see each other's messages. */
