@@ -105,13 +105,21 @@ fn MessageList() -> impl IntoView {
             });
         });
     };
+    // Following stops only when the reader scrolls *up*. Deciding from "is the view at the
+    // bottom right now" would race with arriving messages: a scroll event queued by our own
+    // scroll-to-bottom can run after the next message has already grown the list.
+    let last_top = StoredValue::new(0);
     let on_scroll = move |_| {
         if let Some(el) = list_ref.get_untracked() {
-            let bottom = el.scroll_height() - el.scroll_top() - el.client_height() < 32;
-            at_bottom.set(bottom);
+            let top = el.scroll_top();
+            let bottom = el.scroll_height() - top - el.client_height() < 32;
             if bottom {
+                at_bottom.set(true);
                 missed.set(false);
+            } else if top < last_top.get_value() {
+                at_bottom.set(false);
             }
+            last_top.set_value(top);
             if el.scroll_top() < 40 && has_more() {
                 load_older();
             }
