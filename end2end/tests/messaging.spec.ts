@@ -72,10 +72,15 @@ test('an invalid name or a short password is explained and nothing connects', as
   await chat.fillCredentials('x'.repeat(33), 'long enough');
   await create.click();
   await expect(page.getByRole('alert')).toContainText('longer than 32 characters');
+  await expect(page.getByLabel('Name', { exact: true })).toHaveAttribute('aria-invalid', 'true');
+  await expect(page.getByLabel('Password', { exact: true })).toHaveAttribute('aria-invalid', 'false');
   await chat.fillCredentials('Shorty', 'abc');
   // The browser's own check (minlength) is bypassed to see the server's answer.
   await page.getByLabel('Password', { exact: true }).evaluate((el) => el.removeAttribute('minlength'));
   await create.click();
   await expect(page.getByRole('alert')).toContainText('a password needs 8 to 128 characters');
+  // The refusal points at the field it is about.
+  await expect(page.getByLabel('Password', { exact: true })).toHaveAttribute('aria-invalid', 'true');
+  await expect(page.getByLabel('Name', { exact: true })).toHaveAttribute('aria-invalid', 'false');
   await expect(page.getByRole('log', { name: 'Messages' })).toHaveCount(0);
 });

@@ -75,6 +75,11 @@ test('room names are checked and duplicates refused', async ({ browser }) => {
   const ada = await person(browser, `Ada-${tag()}`);
   const name = `dup-${tag()}`;
   await ada.createRoom(name);
+  // A new room says it is empty until someone speaks.
+  const empty = ada.messages.getByText('No messages here yet. Say hello!');
+  await expect(empty).toBeVisible();
+  await ada.send(unique('hello'));
+  await expect(empty).toHaveCount(0);
   await ada.page.getByLabel('New room').fill(name.toUpperCase());
   await ada.page.getByRole('button', { name: 'Create' }).click();
   await expect(ada.sidebar.getByRole('alert')).toContainText('exists already');

@@ -105,7 +105,7 @@ fn Signed(welcome: Welcome, hydrated: RwSignal<bool>, transports: Transports) ->
                     .map(|user| {
                         view! {
                             <p class="whoami">
-                                "Signed in as " <strong>{user.name.to_string()}</strong>
+                                <span class="whoami-label">"Signed in as "</span> <strong>{user.name.to_string()}</strong>
                             </p>
                             <button type="button" class="ghost sign-out" on:click=do_sign_out
                                 disabled=move || !hydrated.get()>
@@ -156,7 +156,16 @@ fn SignInForm(
     let mode = RwSignal::new(Mode::SignIn);
     let name = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<String>);
+    let error = RwSignal::new(None::<ChatError>);
+    // Point at the field the refusal is about (bad credentials: either could be wrong).
+    let name_invalid = move || {
+        error.with(|e| !matches!(e, None | Some(ChatError::InvalidPassword { .. })))
+    };
+    let password_invalid = move || {
+        error.with(|e| {
+            matches!(e, Some(ChatError::InvalidPassword { .. } | ChatError::BadCredentials))
+        })
+    };
     let busy = RwSignal::new(false);
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
@@ -178,7 +187,7 @@ fn SignInForm(
                     password.set(String::new());
                     on_done.run(user);
                 }
-                Err(e) => error.set(Some(e.to_string())),
+                Err(e) => error.set(Some(e)),
             }
         });
     };
@@ -213,7 +222,7 @@ fn SignInForm(
                     autocomplete="username"
                     required
                     bind:value=name
-                    aria-invalid=move || error.get().is_some().to_string()
+                    aria-invalid=move || name_invalid().to_string()
                     aria-describedby="sign-in-error"
                 />
                 <Show when=move || mode.get() != Mode::Guest>
@@ -228,11 +237,12 @@ fn SignInForm(
                             if mode.get() == Mode::Register { "new-password" } else { "current-password" }
                         }
                         bind:value=password
+                        aria-invalid=move || password_invalid().to_string()
                         aria-describedby="sign-in-error"
                     />
                 </Show>
                 <p id="sign-in-error" class="error" role="alert">
-                    {move || error.get()}
+                    {move || error.with(|e| e.as_ref().map(ToString::to_string))}
                 </p>
                 <button type="submit" disabled=move || !hydrated.get() || busy.get()>
                     {action}

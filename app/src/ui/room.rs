@@ -82,6 +82,14 @@ fn MessageList() -> impl IntoView {
         let room = chat.current.get();
         chat.logs.with(|l| l.get(&room).is_some_and(|m| m.has_more))
     };
+    // Known to hold no messages at all (not merely "not loaded yet").
+    let empty = move || {
+        let room = chat.current.get();
+        chat.logs.with(|l| l.get(&room).is_some_and(|m| m.loaded && !m.has_more))
+            && chat.timelines.with(|t| {
+                t.get(&room).is_none_or(|l| !l.iter().any(|x| matches!(x, Line::Message(_))))
+            })
+    };
     let scroll_to_bottom = move || {
         if let Some(el) = list_ref.get_untracked() {
             el.set_scroll_top(el.scroll_height());
@@ -149,6 +157,9 @@ fn MessageList() -> impl IntoView {
                             {move || if loading_older.get() { "Loading…" } else { "Load older messages" }}
                         </button>
                     </li>
+                </Show>
+                <Show when=empty>
+                    <li class="empty">"No messages here yet. Say hello!"</li>
                 </Show>
                 <For each=lines key=Line::key let:line>
                     {match line {
