@@ -91,3 +91,20 @@ ensure_chromium() {
   fi
   done_step
 }
+
+# PostgreSQL and Redis for the scale-out tests, which start their own servers in temp dirs
+# (the packages' own services are not used).
+ensure_test_servers() {
+  step "PostgreSQL and Redis (Debian's packages)"
+  local missing=()
+  compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
+  command -v redis-server >/dev/null || missing+=(redis-server)
+  if [ ${#missing[@]} -eq 0 ]; then
+    echo "    present"
+  else
+    as_root apt-get update
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"
+  fi
+  done_step
+}
+

@@ -26,6 +26,11 @@ pub struct Config {
     #[arg(long, env = "PARLEY_DATA_DIR", default_value = "data")]
     pub data_dir: PathBuf,
 
+    /// A PostgreSQL database shared by several nodes (`postgres://user:pass@host:port/db`).
+    /// Without it, Parley keeps its data in SQLite under `--data-dir`.
+    #[arg(long, env = "PARLEY_DATABASE_URL", value_parser = parse_database_url)]
+    pub database_url: Option<String>,
+
     /// Largest Socket.IO packet accepted, in bytes, on both transports (long-polling and
     /// WebSocket). A client that sends more is disconnected.
     #[arg(long, env = "PARLEY_MAX_PAYLOAD", default_value_t = 64 * 1024)]
@@ -79,6 +84,7 @@ impl Config {
             listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
             allowed_origins: Vec::new(),
             data_dir,
+            database_url: None,
             max_payload: 64 * 1024,
             // Tests drive hundreds of requests a second from one person; the flood test sets
             // its own limit.
@@ -92,5 +98,15 @@ impl Config {
             sign_in_attempts_per_minute: 10,
             secure_cookies: false,
         }
+    }
+}
+
+/// Accepts Postgres URLs only: SQLite is configured by `--data-dir`, and a typo should stop the
+/// server at start rather than send it to the wrong database.
+fn parse_database_url(url: &str) -> Result<String, String> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(url.to_owned())
+    } else {
+        Err("expected a postgres:// URL (SQLite is configured with --data-dir)".to_owned())
     }
 }

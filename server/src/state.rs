@@ -10,7 +10,7 @@ use crate::config::Config;
 use crate::domain::{AccountPolicy, Accounts, Chat};
 use crate::http::OriginPolicy;
 use crate::socket;
-use crate::store::{SqliteStore, StoreError};
+use crate::store::StoreError;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -45,7 +45,7 @@ pub struct AppState {
 impl AppState {
     /// Opens the store, builds the domain and the Socket.IO server for `config`.
     pub async fn new(config: Config, leptos: LeptosOptions) -> Result<Self, StartError> {
-        let store: Arc<dyn crate::store::Store> = Arc::new(SqliteStore::open(&config.data_dir).await?);
+        let store = crate::store::open(config.database_url.as_deref(), &config.data_dir).await?;
         let chat = Arc::new(Chat::new(Arc::clone(&store), config.max_rooms_per_person));
         let policy = AccountPolicy {
             allow_guests: config.allow_guests,

@@ -1,16 +1,30 @@
 //! Persistence behind one trait, so the domain never names a database.
 //!
 //! [`SqliteStore`] is the embedded default (a file in the data dir, WAL mode, migrations embedded
-//! in the binary and applied at start). A Postgres store for several nodes implements the same
-//! trait and runs the same tests.
+//! in the binary and applied at start). [`PostgresStore`] is the store several nodes share; it
+//! implements the same trait and passes the same conformance tests (`tests/store.rs`).
 
+mod postgres;
 mod sqlite;
 
 use app::model::{ChatMessage, RoomId, RoomKind, UserId, UserRef};
 use async_trait::async_trait;
 use uuid::Uuid;
 
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
+
+/// Opens the store a configuration names: Postgres for a `postgres://` (or `postgresql://`)
+/// database URL, otherwise SQLite in `data_dir`.
+pub async fn open(
+    database_url: Option<&str>,
+    data_dir: &std::path::Path,
+) -> StoreResult<std::sync::Arc<dyn Store>> {
+    Ok(match database_url {
+        Some(url) => std::sync::Arc::new(PostgresStore::connect(url).await?),
+        None => std::sync::Arc::new(SqliteStore::open(data_dir).await?),
+    })
+}
 
 /// What can go wrong in a store.
 #[derive(Debug, thiserror::Error)]

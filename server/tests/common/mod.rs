@@ -15,6 +15,8 @@ use serde_json::Value;
 use server::{AppState, Config};
 use tokio::sync::{mpsc, oneshot};
 
+pub mod servers;
+
 /// How long a test waits for something that should happen promptly.
 pub const WAIT: Duration = Duration::from_secs(10);
 

@@ -1,0 +1,230 @@
+//! One conformance suite for every store: each case runs against SQLite (a temporary file) and
+//! against a real PostgreSQL server of its own (see `common::servers`).
+
+mod common;
+
+use std::sync::Arc;
+
+use app::model::{DisplayName, RoomId, RoomKind, UserId, UserRef};
+use server::store::{MessageChange, NewMessage, PostgresStore, SqliteStore, Store, StoreError};
+use uuid::Uuid;
+
+/// A store under test and what keeps it alive.
+struct Subject {
+    store: Arc<dyn Store>,
+    _keep: Box<dyn std::any::Any + Send>,
+}
+
+async fn sqlite() -> Subject {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = SqliteStore::open(dir.path()).await.expect("open sqlite");
+    Subject { store: Arc::new(store), _keep: Box::new(dir) }
+}
+
+async fn postgres() -> Subject {
+    let server = tokio::task::spawn_blocking(common::servers::Postgres::start).await.expect("start postgres");
+    let url = server.fresh_database().await;
+    let store = PostgresStore::connect(&url).await.expect("connect postgres");
+    Subject { store: Arc::new(store), _keep: Box::new(server) }
+}
+
+fn person(name: &str) -> UserRef {
+    UserRef::named(DisplayName::parse(name).expect("valid name"))
+}
+
+fn room(id: &str) -> RoomId {
+    RoomId(id.to_owned())
+}
+
+fn message(room_id: &str, author: &UserRef, body: &str) -> NewMessage {
+    NewMessage {
+        id: Uuid::now_v7(),
+        room: room(room_id),
+        author: author.clone(),
+        body: body.to_owned(),
+        sent_at_ms: 1_700_000_000_000,
+    }
+}
+
+/// Generates `sqlite::$case` and `postgres::$case` from one async fn taking the store.
+macro_rules! conformance {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite_store {
+            $(#[tokio::test] async fn $case() { super::$case(&*super::sqlite().await.store).await; })*
+        }
+        mod postgres_store {
+            $(#[tokio::test] async fn $case() { super::$case(&*super::postgres().await.store).await; })*
+        }
+    };
+}
+
+conformance!(
+    accounts_are_unique_and_keep_their_hash,
+    sessions_expire_and_end,
+    rooms_of_every_kind_and_who_sees_them,
+    memberships_add_remove_and_list,
+    appends_number_messages_and_are_idempotent,
+    concurrent_appends_get_gap_free_sequence_numbers,
+    history_pages_backwards,
+    edits_and_deletions_get_new_revisions,
+    deleting_a_room_removes_its_messages_and_members,
+);
+
+async fn accounts_are_unique_and_keep_their_hash(store: &dyn Store) {
+    let ada = person("Ada");
+    store.create_account(&ada, Some("$argon2id$hash"), 1).await.expect("created");
+    let again = store.create_account(&person("ADA"), None, 2).await;
+    assert!(matches!(again, Err(StoreError::Conflict)), "{again:?}");
+    let (who, hash) = store.credentials(&ada.id).await.expect("read").expect("exists");
+    assert_eq!(who, ada);
+    assert_eq!(hash.as_deref(), Some("$argon2id$hash"));
+    assert_eq!(store.credentials(&UserId("nobody".into())).await.expect("read"), None);
+
+    let guest = person("Guest");
+    store.create_account(&guest, None, 3).await.expect("guest");
+    assert_eq!(store.credentials(&guest.id).await.expect("read").expect("exists").1, None);
+    assert_eq!(store.user(&guest.id).await.expect("read"), Some(guest));
+
+    // Quotes and SQL in a name are data.
+    let odd = person("Robert'); DROP TABLE users;--");
+    store.upsert_user(&odd).await.expect("upsert");
+    assert_eq!(store.user(&odd.id).await.expect("read"), Some(odd));
+    assert!(store.user(&ada.id).await.expect("users still there").is_some());
+}
+
+async fn sessions_expire_and_end(store: &dyn Store) {
+    let ada = person("Ada");
+    store.create_account(&ada, Some("h"), 0).await.expect("account");
+    store.create_session("live", &ada.id, 1_000, 10_000).await.expect("session");
+    store.create_session("short", &ada.id, 1_000, 2_000).await.expect("session");
+    assert_eq!(store.session_user("live", 5_000).await.expect("read"), Some(ada.clone()));
+    assert_eq!(store.session_user("short", 2_000).await.expect("read"), None, "expired at its end");
+    assert_eq!(store.session_user("forged", 5_000).await.expect("read"), None);
+    assert!(store.delete_session("live").await.expect("delete"));
+    assert!(!store.delete_session("live").await.expect("delete twice"));
+    assert_eq!(store.session_user("live", 5_000).await.expect("read"), None);
+}
+
+async fn rooms_of_every_kind_and_who_sees_them(store: &dyn Store) {
+    let (ada, bob) = (person("Ada"), person("Bob"));
+    for p in [&ada, &bob] {
+        store.create_account(p, Some("h"), 0).await.expect("account");
+    }
+    store.create_room(&room("zeta"), RoomKind::Public, Some(&ada.id), 1).await.expect("public");
+    store.create_room(&room("secret"), RoomKind::Private, Some(&ada.id), 1).await.expect("private");
+    store.create_room(&room("ada+bob"), RoomKind::Direct, None, 1).await.expect("direct");
+    let dup = store.create_room(&room("zeta"), RoomKind::Private, Some(&bob.id), 2).await;
+    assert!(matches!(dup, Err(StoreError::Conflict)), "{dup:?}");
+
+    let secret = store.room(&room("secret")).await.expect("read").expect("exists");
+    assert_eq!((secret.kind, secret.created_by.clone(), secret.members), (RoomKind::Private, Some(ada.id.clone()), 0));
+    assert_eq!(store.room(&room("ada+bob")).await.expect("read").expect("exists").kind, RoomKind::Direct);
+    assert_eq!(store.room(&room("nowhere")).await.expect("read"), None);
+    assert_eq!(store.rooms_created_by(&ada.id).await.expect("count"), 2, "group rooms only");
+
+    let ids = |rooms: Vec<server::store::RoomRecord>| rooms.into_iter().map(|r| r.id.0).collect::<Vec<_>>();
+    assert_eq!(ids(store.rooms_visible_to(&bob.id).await.expect("list")), ["lobby", "zeta"]);
+    store.add_member(&room("secret"), &bob.id, 3).await.expect("invite");
+    store.add_member(&room("ada+bob"), &bob.id, 3).await.expect("dm");
+    assert_eq!(ids(store.rooms_visible_to(&bob.id).await.expect("list")), ["ada+bob", "lobby", "secret", "zeta"]);
+}
+
+async fn memberships_add_remove_and_list(store: &dyn Store) {
+    let (ada, bob) = (person("Ada"), person("bob"));
+    for p in [&ada, &bob] {
+        store.create_account(p, Some("h"), 0).await.expect("account");
+    }
+    let lobby = room("lobby");
+    assert!(store.add_member(&lobby, &bob.id, 1).await.expect("add"));
+    assert!(!store.add_member(&lobby, &bob.id, 2).await.expect("add twice"));
+    assert!(store.add_member(&lobby, &ada.id, 2).await.expect("add"));
+    let missing = store.add_member(&room("nowhere"), &ada.id, 3).await;
+    assert!(matches!(missing, Err(StoreError::NotFound)), "{missing:?}");
+    assert!(store.is_member(&lobby, &ada.id).await.expect("read"));
+    assert_eq!(store.members(&lobby).await.expect("members"), [ada.clone(), bob.clone()], "sorted by name");
+    assert_eq!(store.memberships(&ada.id).await.expect("rooms"), [lobby.clone()]);
+    assert_eq!(store.room(&lobby).await.expect("read").expect("exists").members, 2);
+    assert!(store.remove_member(&lobby, &ada.id).await.expect("remove"));
+    assert!(!store.remove_member(&lobby, &ada.id).await.expect("remove twice"));
+    assert!(!store.is_member(&lobby, &ada.id).await.expect("read"));
+}
+
+async fn appends_number_messages_and_are_idempotent(store: &dyn Store) {
+    let ada = person("Ada");
+    store.create_account(&ada, Some("h"), 0).await.expect("account");
+    let first = store.append(message("lobby", &ada, "one")).await.expect("append");
+    let second_msg = message("lobby", &ada, "two ' OR 1=1; --");
+    let second = store.append(second_msg.clone()).await.expect("append");
+    assert_eq!((first.seq, second.seq), (1, 2));
+    assert!(second.rev > first.rev);
+    assert_eq!(second.body, "two ' OR 1=1; --");
+    // A retry of the same id returns the stored message and stores nothing new.
+    let retry = store.append(NewMessage { body: "changed".into(), ..second_msg }).await.expect("retry");
+    assert_eq!(retry, second);
+    assert_eq!(store.history(&room("lobby"), None, 10).await.expect("history").messages.len(), 2);
+    assert_eq!(store.message(first.id).await.expect("read"), Some(first));
+    let lost = store.append(message("nowhere", &ada, "x")).await;
+    assert!(matches!(lost, Err(StoreError::NotFound)), "{lost:?}");
+}
+
+async fn concurrent_appends_get_gap_free_sequence_numbers(store: &dyn Store) {
+    let ada = person("Ada");
+    store.create_account(&ada, Some("h"), 0).await.expect("account");
+    let sends = (0..64).map(|i| store.append(message("lobby", &ada, &format!("m{i}"))));
+    let mut seqs: Vec<u64> = futures_util::future::join_all(sends)
+        .await
+        .into_iter()
+        .map(|r| r.expect("append").seq)
+        .collect();
+    seqs.sort_unstable();
+    assert_eq!(seqs, (1..=64).collect::<Vec<_>>());
+}
+
+async fn history_pages_backwards(store: &dyn Store) {
+    let ada = person("Ada");
+    store.create_account(&ada, Some("h"), 0).await.expect("account");
+    for i in 0..5 {
+        store.append(message("lobby", &ada, &format!("m{i}"))).await.expect("append");
+    }
+    let newest = store.history(&room("lobby"), None, 2).await.expect("page");
+    let bodies = |p: &server::store::HistorySlice| p.messages.iter().map(|m| m.body.clone()).collect::<Vec<_>>();
+    assert_eq!(bodies(&newest), ["m3", "m4"]);
+    assert!(newest.has_more);
+    assert_eq!(newest.rev, 5);
+    let older = store.history(&room("lobby"), Some(newest.messages[0].seq), 10).await.expect("page");
+    assert_eq!(bodies(&older), ["m0", "m1", "m2"]);
+    assert!(!older.has_more);
+    let missing = store.history(&room("nowhere"), None, 10).await;
+    assert!(matches!(missing, Err(StoreError::NotFound)), "{missing:?}");
+}
+
+async fn edits_and_deletions_get_new_revisions(store: &dyn Store) {
+    let ada = person("Ada");
+    store.create_account(&ada, Some("h"), 0).await.expect("account");
+    let a = store.append(message("lobby", &ada, "tpyo")).await.expect("append");
+    let b = store.append(message("lobby", &ada, "gone soon")).await.expect("append");
+    let edited = store.change_message(a.id, MessageChange::Edit { body: "typo".into() }, 5).await.expect("edit");
+    assert_eq!((edited.body.as_str(), edited.edited_at_ms, edited.seq), ("typo", Some(5), a.seq));
+    assert!(edited.rev > b.rev);
+    let deleted = store.change_message(b.id, MessageChange::Delete, 6).await.expect("delete");
+    assert!(deleted.deleted);
+    assert_eq!(deleted.body, "");
+    let changes = store.changes(&room("lobby"), b.rev, 10).await.expect("changes");
+    assert_eq!(changes, [edited.clone(), deleted.clone()], "by revision, after the cursor");
+    assert_eq!(store.changes(&room("lobby"), deleted.rev, 10).await.expect("changes"), []);
+    let unknown = store.change_message(Uuid::now_v7(), MessageChange::Delete, 7).await;
+    assert!(matches!(unknown, Err(StoreError::NotFound)), "{unknown:?}");
+}
+
+async fn deleting_a_room_removes_its_messages_and_members(store: &dyn Store) {
+    let ada = person("Ada");
+    store.create_account(&ada, Some("h"), 0).await.expect("account");
+    store.create_room(&room("tmp"), RoomKind::Public, Some(&ada.id), 1).await.expect("room");
+    store.add_member(&room("tmp"), &ada.id, 1).await.expect("join");
+    let m = store.append(message("tmp", &ada, "bye")).await.expect("append");
+    assert!(store.delete_room(&room("tmp")).await.expect("delete"));
+    assert!(!store.delete_room(&room("tmp")).await.expect("delete twice"));
+    assert_eq!(store.message(m.id).await.expect("read"), None);
+    assert!(store.memberships(&ada.id).await.expect("rooms").is_empty());
+    assert_eq!(store.rooms_created_by(&ada.id).await.expect("count"), 0);
+}
