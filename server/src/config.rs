@@ -31,6 +31,11 @@ pub struct Config {
     #[arg(long, env = "PARLEY_DATABASE_URL", value_parser = parse_database_url)]
     pub database_url: Option<String>,
 
+    /// Redis through which several nodes exchange Socket.IO broadcasts (`redis://host:port`,
+    /// Redis 7 or later). Without it, this node serves only its own connections.
+    #[arg(long, env = "PARLEY_REDIS_URL")]
+    pub redis_url: Option<String>,
+
     /// Largest Socket.IO packet accepted, in bytes, on both transports (long-polling and
     /// WebSocket). A client that sends more is disconnected.
     #[arg(long, env = "PARLEY_MAX_PAYLOAD", default_value_t = 64 * 1024)]
@@ -85,6 +90,7 @@ impl Config {
             allowed_origins: Vec::new(),
             data_dir,
             database_url: None,
+            redis_url: None,
             max_payload: 64 * 1024,
             // Tests drive hundreds of requests a second from one person; the flood test sets
             // its own limit.

@@ -46,10 +46,10 @@ pub fn router(state: AppState) -> Router {
     let backend: SharedBackend = Arc::new(session::PageBackend {
         chat: state.chat.clone(),
         accounts: state.accounts.clone(),
-        io: state.io.clone(),
+        sockets: state.sockets.clone(),
         secure_cookies: state.config.secure_cookies,
     });
-    Router::new()
+    let pages = Router::new()
         .route("/healthz", axum::routing::get(http::healthz))
         .leptos_routes_with_context(
             &state,
@@ -57,8 +57,9 @@ pub fn router(state: AppState) -> Router {
             move || leptos::context::provide_context(backend.clone()),
             move || shell(leptos_options.clone()),
         )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-        .layer(state.socket_layer())
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell));
+    state
+        .with_socket_layer(pages)
         .layer(http::cors(&state.origins))
         .layer(axum::middleware::from_fn_with_state(state.origins.clone(), http::guard_origin))
         .with_state(state)
@@ -71,7 +72,7 @@ pub async fn run(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let io = state.io.clone();
+    let sockets = state.sockets.clone();
     let app = router(state);
     tracing::info!(addr = %listener.local_addr()?, "listening");
     // The peer address reaches the Socket.IO middleware, for the per-address connection limit.
@@ -80,7 +81,7 @@ pub async fn run(
         .with_graceful_shutdown(async move {
             shutdown.await;
             tracing::info!("shutting down");
-            io.close().await;
+            sockets.close().await;
         })
         .await
 }

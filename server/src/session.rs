@@ -8,16 +8,14 @@
 use std::sync::Arc;
 
 use app::ChatError;
-use app::events::CHAT_NAMESPACE;
 use app::model::RoomId;
 use app::session::{Backend, SignedIn, Welcome};
 use cookie::{Cookie, SameSite};
 use http::HeaderMap;
 use http::header::COOKIE;
-use socketioxide::SocketIo;
 
 use crate::domain::{Accounts, Chat, Identity, NewSession, SessionToken};
-use crate::socket::session_key;
+use crate::socket::Sockets;
 
 /// The cookie's name.
 pub const SESSION_COOKIE: &str = "parley_session";
@@ -41,7 +39,7 @@ pub struct PageBackend {
     /// Accounts and sessions.
     pub accounts: Arc<Accounts>,
     /// To close a signed-out session's connections.
-    pub io: SocketIo,
+    pub sockets: Arc<dyn Sockets>,
     /// Whether cookies get the `Secure` attribute (the site is served over HTTPS).
     pub secure_cookies: bool,
 }
@@ -98,11 +96,7 @@ impl Backend for PageBackend {
             if let Some(token) = session_token(&headers) {
                 self.accounts.sign_out(&token).await?;
                 // Its open connections end too; their clients retry and are refused.
-                if let Some(ns) = self.io.of(CHAT_NAMESPACE) {
-                    if let Err(e) = ns.within(session_key(&token.digest())).disconnect().await {
-                        tracing::debug!(error = %e, "could not close a signed-out session's sockets");
-                    }
-                }
+                self.sockets.close_session(&token.digest()).await;
             }
             Ok(self.cookie(String::new(), 0))
         })

@@ -2,9 +2,11 @@
 
 use std::sync::Arc;
 
+use axum::Router;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
-use socketioxide::{SocketIo, layer::SocketIoLayer};
+use socketioxide::adapter::Adapter;
+use socketioxide::{SocketIo, SocketIoBuilder};
 
 use crate::config::Config;
 use crate::domain::{AccountPolicy, Accounts, Chat};
@@ -21,7 +23,13 @@ pub enum StartError {
     /// The accounts service could not be set up.
     #[error(transparent)]
     Accounts(#[from] app::ChatError),
+    /// Redis (for several nodes) could not be reached.
+    #[error(transparent)]
+    Cluster(#[from] socket::cluster::ClusterError),
 }
+
+/// Wraps a router in the Socket.IO layer (whose type depends on the adapter).
+type SocketLayerFn = Arc<dyn Fn(Router<AppState>) -> Router<AppState> + Send + Sync>;
 
 /// Shared application state, handed to the Leptos routes (server functions read it from context)
 /// and, through socketioxide's state, to the socket handlers.
@@ -29,8 +37,8 @@ pub enum StartError {
 pub struct AppState {
     /// Where the site's files are and how Leptos renders.
     pub leptos: LeptosOptions,
-    /// The Socket.IO server, for emitting from outside a socket handler.
-    pub io: SocketIo,
+    /// The Socket.IO server, for what sign-out and shutdown need of it.
+    pub sockets: Arc<dyn socket::Sockets>,
     /// The chat domain.
     pub chat: Arc<Chat>,
     /// Accounts and sessions.
@@ -39,7 +47,7 @@ pub struct AppState {
     pub origins: Arc<OriginPolicy>,
     /// The configuration the server started with.
     pub config: Arc<Config>,
-    socket_layer: SocketIoLayer,
+    socket_layer: SocketLayerFn,
 }
 
 impl AppState {
@@ -53,34 +61,71 @@ impl AppState {
             sign_in_attempts_per_minute: config.sign_in_attempts_per_minute,
         };
         let accounts = Arc::new(Accounts::new(store, policy).await?);
-        let max_payload = config.max_payload;
-        let (socket_layer, io) = SocketIo::builder()
-            // One payload limit for both transports: `max_payload` bounds long-polling bodies,
-            // the WebSocket limits bound messages and frames.
-            .max_payload(max_payload as u64)
-            .ws_max_message_size(max_payload)
-            .ws_max_frame_size(max_payload)
-            .with_state(Arc::clone(&chat))
-            .with_state(Arc::clone(&accounts))
-            .with_state(socket::RequestLimiter::new(config.rate_per_second, config.rate_burst))
-            .with_state(socket::ConnectionLimits::new(
+        let options = SocketOptions {
+            max_payload: config.max_payload,
+            chat: Arc::clone(&chat),
+            accounts: Arc::clone(&accounts),
+            limiter: socket::RequestLimiter::new(config.rate_per_second, config.rate_burst),
+            limits: socket::ConnectionLimits::new(
                 config.max_connections_per_ip,
                 config.max_connections_per_person,
-            ))
-            .build_layer();
-        socket::register(&io);
+            ),
+        };
+        let (socket_layer, sockets): (SocketLayerFn, Arc<dyn socket::Sockets>) = match &config.redis_url {
+            None => {
+                let (layer, io) = options.apply(SocketIo::builder()).build_layer();
+                socket::register(&io);
+                (Arc::new(move |router: Router<AppState>| router.layer(layer.clone())), Arc::new(io))
+            }
+            Some(url) => {
+                let adapter = socket::cluster::connect(url).await?;
+                let builder = SocketIo::builder().with_adapter::<socket::cluster::ClusterAdapter>(adapter);
+                let (layer, io) = options.apply(builder).build_layer();
+                // Subscribed to the cluster's channels before the first client is served.
+                socket::register(&io)
+                    .await
+                    .map_err(|e| socket::cluster::ClusterError::Adapter(e.to_string()))?;
+                tracing::info!("joined the cluster through redis");
+                tokio::spawn(socket::cluster::sweep_presence(io.clone(), Arc::clone(&chat)));
+                (Arc::new(move |router: Router<AppState>| router.layer(layer.clone())), Arc::new(io))
+            }
+        };
         let origins = Arc::new(OriginPolicy::new(&config.allowed_origins));
-        Ok(Self { leptos, io, chat, accounts, origins, config: Arc::new(config), socket_layer })
+        Ok(Self { leptos, sockets, chat, accounts, origins, config: Arc::new(config), socket_layer })
     }
 
-    /// The tower layer that serves Socket.IO for this state's server.
-    pub fn socket_layer(&self) -> SocketIoLayer {
-        self.socket_layer.clone()
+    /// Adds the layer that serves Socket.IO for this state's server.
+    pub fn with_socket_layer(&self, router: Router<AppState>) -> Router<AppState> {
+        (self.socket_layer)(router)
     }
 }
 
 impl FromRef<AppState> for LeptosOptions {
     fn from_ref(state: &AppState) -> Self {
         state.leptos.clone()
+    }
+}
+
+/// What every Socket.IO server gets, whichever adapter it runs on.
+struct SocketOptions {
+    max_payload: usize,
+    chat: Arc<Chat>,
+    accounts: Arc<Accounts>,
+    limiter: socket::RequestLimiter,
+    limits: socket::ConnectionLimits,
+}
+
+impl SocketOptions {
+    fn apply<A: Adapter>(self, builder: SocketIoBuilder<A>) -> SocketIoBuilder<A> {
+        builder
+            // One payload limit for both transports: `max_payload` bounds long-polling bodies,
+            // the WebSocket limits bound messages and frames.
+            .max_payload(self.max_payload as u64)
+            .ws_max_message_size(self.max_payload)
+            .ws_max_frame_size(self.max_payload)
+            .with_state(self.chat)
+            .with_state(self.accounts)
+            .with_state(self.limiter)
+            .with_state(self.limits)
     }
 }

@@ -161,9 +161,20 @@ impl Chat {
         self.presence.disconnect(who.id())
     }
 
-    /// Whether `user` has a connected tab.
+    /// Whether `user` has a connected tab (on any node, as last reported).
     pub fn is_online(&self, user: &UserId) -> bool {
         self.presence.is_online(user)
+    }
+
+    /// Records who has a tab anywhere in the cluster; returns who went offline since the last
+    /// report (see [`Presence::report_cluster`]).
+    pub fn report_cluster_presence(&self, online: std::collections::HashSet<UserId>) -> Vec<UserId> {
+        self.presence.report_cluster(online)
+    }
+
+    /// A person by id, for presence news about someone not connected here.
+    pub async fn person(&self, id: &UserId) -> Result<Option<UserRef>, ChatError> {
+        self.store.user(id).await.map_err(internal)
     }
 
     /// The sidebar: public rooms, the caller's private and direct rooms, and what they joined.

@@ -1,7 +1,9 @@
-//! Who is online: a count of connected tabs per person, on this node.
+//! Who is online: a count of connected tabs per person on this node, and the people the other
+//! nodes of a cluster hold (as last reported by the socket layer, which asks them through the
+//! Socket.IO adapter).
 
-use std::collections::HashMap;
-use std::sync::Mutex;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Mutex, RwLock};
 
 use app::model::UserId;
 
@@ -9,6 +11,7 @@ use app::model::UserId;
 #[derive(Debug, Default)]
 pub struct Presence {
     tabs: Mutex<HashMap<UserId, usize>>,
+    anywhere: RwLock<HashSet<UserId>>,
 }
 
 impl Presence {
@@ -40,9 +43,19 @@ impl Presence {
         }
     }
 
-    /// Whether the person has a connected tab.
+    /// Whether the person has a connected tab here or, as last reported, on another node.
     pub fn is_online(&self, user: &UserId) -> bool {
         self.tabs.lock().unwrap_or_else(|e| e.into_inner()).contains_key(user)
+            || self.anywhere.read().unwrap_or_else(|e| e.into_inner()).contains(user)
+    }
+
+    /// Records who has a tab on any node of the cluster; returns who had one at the previous
+    /// report and has none now, here or elsewhere (they went offline, maybe with a dead node).
+    pub fn report_cluster(&self, online: HashSet<UserId>) -> Vec<UserId> {
+        let previous = std::mem::replace(&mut *self.anywhere.write().unwrap_or_else(|e| e.into_inner()), online);
+        let anywhere = self.anywhere.read().unwrap_or_else(|e| e.into_inner());
+        let tabs = self.tabs.lock().unwrap_or_else(|e| e.into_inner());
+        previous.into_iter().filter(|u| !anywhere.contains(u) && !tabs.contains_key(u)).collect()
     }
 }
 
@@ -62,5 +75,18 @@ mod tests {
         assert!(presence.disconnect(&ada));
         assert!(!presence.is_online(&ada));
         assert!(!presence.disconnect(&ada), "an unknown disconnect changes nothing");
+    }
+
+    #[test]
+    fn the_cluster_report_names_who_left_everywhere() {
+        let presence = Presence::default();
+        let (ada, bob, cy) = (UserId("ada".into()), UserId("bob".into()), UserId("cy".into()));
+        assert_eq!(presence.connect(&cy, 2), Some(true));
+        assert!(presence.report_cluster([ada.clone(), bob.clone(), cy.clone()].into()).is_empty());
+        assert!(presence.is_online(&bob), "online on another node");
+        // Bob's node died; Cy is no longer reported but still has a tab here.
+        assert_eq!(presence.report_cluster([ada.clone()].into()), [bob.clone()]);
+        assert!(!presence.is_online(&bob));
+        assert!(presence.is_online(&cy));
     }
 }

@@ -14,57 +14,58 @@ use app::events::rooms::{
 };
 use app::events::{Ack, CHAT_NAMESPACE};
 use app::model::{RoomId, RoomKind};
+use socketioxide::adapter::Adapter;
 use socketioxide::operators::BroadcastOperators;
 
 use super::{Request, emit, emit_to, on_request, room_key, user_key};
 use crate::domain::Audience;
 
 /// Registers every request handler on a new connection.
-pub(super) fn register(socket: &socketioxide::extract::SocketRef) {
-    on_request::<ListRooms, _, _>(socket, list_rooms);
-    on_request::<CreateRoom, _, _>(socket, create_room);
-    on_request::<JoinRoom, _, _>(socket, join_room);
-    on_request::<InviteToRoom, _, _>(socket, invite);
-    on_request::<LeaveRoom, _, _>(socket, leave_room);
-    on_request::<DeleteRoom, _, _>(socket, delete_room);
-    on_request::<RoomMembers, _, _>(socket, room_members);
-    on_request::<OpenDirect, _, _>(socket, open_direct);
-    on_request::<SendMessage, _, _>(socket, send_message);
-    on_request::<StartTyping, _, _>(socket, start_typing);
-    on_request::<LoadHistory, _, _>(socket, load_history);
-    on_request::<SyncRoom, _, _>(socket, sync_room);
-    on_request::<EditMessage, _, _>(socket, edit_message);
-    on_request::<DeleteMessage, _, _>(socket, delete_message);
+pub(super) fn register<A: Adapter>(socket: &socketioxide::extract::SocketRef<A>) {
+    on_request::<A, ListRooms, _, _>(socket, list_rooms);
+    on_request::<A, CreateRoom, _, _>(socket, create_room);
+    on_request::<A, JoinRoom, _, _>(socket, join_room);
+    on_request::<A, InviteToRoom, _, _>(socket, invite);
+    on_request::<A, LeaveRoom, _, _>(socket, leave_room);
+    on_request::<A, DeleteRoom, _, _>(socket, delete_room);
+    on_request::<A, RoomMembers, _, _>(socket, room_members);
+    on_request::<A, OpenDirect, _, _>(socket, open_direct);
+    on_request::<A, SendMessage, _, _>(socket, send_message);
+    on_request::<A, StartTyping, _, _>(socket, start_typing);
+    on_request::<A, LoadHistory, _, _>(socket, load_history);
+    on_request::<A, SyncRoom, _, _>(socket, sync_room);
+    on_request::<A, EditMessage, _, _>(socket, edit_message);
+    on_request::<A, DeleteMessage, _, _>(socket, delete_message);
 }
 
-async fn load_history(req: Request, payload: HistoryRequest) -> Ack<LoadHistory> {
+async fn load_history<A: Adapter>(req: Request<A>, payload: HistoryRequest) -> Ack<LoadHistory> {
     req.chat.history(&req.identity, &payload.room, payload.before).await
 }
 
-async fn sync_room(req: Request, payload: SyncRequest) -> Ack<SyncRoom> {
+async fn sync_room<A: Adapter>(req: Request<A>, payload: SyncRequest) -> Ack<SyncRoom> {
     req.chat.sync(&req.identity, &payload.room, payload.after_rev).await
 }
 
-async fn edit_message(req: Request, payload: EditRequest) -> Ack<EditMessage> {
+async fn edit_message<A: Adapter>(req: Request<A>, payload: EditRequest) -> Ack<EditMessage> {
     let (message, audience) =
         req.chat.change_message(&req.identity, payload.id, Some(&payload.body)).await?;
-    emit_to::<MessageUpdated>(&req.socket, &audience, &message).await;
+    emit_to::<_, MessageUpdated>(&req.socket, &audience, &message).await;
     Ok(message)
 }
 
-async fn delete_message(req: Request, payload: DeleteRequest) -> Ack<DeleteMessage> {
+async fn delete_message<A: Adapter>(req: Request<A>, payload: DeleteRequest) -> Ack<DeleteMessage> {
     let (message, audience) = req.chat.change_message(&req.identity, payload.id, None).await?;
-    emit_to::<MessageUpdated>(&req.socket, &audience, &message).await;
+    emit_to::<_, MessageUpdated>(&req.socket, &audience, &message).await;
     Ok(message)
 }
 
-async fn list_rooms(req: Request, _: Empty) -> Ack<ListRooms> {
+async fn list_rooms<A: Adapter>(req: Request<A>, _: Empty) -> Ack<ListRooms> {
     req.chat.list_rooms(&req.identity).await
 }
 
 /// Where news about a room goes (other tabs than the caller's): everyone for a public room, only
 /// its members for a private one, so a private room's name and members never leak.
-fn news(req: &Request, kind: RoomKind, room: &RoomId) -> BroadcastOperators {
+fn news<A: Adapter>(req: &Request<A>, kind: RoomKind, room: &RoomId) -> BroadcastOperators<A> {
     match kind {
         RoomKind::Public => req.socket.broadcast(),
         RoomKind::Private | RoomKind::Direct => req.socket.to(room_key(room)),
@@ -72,7 +73,7 @@ fn news(req: &Request, kind: RoomKind, room: &RoomId) -> BroadcastOperators {
 }
 
 /// Puts every tab of `change.user` into (or out of) a room's Socket.IO room.
-async fn move_tabs(req: &Request, change: &MemberChange, join: bool) {
+async fn move_tabs<A: Adapter>(req: &Request<A>, change: &MemberChange, join: bool) {
     let Some(ns) = req.io.of(CHAT_NAMESPACE) else { return };
     let tabs = ns.within(user_key(&change.user.id));
     let result = if join {
@@ -85,7 +86,7 @@ async fn move_tabs(req: &Request, change: &MemberChange, join: bool) {
     }
 }
 
-async fn create_room(req: Request, payload: CreateRoomPayload) -> Ack<CreateRoom> {
+async fn create_room<A: Adapter>(req: Request<A>, payload: CreateRoomPayload) -> Ack<CreateRoom> {
     let summary = req.chat.create_room(&req.identity, &payload.name, payload.private).await?;
     let change = MemberChange {
         room: summary.id.clone(),
@@ -93,42 +94,42 @@ async fn create_room(req: Request, payload: CreateRoomPayload) -> Ack<CreateRoom
         members: summary.members,
     };
     move_tabs(&req, &change, true).await;
-    emit::<RoomCreated>(news(&req, summary.kind, &summary.id), &summary).await;
-    emit::<MemberJoined>(news(&req, summary.kind, &summary.id), &change).await;
+    emit::<_, RoomCreated>(news(&req, summary.kind, &summary.id), &summary).await;
+    emit::<_, MemberJoined>(news(&req, summary.kind, &summary.id), &change).await;
     Ok(summary)
 }
 
-async fn join_room(req: Request, payload: RoomRef) -> Ack<JoinRoom> {
+async fn join_room<A: Adapter>(req: Request<A>, payload: RoomRef) -> Ack<JoinRoom> {
     let (view, change) = req.chat.join(&req.identity, &payload.room).await?;
     if let Some(change) = change {
         move_tabs(&req, &change, true).await;
-        emit::<MemberJoined>(news(&req, view.room.kind, &view.room.id), &change).await;
+        emit::<_, MemberJoined>(news(&req, view.room.kind, &view.room.id), &change).await;
     }
     Ok(view)
 }
 
-async fn invite(req: Request, payload: InvitePayload) -> Ack<InviteToRoom> {
+async fn invite<A: Adapter>(req: Request<A>, payload: InvitePayload) -> Ack<InviteToRoom> {
     let (view, change) = req.chat.invite(&req.identity, &payload.room, &payload.user).await?;
     if let Some(change) = change {
         move_tabs(&req, &change, true).await;
-        emit::<RoomAdded>(req.socket.to(user_key(&change.user.id)), &view.room).await;
-        emit::<MemberJoined>(news(&req, view.room.kind, &view.room.id), &change).await;
+        emit::<_, RoomAdded>(req.socket.to(user_key(&change.user.id)), &view.room).await;
+        emit::<_, MemberJoined>(news(&req, view.room.kind, &view.room.id), &change).await;
     }
     Ok(view)
 }
 
-async fn leave_room(req: Request, payload: RoomRef) -> Ack<LeaveRoom> {
+async fn leave_room<A: Adapter>(req: Request<A>, payload: RoomRef) -> Ack<LeaveRoom> {
     let (summary, change) = req.chat.leave(&req.identity, &payload.room).await?;
     if let Some(change) = change {
-        emit::<MemberLeft>(news(&req, summary.kind, &summary.id), &change).await;
+        emit::<_, MemberLeft>(news(&req, summary.kind, &summary.id), &change).await;
         move_tabs(&req, &change, false).await;
     }
     Ok(summary)
 }
 
-async fn delete_room(req: Request, payload: RoomRef) -> Ack<DeleteRoom> {
+async fn delete_room<A: Adapter>(req: Request<A>, payload: RoomRef) -> Ack<DeleteRoom> {
     let kind = req.chat.delete_room(&req.identity, &payload.room).await?;
-    emit::<RoomDeleted>(news(&req, kind, &payload.room), &payload).await;
+    emit::<_, RoomDeleted>(news(&req, kind, &payload.room), &payload).await;
     let key = room_key(&payload.room);
     if let Some(ns) = req.io.of(CHAT_NAMESPACE) {
         if let Err(e) = ns.within(key.clone()).leave(key).await {
@@ -138,28 +139,28 @@ async fn delete_room(req: Request, payload: RoomRef) -> Ack<DeleteRoom> {
     Ok(payload)
 }
 
-async fn room_members(req: Request, payload: RoomRef) -> Ack<RoomMembers> {
+async fn room_members<A: Adapter>(req: Request<A>, payload: RoomRef) -> Ack<RoomMembers> {
     req.chat.room_view(&req.identity, &payload.room).await
 }
 
-async fn open_direct(req: Request, payload: OpenDirectPayload) -> Ack<OpenDirect> {
+async fn open_direct<A: Adapter>(req: Request<A>, payload: OpenDirectPayload) -> Ack<OpenDirect> {
     let (summary, created) = req.chat.open_direct(&req.identity, &payload.user).await?;
     if created {
         let people = Audience::People(summary.peers.iter().map(|p| p.id.clone()).collect());
-        emit_to::<DirectOpened>(&req.socket, &people, &summary).await;
+        emit_to::<_, DirectOpened>(&req.socket, &people, &summary).await;
     }
     Ok(summary)
 }
 
-async fn send_message(req: Request, payload: SendMessagePayload) -> Ack<SendMessage> {
+async fn send_message<A: Adapter>(req: Request<A>, payload: SendMessagePayload) -> Ack<SendMessage> {
     let (message, audience) = req.chat.post(&req.identity, payload).await?;
-    emit_to::<NewMessage>(&req.socket, &audience, &message).await;
+    emit_to::<_, NewMessage>(&req.socket, &audience, &message).await;
     Ok(message)
 }
 
-async fn start_typing(req: Request, payload: RoomRef) -> Ack<StartTyping> {
+async fn start_typing<A: Adapter>(req: Request<A>, payload: RoomRef) -> Ack<StartTyping> {
     if let Some((notice, audience)) = req.chat.typing(&req.identity, &payload.room, Instant::now()).await? {
-        emit_to::<Typing>(&req.socket, &audience, &notice).await;
+        emit_to::<_, Typing>(&req.socket, &audience, &notice).await;
     }
     Ok(())
 }

@@ -17,6 +17,7 @@
 //! Handlers are registered in the connect middleware, before the client is told it is connected,
 //! so a request sent right after connecting can never arrive before its handler.
 
+pub mod cluster;
 mod handlers;
 mod limits;
 
@@ -31,8 +32,11 @@ use app::events::{Ack, CHAT_NAMESPACE, ClientEvent, ServerEvent};
 use app::model::{RoomId, UserId};
 use app::session::SIGN_IN_REQUIRED;
 use socketioxide::SocketIo;
+use socketioxide::adapter::Adapter;
 use socketioxide::extract::{AckSender, Extension, MaybeExtension, SocketRef, State, TryData};
 use socketioxide::handler::ConnectHandler;
+// Not re-exported by socketioxide; `SocketIo::ns` requires it of the adapter.
+use socketioxide_core::adapter::DefinedAdapter;
 use socketioxide::operators::BroadcastOperators;
 
 use crate::domain::{Accounts, Audience, Chat, Identity, SessionDigest};
@@ -79,14 +83,41 @@ fn audience_keys(audience: &Audience) -> Vec<String> {
 }
 
 /// Registers the chat namespace. Any other namespace is refused with a `connect_error`.
-pub fn register(io: &SocketIo) {
+/// With a remote adapter the result is the adapter's start (subscribing to its channels), to be
+/// awaited before serving; with the local one it is `()`.
+pub fn register<A: Adapter + DefinedAdapter>(io: &SocketIo<A>) -> A::InitRes {
     // `with` wraps: the last middleware added runs first.
-    io.ns(CHAT_NAMESPACE, on_connect.with(prepare).with(authenticate));
+    io.ns(CHAT_NAMESPACE, on_connect.with(prepare::<A>).with(authenticate::<A>))
+}
+
+/// What code outside the socket handlers (sign-out, shutdown) needs from the Socket.IO server,
+/// whichever adapter it runs on.
+#[async_trait::async_trait]
+pub trait Sockets: Send + Sync {
+    /// Disconnects every tab of a session, on every node.
+    async fn close_session(&self, session: &SessionDigest);
+    /// Closes every connection of this node (graceful shutdown).
+    async fn close(&self);
+}
+
+#[async_trait::async_trait]
+impl<A: Adapter> Sockets for SocketIo<A> {
+    async fn close_session(&self, session: &SessionDigest) {
+        if let Some(ns) = self.of(CHAT_NAMESPACE) {
+            if let Err(e) = ns.within(session_key(session)).disconnect().await {
+                tracing::debug!(error = %e, "could not close a signed-out session's sockets");
+            }
+        }
+    }
+
+    async fn close(&self) {
+        SocketIo::close(self).await;
+    }
 }
 
 /// First middleware: decides who the connection speaks for, from the session cookie alone.
-async fn authenticate(
-    socket: SocketRef,
+async fn authenticate<A: Adapter>(
+    socket: SocketRef<A>,
     State(accounts): State<Arc<Accounts>>,
 ) -> Result<(), ConnectRefusal> {
     let token = session_token(&socket.req_parts().headers).ok_or(ConnectRefusal::SignInRequired)?;
@@ -98,8 +129,8 @@ async fn authenticate(
 
 /// Second middleware: records the person, joins their rooms, registers the handlers and marks
 /// them online. Everything that can fail comes before the presence count.
-async fn prepare(
-    socket: SocketRef,
+async fn prepare<A: Adapter>(
+    socket: SocketRef<A>,
     State(chat): State<Arc<Chat>>,
     State(limits): State<ConnectionLimits>,
     Extension(identity): Extension<Identity>,
@@ -125,13 +156,14 @@ async fn prepare(
     socket.join(user_key(&identity.user.id));
     socket.join(connected.rooms.iter().map(room_key).collect::<Vec<_>>());
     handlers::register(&socket);
-    socket.on_disconnect(on_disconnect);
+    socket.on_disconnect(on_disconnect::<A>);
     if let Some(change) = &connected.joined_lobby {
-        emit::<MemberJoined>(socket.broadcast(), change).await;
+        emit::<_, MemberJoined>(socket.broadcast(), change).await;
     }
-    if came_online {
+    // The first tab here may not be the first anywhere: ask every node.
+    if came_online && !has_other_tabs(socket.broadcast(), &identity.user.id, socket.id).await.unwrap_or(false) {
         let presence = Presence { user: identity.user.clone(), online: true };
-        emit::<PresenceChanged>(socket.broadcast(), &presence).await;
+        emit::<_, PresenceChanged>(socket.broadcast(), &presence).await;
     }
     tracing::debug!(sid = %socket.id, user = %identity.user.id, "connected");
     Ok(())
@@ -139,8 +171,25 @@ async fn prepare(
 
 async fn on_connect() {}
 
-async fn on_disconnect(
-    io: SocketIo,
+/// Whether `user` has a connected tab other than `except`, on any node. With the Redis adapter
+/// this asks the other nodes (bounded by the adapter's request timeout); `None` if that failed.
+async fn has_other_tabs<A: Adapter>(
+    ops: BroadcastOperators<A>,
+    user: &UserId,
+    except: socketioxide::socket::Sid,
+) -> Option<bool> {
+    match ops.within(user_key(user)).fetch_sockets().await {
+        Ok(sockets) => Some(sockets.iter().any(|s| s.data().id != except)),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not ask the other nodes about a person's tabs");
+            None
+        }
+    }
+}
+
+async fn on_disconnect<A: Adapter>(
+    socket: SocketRef<A>,
+    io: SocketIo<A>,
     State(chat): State<Arc<Chat>>,
     State(limits): State<ConnectionLimits>,
     Extension(identity): Extension<Identity>,
@@ -150,15 +199,18 @@ async fn on_disconnect(
         limits.release(ip);
     }
     if chat.disconnect(&identity) {
-        if let Some(ns) = io.of(CHAT_NAMESPACE) {
+        let Some(ns) = io.of(CHAT_NAMESPACE) else { return };
+        // Tabs on other nodes keep the person online. If the nodes could not be asked, the
+        // cluster's presence sweep (see `cluster`) sends the news once they can.
+        if has_other_tabs(ns.clone(), &identity.user.id, socket.id).await == Some(false) {
             let presence = Presence { user: identity.user, online: false };
-            emit::<PresenceChanged>(ns, &presence).await;
+            emit::<_, PresenceChanged>(ns, &presence).await;
         }
     }
 }
 
 /// Emits a typed server event; a failed broadcast is logged (the recipients' resume covers it).
-async fn emit<E: ServerEvent>(to: BroadcastOperators, payload: &E::Payload) {
+async fn emit<A: Adapter, E: ServerEvent>(to: BroadcastOperators<A>, payload: &E::Payload) {
     if let Err(e) = to.emit(E::NAME, payload).await {
         // Typically a recipient closed meanwhile; it catches up when it reconnects.
         tracing::debug!(event = E::NAME, error = %e, "broadcast incomplete");
@@ -166,18 +218,22 @@ async fn emit<E: ServerEvent>(to: BroadcastOperators, payload: &E::Payload) {
 }
 
 /// Emits `E` to an audience, leaving out the tab that caused it (it has its ack).
-async fn emit_to<E: ServerEvent>(socket: &SocketRef, audience: &Audience, payload: &E::Payload) {
-    emit::<E>(socket.to(audience_keys(audience)), payload).await;
+async fn emit_to<A: Adapter, E: ServerEvent>(
+    socket: &SocketRef<A>,
+    audience: &Audience,
+    payload: &E::Payload,
+) {
+    emit::<A, E>(socket.to(audience_keys(audience)), payload).await;
 }
 
 /// The context a request handler gets.
-pub struct Request {
+pub struct Request<A: Adapter> {
     /// The requesting socket.
-    pub socket: SocketRef,
+    pub socket: SocketRef<A>,
     /// The whole server, to move other sockets between rooms. Always go through
     /// `io.of(CHAT_NAMESPACE)`: the bare `io.within(..)` means the `/` namespace, which Parley
     /// does not serve.
-    pub io: SocketIo,
+    pub io: SocketIo<A>,
     /// Who is asking.
     pub identity: Identity,
     /// The domain.
@@ -186,21 +242,22 @@ pub struct Request {
 
 /// Registers `handler` for the request event `E`: decodes `E::Payload`, passes the caller's
 /// context, and acks with `E`'s ack type.
-fn on_request<E, F, Fut>(socket: &SocketRef, handler: F)
+fn on_request<A, E, F, Fut>(socket: &SocketRef<A>, handler: F)
 where
+    A: Adapter,
     E: ClientEvent,
-    F: Fn(Request, E::Payload) -> Fut + Clone + Send + Sync + 'static,
+    F: Fn(Request<A>, E::Payload) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Ack<E>> + Send + 'static,
 {
     socket.on(
         E::NAME,
-        move |socket: SocketRef,
-              io: SocketIo,
+        move |socket: SocketRef<A>,
+              io: SocketIo<A>,
               State(chat): State<Arc<Chat>>,
               State(limiter): State<RequestLimiter>,
               Extension(identity): Extension<Identity>,
               TryData(payload): TryData<E::Payload>,
-              ack: AckSender| {
+              ack: AckSender<A>| {
             let handler = handler.clone();
             async move {
                 let result = match (limiter.check(&identity.user.id), payload) {

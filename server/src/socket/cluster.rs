@@ -1,0 +1,105 @@
+//! Several nodes: the Socket.IO Redis adapter (`socketioxide-redis`), so a broadcast, a room
+//! join or a disconnect on one node reaches the sockets of every node.
+//!
+//! The `fred` driver is used rather than the `redis` one because it reconnects by itself (and
+//! we subscribe again afterwards): a Redis restart interrupts cross-node delivery for as long as
+//! Redis is down, not for the node's lifetime. Meanwhile each node still serves its own clients.
+
+use std::time::Duration;
+
+use fred::clients::SubscriberClient;
+use fred::interfaces::EventInterface;
+use fred::prelude::{Builder, Config, ReconnectPolicy};
+use fred::types::RespVersion;
+use socketioxide_redis::{FredAdapter, RedisAdapterConfig, RedisAdapterCtr};
+use socketioxide_redis::drivers::fred::FredDriver;
+
+/// The adapter type of a clustered server.
+pub type ClusterAdapter = FredAdapter<socketioxide::adapter::Emitter>;
+
+/// How long a node waits for the others to answer a cluster-wide request (rooms, fetching
+/// sockets); a node that died is out of the count as soon as Redis sees its connection close.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Why the cluster could not be joined.
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    /// The URL or the connection to Redis failed.
+    #[error("redis: {0}")]
+    Redis(#[from] fred::error::Error),
+    /// The adapter could not subscribe to its channels.
+    #[error("redis adapter: {0}")]
+    Adapter(String),
+}
+
+/// Connects to Redis at `url` (`redis://host:port[/db]`), reconnecting forever every half second
+/// when the connection drops.
+pub async fn connect(url: &str) -> Result<RedisAdapterCtr<FredDriver>, ClusterError> {
+    let mut config = Config::from_url(url)?;
+    // The adapter's drivers speak RESP3 (Redis 7 and later); fred does not read it off the URL.
+    config.version = RespVersion::RESP3;
+    let client: SubscriberClient =
+        Builder::from_config(config).set_policy(ReconnectPolicy::new_constant(0, 500)).build_subscriber_client()?;
+    client.on_reconnect(|server| async move {
+        tracing::info!(%server, "reconnected to redis");
+        Ok(())
+    });
+    client.on_error(|(error, _)| async move {
+        tracing::warn!(%error, "redis connection error");
+        Ok(())
+    });
+    let config = RedisAdapterConfig::default().with_request_timeout(REQUEST_TIMEOUT).with_prefix("parley");
+    let adapter = RedisAdapterCtr::new_with_fred_config(client.clone(), config).await?;
+    tokio::spawn(resubscribe_on_reconnect(client));
+    Ok(adapter)
+}
+
+/// Subscribes again to the adapter's channels after every reconnection. (fred's own
+/// `manage_subscriptions` sends a `SUBSCRIBE` with no channel first when, as here, only sharded
+/// channels are used, which Redis refuses, and then gives up before the sharded ones.)
+async fn resubscribe_on_reconnect(client: SubscriberClient) {
+    use fred::interfaces::PubsubInterface;
+    let mut reconnects = client.reconnect_rx();
+    while reconnects.recv().await.is_ok() {
+        for channel in client.tracked_shard_channels() {
+            if let Err(error) = client.ssubscribe(channel.to_string()).await {
+                tracing::warn!(%error, %channel, "could not subscribe again after reconnecting to redis");
+            }
+        }
+    }
+}
+
+/// How often each node asks the cluster who is online. A node that dies takes its people
+/// offline for everyone within this plus [`REQUEST_TIMEOUT`].
+pub const PRESENCE_SWEEP: Duration = Duration::from_secs(2);
+
+/// Every [`PRESENCE_SWEEP`], asks every node which people have tabs (the `user:{id}` Socket.IO
+/// rooms, through the adapter), tells the domain, and announces as offline whoever had tabs
+/// at the previous sweep and has none now. That covers people whose node died without saying
+/// goodbye. Every node sweeps, so such news may come once per surviving node; clients take
+/// "offline" twice as once.
+pub async fn sweep_presence(io: socketioxide::SocketIo<ClusterAdapter>, chat: std::sync::Arc<crate::domain::Chat>) {
+    use app::events::CHAT_NAMESPACE;
+    use app::events::presence::{Presence, PresenceChanged};
+    use app::model::UserId;
+
+    let mut tick = tokio::time::interval(PRESENCE_SWEEP);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let Some(ns) = io.of(CHAT_NAMESPACE) else { return };
+        let rooms = match ns.clone().rooms().await {
+            Ok(rooms) => rooms,
+            Err(e) => {
+                // Redis is away: nobody is declared offline on a guess.
+                tracing::debug!(error = %e, "presence sweep skipped");
+                continue;
+            }
+        };
+        let online = rooms.iter().filter_map(|r| r.strip_prefix("user:")).map(|id| UserId(id.to_owned())).collect();
+        for gone in chat.report_cluster_presence(online) {
+            let Ok(Some(user)) = chat.person(&gone).await else { continue };
+            super::emit::<_, PresenceChanged>(ns.clone(), &Presence { user, online: false }).await;
+        }
+    }
+}

@@ -1,0 +1,132 @@
+//! Two nodes sharing a real Redis (the Socket.IO adapter) and a real PostgreSQL (the store),
+//! each with real Socket.IO clients: what one node's clients do reaches the other's.
+
+mod common;
+
+use app::events::messages::{LoadHistory, HistoryRequest, NewMessage, SendMessage, SendMessagePayload};
+use app::events::presence::{PresenceChanged, StartTyping, Typing};
+use app::events::rooms::{
+    CreateRoom, CreateRoomPayload, DirectOpened, JoinRoom, MemberJoined, OpenDirect,
+    OpenDirectPayload, RoomCreated, RoomMembers, RoomRef,
+};
+use app::model::{RoomId, UserId};
+use common::servers::{Postgres, Redis};
+use common::{TestApp, spawn_app_with};
+use uuid::Uuid;
+
+fn msg(room: &str, body: &str) -> SendMessagePayload {
+    SendMessagePayload { id: Uuid::now_v7(), room: RoomId(room.to_owned()), body: body.to_owned() }
+}
+
+fn room(id: &str) -> RoomRef {
+    RoomRef { room: RoomId(id.to_owned()) }
+}
+
+/// Redis, Postgres and two nodes using both.
+struct Cluster {
+    nodes: [TestApp; 2],
+    _redis: Redis,
+    _postgres: Postgres,
+}
+
+async fn cluster() -> Cluster {
+    let (redis, postgres) = tokio::task::spawn_blocking(|| (Redis::start(), Postgres::start()))
+        .await
+        .expect("start redis and postgres");
+    let database = postgres.fresh_database().await;
+    let node = || {
+        let (redis_url, database) = (redis.url(), database.clone());
+        spawn_app_with(move |c| {
+            c.redis_url = Some(redis_url);
+            c.database_url = Some(database);
+        })
+    };
+    let first = node().await;
+    let second = node().await;
+    Cluster { nodes: [first, second], _redis: redis, _postgres: postgres }
+}
+
+#[tokio::test]
+async fn room_messages_typing_and_history_cross_nodes() {
+    let cluster = cluster().await;
+    let [one, two] = &cluster.nodes;
+    let ada = one.connect("Ada").await;
+    // A session made on one node is valid on the other: they share the database.
+    let mut bob = two.connect_with_cookie(Some(&one.session("Bob").await)).await.expect("connected");
+
+    let ops = ada.request::<CreateRoom>(&CreateRoomPayload { name: "ops".into(), private: false }).await.expect("created");
+    assert_eq!(bob.until::<RoomCreated>(|r| r.id == ops.id).await.0, ops, "news crosses nodes");
+    bob.request::<JoinRoom>(&room("ops")).await.expect("joined on node two");
+
+    let sent = ada.request::<SendMessage>(&msg("ops", "hello from node one")).await.expect("sent");
+    assert_eq!(bob.until::<NewMessage>(|m| m.id == sent.id).await.0, sent);
+
+    let mut ada = ada;
+    let (joined, _) = ada.until::<MemberJoined>(|c| c.room == ops.id).await;
+    assert_eq!(joined.user.id, UserId("bob".into()), "Bob's join on node two reached node one");
+    let reply = bob.request::<SendMessage>(&msg("ops", "hi from node two")).await.expect("sent");
+    assert_eq!(ada.until::<NewMessage>(|m| m.id == reply.id).await.0, reply);
+
+    bob.request::<StartTyping>(&room("ops")).await.expect("typing");
+    let (typing, _) = ada.until::<Typing>(|t| t.room == ops.id).await;
+    assert_eq!(typing.user.name.as_str(), "Bob");
+
+    // Both nodes read one history, numbered once.
+    let page = bob.request::<LoadHistory>(&HistoryRequest { room: ops.id.clone(), before: None }).await.expect("history");
+    let seqs: Vec<_> = page.messages.iter().map(|m| (m.seq, m.body.as_str())).collect();
+    assert_eq!(seqs, [(1, "hello from node one"), (2, "hi from node two")]);
+}
+
+#[tokio::test]
+async fn a_direct_message_reaches_every_tab_of_a_person_on_every_node() {
+    let cluster = cluster().await;
+    let [one, two] = &cluster.nodes;
+    let ada = one.connect("Ada").await;
+    let bob_cookie = one.session("Bob").await;
+    let mut bob_here = one.connect_with_cookie(Some(&bob_cookie)).await.expect("connected");
+    let mut bob_there = two.connect_with_cookie(Some(&bob_cookie)).await.expect("connected");
+
+    let dm = ada.request::<OpenDirect>(&OpenDirectPayload { user: UserId("bob".into()) }).await.expect("opened");
+    for tab in [&mut bob_here, &mut bob_there] {
+        assert_eq!(tab.until::<DirectOpened>(|d| d.id == dm.id).await.0, dm);
+    }
+    let sent = ada.request::<SendMessage>(&msg(&dm.id.0, "psst")).await.expect("sent");
+    for tab in [&mut bob_here, &mut bob_there] {
+        assert_eq!(tab.until::<NewMessage>(|m| m.id == sent.id).await.0, sent);
+    }
+}
+
+#[tokio::test]
+async fn presence_counts_tabs_on_every_node() {
+    let cluster = cluster().await;
+    let [one, two] = &cluster.nodes;
+    let mut watcher = one.connect("Watcher").await;
+    let cookie = one.session("Cy").await;
+
+    let cy_there = two.connect_with_cookie(Some(&cookie)).await.expect("connected");
+    let (online, _) = watcher.until::<PresenceChanged>(|p| p.user.id.0 == "cy").await;
+    assert!(online.online, "a person on node two comes online for node one");
+    // Member lists learn of other nodes' people at the next presence sweep.
+    let deadline = tokio::time::Instant::now() + common::WAIT;
+    loop {
+        let members = watcher.request::<RoomMembers>(&room("lobby")).await.expect("members");
+        if members.members.iter().any(|m| m.user.id.0 == "cy" && m.online) {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "Cy never listed online: {members:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+
+    // A second tab on the other node is not news, and closing the first leaves Cy online.
+    let cy_here = one.connect_with_cookie(Some(&cookie)).await.expect("connected");
+    cy_there.close().await;
+    let marker = cy_here.request::<SendMessage>(&msg("lobby", "still here")).await.expect("sent");
+    let (_, before) = watcher.until::<NewMessage>(|m| m.id == marker.id).await;
+    assert!(!before.iter().any(|r| r.event == "presence"), "{before:?}");
+    let members = watcher.request::<RoomMembers>(&room("lobby")).await.expect("members");
+    assert!(members.members.iter().any(|m| m.user.id.0 == "cy" && m.online), "{members:?}");
+
+    cy_here.close().await;
+    let (offline, _) = watcher.until::<PresenceChanged>(|p| p.user.id.0 == "cy").await;
+    assert!(!offline.online);
+}
