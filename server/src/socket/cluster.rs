@@ -21,6 +21,9 @@ pub type ClusterAdapter = FredAdapter<socketioxide::adapter::Emitter>;
 /// sockets); a node that died is out of the count as soon as Redis sees its connection close.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// The longest a Redis command (a publish) may take before it counts as failed.
+pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(1);
+
 /// Why the cluster could not be joined.
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {
@@ -38,8 +41,12 @@ pub async fn connect(url: &str) -> Result<RedisAdapterCtr<FredDriver>, ClusterEr
     let mut config = Config::from_url(url)?;
     // The adapter's drivers speak RESP3 (Redis 7 and later); fred does not read it off the URL.
     config.version = RespVersion::RESP3;
-    let client: SubscriberClient =
-        Builder::from_config(config).set_policy(ReconnectPolicy::new_constant(0, 500)).build_subscriber_client()?;
+    let client: SubscriberClient = Builder::from_config(config)
+        .set_policy(ReconnectPolicy::new_constant(0, 500))
+        // While Redis is away a broadcast fails after this instead of waiting for the
+        // reconnection, so requests are still acknowledged (late by at most this much).
+        .with_performance_config(|perf| perf.default_command_timeout = COMMAND_TIMEOUT)
+        .build_subscriber_client()?;
     client.on_reconnect(|server| async move {
         tracing::info!(%server, "reconnected to redis");
         Ok(())

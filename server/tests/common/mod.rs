@@ -314,6 +314,28 @@ impl ChatClient {
         }
     }
 
+    /// Like [`Self::until`] but gives up after `wait`, returning `None`.
+    pub async fn try_until<E: app::events::ServerEvent>(
+        &mut self,
+        accept: impl Fn(&E::Payload) -> bool,
+        wait: Duration,
+    ) -> Option<E::Payload>
+    where
+        E::Payload: DeserializeOwned,
+    {
+        let deadline = tokio::time::Instant::now() + wait;
+        while let Ok(Some(received)) = tokio::time::timeout_at(deadline, self.events.recv()).await {
+            if received.event == E::NAME {
+                if let Ok(payload) = serde_json::from_value::<E::Payload>(received.data) {
+                    if accept(&payload) {
+                        return Some(payload);
+                    }
+                }
+            }
+        }
+        None
+    }
+
     /// Closes the connection.
     pub async fn close(self) {
         self.client.disconnect().await.expect("disconnect");

@@ -175,3 +175,57 @@ impl Drop for Redis {
         let _ = self.child.wait();
     }
 }
+
+/// A `parley` process (the real binary), for what only a process can do: die by `kill -9`.
+pub struct Node {
+    pub addr: std::net::SocketAddr,
+    child: std::process::Child,
+    _data: tempfile::TempDir,
+}
+
+impl Node {
+    /// Starts `parley` on a free port with these extra environment variables; waits for
+    /// `/healthz`.
+    pub async fn start(env: &[(&str, String)]) -> Self {
+        let data = tempfile::tempdir().expect("temp dir");
+        let port = free_port();
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_parley"));
+        cmd.env("PARLEY_LISTEN", addr.to_string())
+            .env("PARLEY_DATA_DIR", data.path())
+            .env("LEPTOS_OUTPUT_NAME", "parley")
+            .env("LEPTOS_SITE_ADDR", addr.to_string())
+            .env("PARLEY_RATE_PER_SECOND", "100000")
+            .env("PARLEY_RATE_BURST", "100000")
+            .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
+            .stdin(Stdio::null());
+        for (key, value) in env {
+            cmd.env(key, value);
+        }
+        let child = cmd.spawn().expect("start parley");
+        let node = Self { addr, child, _data: data };
+        let started = Instant::now();
+        let url = format!("http://{addr}/healthz");
+        while !reqwest::get(&url).await.is_ok_and(|r| r.status().is_success()) {
+            assert!(started.elapsed() < Duration::from_secs(20), "parley did not start on {addr}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        node
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// `kill -9`: no goodbye to Redis, to clients or to anyone.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}

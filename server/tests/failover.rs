@@ -1,0 +1,136 @@
+//! Faults with real processes: a node killed with `kill -9` while a client sends, and Redis
+//! restarted under the nodes. Two `parley` processes share a real Redis and a real PostgreSQL.
+
+mod common;
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use app::events::messages::{HistoryRequest, LoadHistory, NewMessage, SendMessage, SendMessagePayload};
+use app::events::presence::PresenceChanged;
+use app::events::rooms::{RoomMembers, RoomRef};
+use app::model::RoomId;
+use common::servers::{Node, Postgres, Redis};
+use common::{ChatClient, WAIT, password_of, register};
+use uuid::Uuid;
+
+fn msg(body: &str) -> SendMessagePayload {
+    SendMessagePayload { id: Uuid::now_v7(), room: RoomId::lobby(), body: body.to_owned() }
+}
+
+async fn cluster(redis: &Redis, postgres: &Postgres) -> (Node, Node) {
+    let database = postgres.fresh_database().await;
+    let env = [("PARLEY_REDIS_URL", redis.url()), ("PARLEY_DATABASE_URL", database)];
+    (Node::start(&env).await, Node::start(&env).await)
+}
+
+async fn connect(node: &Node, cookie: &str) -> ChatClient {
+    ChatClient::connect(&node.url("/"), "/chat", serde_json::json!({}), Some(cookie)).await.expect("connected")
+}
+
+async fn servers() -> (Redis, Postgres) {
+    tokio::task::spawn_blocking(|| (Redis::start(), Postgres::start())).await.expect("servers")
+}
+
+#[tokio::test]
+async fn a_killed_node_loses_nothing_that_was_acknowledged() {
+    let (redis, postgres) = servers().await;
+    let (mut one, two) = cluster(&redis, &postgres).await;
+    let ada_cookie = register(one.addr, "Ada", &password_of("Ada")).await.expect("ada");
+    let bob_cookie = register(two.addr, "Bob", &password_of("Bob")).await.expect("bob");
+    let cy_cookie = register(one.addr, "Cy", &password_of("Cy")).await.expect("cy");
+    let mut bob = connect(&two, &bob_cookie).await;
+    let _cy = connect(&one, &cy_cookie).await; // only on node one: goes offline with it
+    let ada = connect(&one, &ada_cookie).await;
+
+    // Acknowledged before the crash.
+    let mut sent = Vec::new();
+    for i in 0..20 {
+        sent.push(ada.request::<SendMessage>(&msg(&format!("before {i}"))).await.expect("acked").id);
+    }
+    // Node two has seen Cy at a presence sweep (a person whose node dies before any other node
+    // swept them is not announced offline: see the README).
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let lobby = bob.request::<RoomMembers>(&RoomRef { room: RoomId::lobby() }).await.expect("members");
+        if lobby.members.iter().any(|m| m.user.id.0 == "cy" && m.online) {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "node two never saw Cy: {lobby:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // In flight during the crash: sent, then the node dies before (some) acks come back.
+    let in_flight: Vec<_> = (0..10).map(|i| msg(&format!("during {i}"))).collect();
+    for payload in &in_flight {
+        let _ = ada.request_raw_within("message:send", serde_json::to_value(payload).expect("json"), Duration::from_millis(1)).await;
+    }
+    one.kill();
+
+    // Ada's client comes back through the other node and sends again what it has no ack for;
+    // ids make that safe.
+    let ada = connect(&two, &ada_cookie).await;
+    for payload in &in_flight {
+        let stored = ada.request::<SendMessage>(payload).await.expect("acked on node two");
+        assert_eq!(stored.body, payload.body);
+        sent.push(stored.id);
+    }
+
+    // Stored once each, in one gap-free order.
+    let page = ada
+        .request::<LoadHistory>(&HistoryRequest { room: RoomId::lobby(), before: None })
+        .await
+        .expect("history");
+    let ids: Vec<_> = page.messages.iter().map(|m| m.id).collect();
+    assert_eq!(ids.len(), 30, "{page:?}");
+    assert_eq!(ids.iter().collect::<HashSet<_>>().len(), 30, "no duplicates");
+    assert_eq!(ids.iter().collect::<HashSet<_>>(), sent.iter().collect::<HashSet<_>>());
+    let seqs: Vec<_> = page.messages.iter().map(|m| m.seq).collect();
+    assert_eq!(seqs, (1..=30).collect::<Vec<_>>());
+
+    // Bob, on the surviving node, got every one of them.
+    let mut seen = HashSet::new();
+    while seen.len() < 30 {
+        let (got, _) = bob.until::<NewMessage>(|_| true).await;
+        seen.insert(got.id);
+    }
+    assert_eq!(seen, sent.iter().copied().collect::<HashSet<_>>());
+
+    // Cy had a tab on the dead node only: the presence sweep takes Cy offline for Bob.
+    let (offline, _) = bob.until::<PresenceChanged>(|p| p.user.id.0 == "cy" && !p.online).await;
+    assert!(!offline.online);
+}
+
+#[tokio::test]
+async fn delivery_across_nodes_resumes_after_redis_restarts() {
+    let (redis, postgres) = servers().await;
+    let (one, two) = cluster(&redis, &postgres).await;
+    let ada_cookie = register(one.addr, "Ada", &password_of("Ada")).await.expect("ada");
+    let bob_cookie = register(two.addr, "Bob", &password_of("Bob")).await.expect("bob");
+    let ada = connect(&one, &ada_cookie).await;
+    let mut bob = connect(&two, &bob_cookie).await;
+    let first = ada.request::<SendMessage>(&msg("before the restart")).await.expect("acked");
+    assert_eq!(bob.until::<NewMessage>(|m| m.id == first.id).await.0, first);
+
+    let port = redis.kill();
+    // Meanwhile each node still serves its own clients: sending is stored and acknowledged.
+    let during = ada.request::<SendMessage>(&msg("while redis is down")).await.expect("acked without redis");
+    let redis = tokio::task::spawn_blocking(move || Redis::start_on(port)).await.expect("restart redis");
+
+    // Once the nodes are back on Redis, messages cross again.
+    let deadline = tokio::time::Instant::now() + WAIT * 2;
+    loop {
+        let probe = ada.request::<SendMessage>(&msg("after the restart")).await.expect("acked");
+        if let Some(got) = bob.try_until::<NewMessage>(|m| m.id == probe.id, Duration::from_millis(500)).await {
+            assert_eq!(got, probe);
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "delivery never resumed");
+    }
+    // What Bob missed meanwhile is in the stored history.
+    let page = bob
+        .request::<LoadHistory>(&HistoryRequest { room: RoomId::lobby(), before: None })
+        .await
+        .expect("history");
+    assert!(page.messages.iter().any(|m| m.id == during.id));
+    drop(redis);
+}
