@@ -5,11 +5,31 @@ import * as path from 'node:path';
 const port = Number(process.env.PARLEY_E2E_PORT ?? 3100);
 const dataDir = process.env.PARLEY_E2E_DATA_DIR ?? path.join(__dirname, '.cache', 'data');
 const root = path.resolve(__dirname, '..');
+// The two nodes of the cross-node tests (tests/cluster.spec.ts) listen on the next two ports.
+export const clusterPorts = [port + 1, port + 2];
+
+/** What every Parley process of the run gets. */
+const serverEnv = {
+  LEPTOS_OUTPUT_NAME: 'parley',
+  LEPTOS_SITE_ROOT: path.join(root, 'target', 'site'),
+  LEPTOS_SITE_PKG_DIR: 'pkg',
+  // A scripted test participant fills rooms faster than a person types, and every browser
+  // context of a run connects from 127.0.0.1 (the limits have their own Rust tests).
+  PARLEY_RATE_PER_SECOND: '1000',
+  PARLEY_RATE_BURST: '1000',
+  PARLEY_MAX_CONNECTIONS_PER_IP: '1000',
+  PARLEY_MAX_CONNECTIONS_PER_PERSON: '100',
+  // Parallel tests sign the same few names in many times and create many rooms.
+  PARLEY_SIGN_IN_ATTEMPTS_PER_MINUTE: '1000',
+  PARLEY_MAX_ROOMS_PER_PERSON: '1000',
+  RUST_LOG: process.env.RUST_LOG ?? 'info',
+};
 
 export default defineConfig({
   testDir: './tests',
   outputDir: path.join(__dirname, 'test-results'),
-  timeout: 30_000,
+  // Several tests drive three browsers through sign-up; on two loaded cores that can pass 30 s.
+  timeout: 60_000,
   expect: { timeout: 10_000 },
   fullyParallel: true,
   forbidOnly: true,
@@ -44,30 +64,29 @@ export default defineConfig({
     },
   ],
   // The release build made by `cargo leptos build --release`.
-  webServer: {
-    command: path.join(root, 'target', 'release', 'parley'),
-    cwd: root,
-    url: `http://127.0.0.1:${port}/healthz`,
-    reuseExistingServer: false,
-    timeout: 60_000,
-    stdout: 'pipe',
-    stderr: 'pipe',
-    env: {
-      LEPTOS_OUTPUT_NAME: 'parley',
-      LEPTOS_SITE_ROOT: path.join(root, 'target', 'site'),
-      LEPTOS_SITE_PKG_DIR: 'pkg',
-      LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
-      PARLEY_DATA_DIR: dataDir,
-      // A scripted test participant fills rooms faster than a person types, and every browser
-      // context of a run connects from 127.0.0.1 (the limits have their own Rust tests).
-      PARLEY_RATE_PER_SECOND: '1000',
-      PARLEY_RATE_BURST: '1000',
-      PARLEY_MAX_CONNECTIONS_PER_IP: '1000',
-      PARLEY_MAX_CONNECTIONS_PER_PERSON: '100',
-      // Parallel tests sign the same few names in many times and create many rooms.
-      PARLEY_SIGN_IN_ATTEMPTS_PER_MINUTE: '1000',
-      PARLEY_MAX_ROOMS_PER_PERSON: '1000',
-      RUST_LOG: process.env.RUST_LOG ?? 'info',
+  webServer: [
+    {
+      command: path.join(root, 'target', 'release', 'parley'),
+      cwd: root,
+      url: `http://127.0.0.1:${port}/healthz`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+      stdout: 'pipe',
+      stderr: 'pipe',
+      env: { ...serverEnv, LEPTOS_SITE_ADDR: `127.0.0.1:${port}`, PARLEY_DATA_DIR: dataDir },
     },
-  },
+    {
+      // Two nodes on their own Redis and PostgreSQL (Debian's packages, started in a temp dir).
+      command: `${path.join(__dirname, 'cluster.sh')} ${clusterPorts.join(' ')}`,
+      cwd: root,
+      url: `http://127.0.0.1:${clusterPorts[1]}/healthz`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+      stdout: 'pipe',
+      stderr: 'pipe',
+      // The script stops Redis and PostgreSQL on SIGTERM (a SIGKILL would leave them running).
+      gracefulShutdown: { signal: 'SIGTERM', timeout: 10_000 },
+      env: serverEnv,
+    },
+  ],
 });

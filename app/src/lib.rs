@@ -63,9 +63,11 @@ pub fn App() -> impl IntoView {
         <Title text="Parley" />
         <Router>
             <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>
-                // The first paint's data is a blocking resource: render it in place, so the
-                // history is in the HTML itself, even for a browser without JavaScript.
-                <Route path=path!("") view=ui::ChatPage ssr=SsrMode::PartiallyBlocked />
+                // The first paint's data is awaited before anything is sent, so the history is
+                // in the HTML itself, even for a browser without JavaScript. (PartiallyBlocked
+                // was seen to stream the fallback instead under load, which a page without
+                // JavaScript never replaces.)
+                <Route path=path!("") view=ui::ChatPage ssr=SsrMode::Async />
             </Routes>
         </Router>
     }

@@ -118,15 +118,17 @@ export function tag(): string {
 
 /**
  * A person in a fresh browser context who has joined as `name`. WebSocket URLs the page opens
- * are pushed to `sockets` (the listener is attached before the page loads).
+ * are pushed to `sockets` (the listener is attached before the page loads). `baseURL` picks
+ * another server than the run's own (a node of the cluster).
  */
 export async function person(
   browser: Browser,
   name: string,
   query = '',
   sockets: string[] = [],
+  baseURL?: string,
 ): Promise<ChatPage> {
-  const context = await browser.newContext();
+  const context = await browser.newContext(baseURL ? { baseURL } : {});
   const page = await context.newPage();
   page.on('websocket', (ws) => sockets.push(ws.url()));
   const chat = new ChatPage(page);

@@ -1,0 +1,51 @@
+import { test, expect } from '@playwright/test';
+import { clusterPorts } from '../playwright.config';
+import { person, tag, unique } from './support/chat-page';
+
+// Two Parley nodes share a Redis (Socket.IO adapter) and a PostgreSQL (store): see cluster.sh.
+const [nodeOne, nodeTwo] = clusterPorts.map((port) => `http://127.0.0.1:${port}`);
+
+test('people on two nodes share a room, typing, presence and direct messages', async ({ browser }) => {
+  const t = tag();
+  const [adaName, bobName, cyName] = [`Ada-${t}`, `Bob-${t}`, `Cy-${t}`];
+  const ada = await person(browser, adaName, '', [], nodeOne);
+  const bob = await person(browser, bobName, '', [], nodeTwo);
+  const room = `across-${t}`;
+
+  // A room created on node one appears live on node two; Bob's join is announced on node one.
+  await ada.createRoom(room);
+  await expect(bob.sidebar.getByRole('button', { name: `Join # ${room}` })).toBeVisible();
+  await bob.joinRoom(room);
+  await expect(ada.message(`${bobName} joined`)).toBeVisible();
+  await expect(ada.person(bobName)).toContainText('online');
+
+  // Typing and messages cross both ways.
+  await bob.composer.pressSequentially('draft');
+  await expect(ada.page.getByText(`${bobName} is typing…`)).toBeVisible();
+  const hello = unique('hello from node two');
+  await bob.composer.fill(hello);
+  await bob.composer.press('Enter');
+  await expect(ada.message(hello)).toHaveCount(1);
+  const reply = unique('reply from node one');
+  await ada.send(reply);
+  await expect(bob.message(reply)).toHaveCount(1);
+
+  // A direct message reaches Ada's tabs on both nodes.
+  const adaThere = await person(browser, adaName, '', [], nodeTwo);
+  await bob.page.getByRole('button', { name: `Message ${adaName}` }).click();
+  await expect(bob.room(adaName)).toBeVisible();
+  const psst = unique('psst');
+  await bob.send(psst);
+  for (const tab of [ada, adaThere]) {
+    await expect(tab.roomLink(bobName)).toContainText('1 unread');
+    await tab.openRoom(bobName);
+    await expect(tab.message(psst)).toHaveCount(1);
+  }
+
+  // Presence: Cy on node two comes online and goes offline for Ada on node one.
+  await ada.openRoom('# lobby');
+  const cy = await person(browser, cyName, '', [], nodeTwo);
+  await expect(ada.person(cyName)).toContainText('online');
+  await cy.page.context().close();
+  await expect(ada.person(cyName)).toContainText('offline');
+});
