@@ -65,6 +65,7 @@ conformance!(
     memberships_add_remove_and_list,
     appends_number_messages_and_are_idempotent,
     concurrent_appends_get_gap_free_sequence_numbers,
+    appends_succeed_while_other_writes_commit,
     history_pages_backwards,
     edits_and_deletions_get_new_revisions,
     deleting_a_room_removes_its_messages_and_members,
@@ -178,6 +179,36 @@ async fn concurrent_appends_get_gap_free_sequence_numbers(store: &dyn Store) {
         .collect();
     seqs.sort_unstable();
     assert_eq!(seqs, (1..=64).collect::<Vec<_>>());
+}
+
+/// Appends read before they write; other writers (sign-ins, edits) committing in between must
+/// not make them fail (SQLite: a deferred transaction cannot upgrade past a newer snapshot).
+async fn appends_succeed_while_other_writes_commit(store: &dyn Store) {
+    let ada = person("Ada");
+    store.create_account(&ada, Some("h"), 0).await.expect("account");
+    let edited = store.append(message("lobby", &ada, "edited")).await.expect("append");
+    let appends = async {
+        for round in 0..50 {
+            let sends = (0..4).map(|i| store.append(message("lobby", &ada, &format!("{round}.{i}"))));
+            for sent in futures_util::future::join_all(sends).await {
+                sent.expect("append while others write");
+            }
+        }
+    };
+    let sign_ins = async {
+        for i in 0..200 {
+            store.create_session(&format!("token{i}"), &ada.id, i, i + 10_000).await.expect("session");
+        }
+    };
+    let edits = async {
+        for i in 0..100 {
+            let change = MessageChange::Edit { body: format!("edit {i}") };
+            store.change_message(edited.id, change, i).await.expect("edit while others write");
+        }
+    };
+    tokio::join!(appends, sign_ins, edits);
+    let page = store.history(&room("lobby"), None, 500).await.expect("history");
+    assert_eq!(page.messages.len(), 201, "every append stored once");
 }
 
 async fn history_pages_backwards(store: &dyn Store) {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use app::model::{ChatMessage, DisplayName, RoomId, RoomKind, UserId, UserRef};
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, SqliteConnection, SqlitePool};
+use sqlx::{Row, Sqlite, SqliteConnection, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
@@ -390,7 +390,7 @@ impl Store for SqliteStore {
         at_ms: i64,
     ) -> StoreResult<ChatMessage> {
         let id_text = id.to_string();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = write_transaction(&self.pool).await?;
         let rev: Option<i64> = sqlx::query_scalar(
             "UPDATE rooms SET last_rev = last_rev + 1 \
              WHERE id = (SELECT room_id FROM messages WHERE id = ?1) RETURNING last_rev",
@@ -420,6 +420,17 @@ impl Store for SqliteStore {
     }
 }
 
+/// Begins a transaction that holds the write lock from its first statement.
+///
+/// `pool.begin()` issues a deferred `BEGIN`: a transaction that reads before it writes takes a
+/// read snapshot first, and if another connection commits in between (a sign-in writing its
+/// session, say), the upgrade to writing fails at once with `SQLITE_BUSY_SNAPSHOT`; the busy
+/// timeout does not help because the conflict is not a lock wait. `BEGIN IMMEDIATE` waits for the
+/// write lock (within the busy timeout) before reading anything.
+async fn write_transaction(pool: &SqlitePool) -> StoreResult<sqlx::Transaction<'static, Sqlite>> {
+    Ok(pool.begin_with("BEGIN IMMEDIATE").await?)
+}
+
 /// The writer task: takes every waiting append, commits them in one transaction, answers each.
 async fn write_appends(pool: SqlitePool, mut jobs: mpsc::Receiver<AppendJob>) {
     let mut batch = Vec::with_capacity(MAX_GROUP);
@@ -442,7 +453,7 @@ async fn commit_group(
     pool: &SqlitePool,
     batch: &[AppendJob],
 ) -> StoreResult<Vec<StoreResult<ChatMessage>>> {
-    let mut tx = pool.begin().await?;
+    let mut tx = write_transaction(pool).await?;
     let mut results = Vec::with_capacity(batch.len());
     for job in batch {
         results.push(append_one(&mut tx, &job.message).await?);
