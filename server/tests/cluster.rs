@@ -3,7 +3,9 @@
 
 mod common;
 
-use app::events::messages::{LoadHistory, HistoryRequest, NewMessage, SendMessage, SendMessagePayload};
+use app::events::messages::{
+    HistoryRequest, LoadHistory, NewMessage, SendMessage, SendMessagePayload, SyncRequest, SyncRoom,
+};
 use app::events::presence::{PresenceChanged, StartTyping, Typing};
 use app::events::rooms::{
     CreateRoom, CreateRoomPayload, DirectOpened, JoinRoom, MemberJoined, OpenDirect,
@@ -75,6 +77,14 @@ async fn room_messages_typing_and_history_cross_nodes() {
     let page = bob.request::<LoadHistory>(&HistoryRequest { room: ops.id.clone(), before: None }).await.expect("history");
     let seqs: Vec<_> = page.messages.iter().map(|m| (m.seq, m.body.as_str())).collect();
     assert_eq!(seqs, [(1, "hello from node one"), (2, "hi from node two")]);
+
+    // Resuming works wherever the client lands: Bob, holding revision 1, reconnects to node one
+    // and gets what came after it, whichever node it was sent through.
+    bob.close().await;
+    let bob = one.connect("Bob").await;
+    let page = bob.request::<SyncRoom>(&SyncRequest { room: ops.id.clone(), after_rev: 1 }).await.expect("sync");
+    let bodies: Vec<_> = page.changes.iter().map(|m| m.body.as_str()).collect();
+    assert_eq!(bodies, ["hi from node two"]);
 }
 
 #[tokio::test]
