@@ -16,8 +16,8 @@ pub mod error;
 pub mod events;
 pub mod limits;
 pub mod model;
-pub mod socket;
 pub mod session;
+pub mod socket;
 pub mod ui;
 
 pub use error::ChatError;

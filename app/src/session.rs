@@ -58,11 +58,20 @@ type BoxFuture<'a, T> = std::pin::Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 #[cfg(feature = "ssr")]
 pub trait Backend: Send + Sync + 'static {
     /// The first page's data for the session in `headers` (if any) and `room`.
-    fn welcome(&self, headers: http::HeaderMap, room: crate::model::RoomId) -> BoxFuture<'_, Welcome>;
+    fn welcome(
+        &self,
+        headers: http::HeaderMap,
+        room: crate::model::RoomId,
+    ) -> BoxFuture<'_, Welcome>;
     /// Creates an account and opens a session for it.
-    fn register(&self, name: String, password: String) -> BoxFuture<'_, Result<SignedIn, ChatError>>;
+    fn register(
+        &self,
+        name: String,
+        password: String,
+    ) -> BoxFuture<'_, Result<SignedIn, ChatError>>;
     /// Checks a name and password and opens a session.
-    fn sign_in(&self, name: String, password: String) -> BoxFuture<'_, Result<SignedIn, ChatError>>;
+    fn sign_in(&self, name: String, password: String)
+    -> BoxFuture<'_, Result<SignedIn, ChatError>>;
     /// Opens a session for a passwordless guest name, if the server admits guests.
     fn guest(&self, name: String) -> BoxFuture<'_, Result<SignedIn, ChatError>>;
     /// Ends the session in `headers` (and its open connections); returns the `Set-Cookie` value

@@ -36,7 +36,12 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 /// A receiving client that records, per message body, how long after the send it arrived (the
 /// body carries the send instant's offset from `origin`: one process, one clock).
-async fn receiver(node: &TestApp, cookie: &str, origin: Instant, sink: Arc<Mutex<Vec<Duration>>>) -> rust_socketio::asynchronous::Client {
+async fn receiver(
+    node: &TestApp,
+    cookie: &str,
+    origin: Instant,
+    sink: Arc<Mutex<Vec<Duration>>>,
+) -> rust_socketio::asynchronous::Client {
     let (ready_tx, mut ready) = tokio::sync::mpsc::unbounded_channel();
     let client = ClientBuilder::new(node.url("/"))
         .namespace("/chat")
@@ -56,7 +61,9 @@ async fn receiver(node: &TestApp, cookie: &str, origin: Instant, sink: Arc<Mutex
                     .and_then(|b| b.strip_prefix("t="))
                     .and_then(|n| n.parse::<u64>().ok());
                 if let Some(sent_at) = sent_at {
-                    sink.lock().unwrap().push(arrived.saturating_sub(Duration::from_nanos(sent_at)));
+                    sink.lock()
+                        .unwrap()
+                        .push(arrived.saturating_sub(Duration::from_nanos(sent_at)));
                 }
             }
             async {}.boxed()
@@ -123,7 +130,8 @@ fn row(label: &str, o: &Outcome) -> String {
 
 #[tokio::main]
 async fn main() {
-    let (redis, postgres) = tokio::task::spawn_blocking(|| (Redis::start(), Postgres::start())).await.unwrap();
+    let (redis, postgres) =
+        tokio::task::spawn_blocking(|| (Redis::start(), Postgres::start())).await.unwrap();
 
     // One node on PostgreSQL, no Redis.
     let single_db = postgres.fresh_database().await;
@@ -154,7 +162,13 @@ async fn main() {
     writeln!(out, "|---|---|---|---|---|---|---|").unwrap();
     writeln!(out, "{}", row("one node (PostgreSQL)", &alone)).unwrap();
     writeln!(out, "{}", row("two nodes (PostgreSQL + Redis), across", &across)).unwrap();
-    writeln!(out, "\nRelease build (cargo bench), loopback, in one process; {} cores.", std::thread::available_parallelism().map_or(0, |n| n.get())).unwrap();
+    writeln!(
+        out,
+        "\nRelease build (cargo bench), loopback, in one process; {} cores.",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    )
+    .unwrap();
     println!("{out}");
-    std::fs::write(concat!(env!("CARGO_MANIFEST_DIR"), "/benches/cluster-results.md"), out).unwrap();
+    std::fs::write(concat!(env!("CARGO_MANIFEST_DIR"), "/benches/cluster-results.md"), out)
+        .unwrap();
 }

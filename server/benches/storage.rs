@@ -83,9 +83,10 @@ async fn main() {
     //    and again through the store.
     let big = RoomId("big".into());
     store.create_room(&big, RoomKind::Public, Some(&ada().id), 0).await.unwrap();
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", dir.path().join("parley.db").display()))
-        .await
-        .unwrap();
+    let pool =
+        sqlx::SqlitePool::connect(&format!("sqlite://{}", dir.path().join("parley.db").display()))
+            .await
+            .unwrap();
     let fill = Instant::now();
     sqlx::query(
         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1) \
@@ -122,15 +123,49 @@ async fn main() {
 
     let mut out = String::new();
     writeln!(out, "# Storage benchmark (SQLite, WAL, synchronous=NORMAL)\n").unwrap();
-    writeln!(out, "Machine: {} cores; `cargo bench -p server --bench storage`.\n", std::thread::available_parallelism().map_or(0, |n| n.get())).unwrap();
+    writeln!(
+        out,
+        "Machine: {} cores; `cargo bench -p server --bench storage`.\n",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    )
+    .unwrap();
     writeln!(out, "| measure | value | target |").unwrap();
     writeln!(out, "|---|---|---|").unwrap();
     writeln!(out, "| acked durable appends/s ({WRITERS} concurrent writers, {total} messages) | {rate:.0} | ≥ 10,000 |").unwrap();
-    writeln!(out, "| append ack latency under that load p50 / p99 | {:.2} ms / {:.2} ms | |", ms(percentile(&latencies, 0.5)), ms(percentile(&latencies, 0.99))).unwrap();
-    writeln!(out, "| single writer append latency p50 / p99 | {:.2} ms / {:.2} ms | |", ms(percentile(&single, 0.5)), ms(percentile(&single, 0.99))).unwrap();
-    writeln!(out, "| newest 50 of a 1,000,000-message room p50 / p99 | {:.3} ms / {:.3} ms | ≤ 5 ms |", ms(percentile(&reads, 0.5)), ms(percentile(&reads, 0.99))).unwrap();
-    writeln!(out, "| an old page (before seq ~1,000) p50 / p99 | {:.3} ms / {:.3} ms | |", ms(percentile(&deep, 0.5)), ms(percentile(&deep, 0.99))).unwrap();
-    writeln!(out, "| filling the 1,000,000-message room (one statement) | {:.1} s | |", fill.as_secs_f64()).unwrap();
+    writeln!(
+        out,
+        "| append ack latency under that load p50 / p99 | {:.2} ms / {:.2} ms | |",
+        ms(percentile(&latencies, 0.5)),
+        ms(percentile(&latencies, 0.99))
+    )
+    .unwrap();
+    writeln!(
+        out,
+        "| single writer append latency p50 / p99 | {:.2} ms / {:.2} ms | |",
+        ms(percentile(&single, 0.5)),
+        ms(percentile(&single, 0.99))
+    )
+    .unwrap();
+    writeln!(
+        out,
+        "| newest 50 of a 1,000,000-message room p50 / p99 | {:.3} ms / {:.3} ms | ≤ 5 ms |",
+        ms(percentile(&reads, 0.5)),
+        ms(percentile(&reads, 0.99))
+    )
+    .unwrap();
+    writeln!(
+        out,
+        "| an old page (before seq ~1,000) p50 / p99 | {:.3} ms / {:.3} ms | |",
+        ms(percentile(&deep, 0.5)),
+        ms(percentile(&deep, 0.99))
+    )
+    .unwrap();
+    writeln!(
+        out,
+        "| filling the 1,000,000-message room (one statement) | {:.1} s | |",
+        fill.as_secs_f64()
+    )
+    .unwrap();
     print!("{out}");
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/storage-results.md");
     std::fs::write(path, &out).unwrap();

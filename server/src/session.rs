@@ -58,7 +58,10 @@ impl PageBackend {
 
     fn signed_in(&self, session: NewSession) -> SignedIn {
         let ttl = i64::try_from(self.accounts.session_ttl().as_secs()).unwrap_or(i64::MAX);
-        SignedIn { set_cookie: self.cookie(session.token.as_str().to_owned(), ttl), user: session.user }
+        SignedIn {
+            set_cookie: self.cookie(session.token.as_str().to_owned(), ttl),
+            user: session.user,
+        }
     }
 }
 
@@ -79,11 +82,19 @@ impl Backend for PageBackend {
         })
     }
 
-    fn register(&self, name: String, password: String) -> BoxFuture<'_, Result<SignedIn, ChatError>> {
+    fn register(
+        &self,
+        name: String,
+        password: String,
+    ) -> BoxFuture<'_, Result<SignedIn, ChatError>> {
         Box::pin(async move { Ok(self.signed_in(self.accounts.register(&name, password).await?)) })
     }
 
-    fn sign_in(&self, name: String, password: String) -> BoxFuture<'_, Result<SignedIn, ChatError>> {
+    fn sign_in(
+        &self,
+        name: String,
+        password: String,
+    ) -> BoxFuture<'_, Result<SignedIn, ChatError>> {
         Box::pin(async move { Ok(self.signed_in(self.accounts.sign_in(&name, password).await?)) })
     }
 

@@ -71,27 +71,43 @@ impl AppState {
                 config.max_connections_per_person,
             ),
         };
-        let (socket_layer, sockets): (SocketLayerFn, Arc<dyn socket::Sockets>) = match &config.redis_url {
-            None => {
-                let (layer, io) = options.apply(SocketIo::builder()).build_layer();
-                socket::register(&io);
-                (Arc::new(move |router: Router<AppState>| router.layer(layer.clone())), Arc::new(io))
-            }
-            Some(url) => {
-                let adapter = socket::cluster::connect(url).await?;
-                let builder = SocketIo::builder().with_adapter::<socket::cluster::ClusterAdapter>(adapter);
-                let (layer, io) = options.apply(builder).build_layer();
-                // Subscribed to the cluster's channels before the first client is served.
-                socket::register(&io)
-                    .await
-                    .map_err(|e| socket::cluster::ClusterError::Adapter(e.to_string()))?;
-                tracing::info!("joined the cluster through redis");
-                tokio::spawn(socket::cluster::sweep_presence(io.clone(), Arc::clone(&chat)));
-                (Arc::new(move |router: Router<AppState>| router.layer(layer.clone())), Arc::new(io))
-            }
-        };
+        let (socket_layer, sockets): (SocketLayerFn, Arc<dyn socket::Sockets>) =
+            match &config.redis_url {
+                None => {
+                    let (layer, io) = options.apply(SocketIo::builder()).build_layer();
+                    socket::register(&io);
+                    (
+                        Arc::new(move |router: Router<AppState>| router.layer(layer.clone())),
+                        Arc::new(io),
+                    )
+                }
+                Some(url) => {
+                    let adapter = socket::cluster::connect(url).await?;
+                    let builder = SocketIo::builder()
+                        .with_adapter::<socket::cluster::ClusterAdapter>(adapter);
+                    let (layer, io) = options.apply(builder).build_layer();
+                    // Subscribed to the cluster's channels before the first client is served.
+                    socket::register(&io)
+                        .await
+                        .map_err(|e| socket::cluster::ClusterError::Adapter(e.to_string()))?;
+                    tracing::info!("joined the cluster through redis");
+                    tokio::spawn(socket::cluster::sweep_presence(io.clone(), Arc::clone(&chat)));
+                    (
+                        Arc::new(move |router: Router<AppState>| router.layer(layer.clone())),
+                        Arc::new(io),
+                    )
+                }
+            };
         let origins = Arc::new(OriginPolicy::new(&config.allowed_origins));
-        Ok(Self { leptos, sockets, chat, accounts, origins, config: Arc::new(config), socket_layer })
+        Ok(Self {
+            leptos,
+            sockets,
+            chat,
+            accounts,
+            origins,
+            config: Arc::new(config),
+            socket_layer,
+        })
     }
 
     /// Adds the layer that serves Socket.IO for this state's server.

@@ -4,7 +4,9 @@
 mod common;
 
 use app::ChatError;
-use app::events::messages::{HistoryRequest, LoadHistory, NewMessage, SendMessage, SendMessagePayload};
+use app::events::messages::{
+    HistoryRequest, LoadHistory, NewMessage, SendMessage, SendMessagePayload,
+};
 use app::model::RoomId;
 use common::{TestApp, spawn_app, spawn_app_with};
 use futures_util::{SinkExt, StreamExt};
@@ -95,7 +97,9 @@ async fn raw_socket(
 
 /// Waits until the server closes `ws` (a close frame, an error or the end of the stream).
 async fn closed_by_server(
-    ws: &mut tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+    ws: &mut tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
 ) -> bool {
     let deadline = tokio::time::Instant::now() + common::WAIT;
     loop {
@@ -140,7 +144,8 @@ async fn an_oversized_long_polling_body_is_refused() {
         .expect("a sid in the open packet")
         .to_owned();
     let url = format!("{base}&sid={sid}");
-    let connect = http.post(&url).header("cookie", &eve).body("40/chat,{}").send().await.expect("post");
+    let connect =
+        http.post(&url).header("cookie", &eve).body("40/chat,{}").send().await.expect("post");
     assert!(connect.status().is_success());
     let mut polled = String::new();
     for _ in 0..5 {
@@ -190,11 +195,21 @@ async fn malformed_long_polling_bodies_are_refused() {
     let base = app.url("/socket.io/?EIO=4&transport=polling");
     for body in ["garbage", "42/chat,[", "\u{1e}\u{1e}", ""] {
         let open = http.get(&base).send().await.expect("handshake").text().await.expect("body");
-        let sid = open.split("\"sid\":\"").nth(1).and_then(|r| r.split('"').next()).expect("sid").to_owned();
+        let sid = open
+            .split("\"sid\":\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .expect("sid")
+            .to_owned();
         let _ = http.post(format!("{base}&sid={sid}")).body(body).send().await;
     }
     // A made-up session id is refused too.
-    let res = http.post(format!("{base}&sid=AAAAAAAAAAAAAAAAAAAA")).body("40/chat,{}").send().await.expect("post");
+    let res = http
+        .post(format!("{base}&sid=AAAAAAAAAAAAAAAAAAAA"))
+        .body("40/chat,{}")
+        .send()
+        .await
+        .expect("post");
     assert!(!res.status().is_success(), "{}", res.status());
     assert_eq!(lobby_count(&app).await, 0);
     still_serving(&app).await;
@@ -213,7 +228,10 @@ async fn a_websocket_upgrade_from_a_foreign_origin_is_refused() {
     };
     match upgrade("http://evil.example".to_owned()).await {
         Err(tokio_tungstenite::tungstenite::Error::Http(res)) => assert_eq!(res.status(), 403),
-        other => panic!("a cross-site WebSocket must be refused, got {:?}", other.map(|(_, r)| r.status())),
+        other => panic!(
+            "a cross-site WebSocket must be refused, got {:?}",
+            other.map(|(_, r)| r.status())
+        ),
     }
     // The server's own origin upgrades fine.
     let (mut ws, _) = upgrade(format!("http://{}", app.addr)).await.expect("own origin");

@@ -17,7 +17,11 @@ fn code(body: &Value) -> &str {
 }
 
 /// The raw `Set-Cookie` header of a registration.
-async fn register_raw(addr: std::net::SocketAddr, name: &str, password: &str) -> (u16, Vec<String>, String) {
+async fn register_raw(
+    addr: std::net::SocketAddr,
+    name: &str,
+    password: &str,
+) -> (u16, Vec<String>, String) {
     let res = reqwest::Client::new()
         .post(format!("http://{addr}/api/register"))
         .form(&[("name", name), ("password", password)])
@@ -39,7 +43,8 @@ async fn registering_sets_a_safe_session_cookie_and_reveals_no_hash() {
     let app = spawn_app().await;
     let (status, cookies, body) = register_raw(app.addr, "Ada", "correct horse").await;
     assert_eq!(status, 200, "{body}");
-    let cookie = cookies.iter().find(|c| c.starts_with("parley_session=")).expect("a session cookie");
+    let cookie =
+        cookies.iter().find(|c| c.starts_with("parley_session=")).expect("a session cookie");
     for attribute in ["HttpOnly", "SameSite=Lax", "Path=/", "Max-Age=2592000"] {
         assert!(cookie.contains(attribute), "{attribute} missing from {cookie}");
     }
@@ -50,7 +55,10 @@ async fn registering_sets_a_safe_session_cookie_and_reveals_no_hash() {
 
     let secure = spawn_app_with(|c| c.secure_cookies = true).await;
     let (_, cookies, _) = register_raw(secure.addr, "Ada", "correct horse").await;
-    assert!(cookies.iter().any(|c| c.starts_with("parley_session=") && c.contains("Secure")), "{cookies:?}");
+    assert!(
+        cookies.iter().any(|c| c.starts_with("parley_session=") && c.contains("Secure")),
+        "{cookies:?}"
+    );
 }
 
 #[tokio::test]
@@ -68,17 +76,21 @@ async fn bad_registrations_are_refused_with_typed_errors_and_create_nothing() {
     assert_eq!(code(&long), "invalid_password");
     let (_, name) = register(app.addr, "   ", "long enough").await.expect_err("empty name");
     assert_eq!(code(&name), "invalid_name");
-    let (_, control) = register(app.addr, "a\u{7}b", "long enough").await.expect_err("control character");
+    let (_, control) =
+        register(app.addr, "a\u{7}b", "long enough").await.expect_err("control character");
     assert_eq!(code(&control), "invalid_name");
     let robert = "Robert'); DROP--";
-    register(app.addr, robert, "long enough").await.expect("SQL metacharacters are just characters");
+    register(app.addr, robert, "long enough")
+        .await
+        .expect("SQL metacharacters are just characters");
     sign_in(app.addr, robert, "long enough").await.expect("and sign in");
 
     // Nothing was created by the refusals: Bob has no account, Ada's password is unchanged.
     let (_, bob) = sign_in(app.addr, "Bob", "short").await.expect_err("no account");
     assert_eq!(code(&bob), "bad_credentials");
     sign_in(app.addr, "ada", "correct horse").await.expect("names match regardless of case");
-    let (_, ada) = sign_in(app.addr, "Ada", "another password").await.expect_err("old password only");
+    let (_, ada) =
+        sign_in(app.addr, "Ada", "another password").await.expect_err("old password only");
     assert_eq!(code(&ada), "bad_credentials");
 }
 
@@ -131,14 +143,16 @@ async fn connecting_without_a_valid_session_is_refused() {
         assert!(err.contains("please sign in"), "{cookie:?}: {err}");
     }
     // A handshake `auth` naming someone is ignored too.
-    let err = ChatClient::connect(&app.url("/"), "/chat", json!({ "name": "Ada", "user": "ada" }), None)
-        .await
-        .err()
-        .expect("refused");
+    let err =
+        ChatClient::connect(&app.url("/"), "/chat", json!({ "name": "Ada", "user": "ada" }), None)
+            .await
+            .err()
+            .expect("refused");
     assert!(err.contains("please sign in"), "{err}");
 
     // The real session works, alongside other cookies.
-    let client = app.connect_with_cookie(Some(&format!("theme=dark; {ada}"))).await.expect("connected");
+    let client =
+        app.connect_with_cookie(Some(&format!("theme=dark; {ada}"))).await.expect("connected");
     let rooms = client.request::<ListRooms>(&Empty {}).await.expect("rooms");
     assert_eq!(rooms.me.name.as_str(), "Ada");
 }
@@ -151,7 +165,8 @@ async fn identity_comes_from_the_session_never_from_the_payload() {
     let mallory = ChatClient::connect(&app.url("/"), "/chat", json!({ "name": "Bob" }), Some(&ada))
         .await
         .expect("connected");
-    let request = SendMessagePayload { id: Uuid::now_v7(), room: RoomId::lobby(), body: "hi".into() };
+    let request =
+        SendMessagePayload { id: Uuid::now_v7(), room: RoomId::lobby(), body: "hi".into() };
     let mut raw = serde_json::to_value(&request).expect("json");
     raw["author"] = json!({ "id": "bob", "name": "Bob" });
     let ack = mallory.request_raw("message:send", raw).await;
@@ -168,7 +183,8 @@ async fn signing_out_ends_the_session_and_closes_its_connections() {
     let app = spawn_app().await;
     let ada = app.session("Ada").await;
     let tab = app.connect_with_cookie(Some(&ada)).await.expect("connected");
-    let other_browser = sign_in(app.addr, "Ada", &password_of("Ada")).await.expect("second session");
+    let other_browser =
+        sign_in(app.addr, "Ada", &password_of("Ada")).await.expect("second session");
     let other_tab = app.connect_with_cookie(Some(&other_browser)).await.expect("connected");
 
     let cleared = call_auth(app.addr, "sign_out", &[], Some(&ada)).await.expect("signed out");
@@ -176,7 +192,8 @@ async fn signing_out_ends_the_session_and_closes_its_connections() {
 
     // The signed-out session's tab is closed by the server; its session no longer connects.
     let deadline = tokio::time::Instant::now() + common::WAIT;
-    while tab.request_raw_within("room:list", json!({}), Duration::from_millis(300)).await.is_some() {
+    while tab.request_raw_within("room:list", json!({}), Duration::from_millis(300)).await.is_some()
+    {
         assert!(tokio::time::Instant::now() < deadline, "the signed-out tab is still served");
     }
     let err = app.connect_with_cookie(Some(&ada)).await.err().expect("refused");
@@ -198,15 +215,20 @@ async fn an_expired_session_is_refused() {
 #[tokio::test]
 async fn guests_only_when_the_server_allows_them() {
     let closed = spawn_app().await;
-    let (_, refused) = call_auth(closed.addr, "guest", &[("name", "Gus")], None).await.expect_err("refused");
+    let (_, refused) =
+        call_auth(closed.addr, "guest", &[("name", "Gus")], None).await.expect_err("refused");
     assert_eq!(refused, json!({ "code": "guests_disabled" }));
 
     let open = spawn_app_with(|c| c.allow_guests = true).await;
     let gus = call_auth(open.addr, "guest", &[("name", "Gus")], None).await.expect("guest session");
     let client = open.connect_with_cookie(Some(&gus)).await.expect("connected");
-    assert_eq!(client.request::<ListRooms>(&Empty {}).await.expect("rooms").me.name.as_str(), "Gus");
+    assert_eq!(
+        client.request::<ListRooms>(&Empty {}).await.expect("rooms").me.name.as_str(),
+        "Gus"
+    );
     // The name is taken now, for guests and accounts alike, and has no password to sign in with.
-    let (_, again) = call_auth(open.addr, "guest", &[("name", "gus")], None).await.expect_err("taken");
+    let (_, again) =
+        call_auth(open.addr, "guest", &[("name", "gus")], None).await.expect_err("taken");
     assert_eq!(code(&again), "name_taken");
     let (_, account) = register(open.addr, "Gus", "long enough").await.expect_err("taken");
     assert_eq!(code(&account), "name_taken");

@@ -54,9 +54,13 @@ async fn room_messages_typing_and_history_cross_nodes() {
     let [one, two] = &cluster.nodes;
     let ada = one.connect("Ada").await;
     // A session made on one node is valid on the other: they share the database.
-    let mut bob = two.connect_with_cookie(Some(&one.session("Bob").await)).await.expect("connected");
+    let mut bob =
+        two.connect_with_cookie(Some(&one.session("Bob").await)).await.expect("connected");
 
-    let ops = ada.request::<CreateRoom>(&CreateRoomPayload { name: "ops".into(), private: false }).await.expect("created");
+    let ops = ada
+        .request::<CreateRoom>(&CreateRoomPayload { name: "ops".into(), private: false })
+        .await
+        .expect("created");
     assert_eq!(bob.until::<RoomCreated>(|r| r.id == ops.id).await.0, ops, "news crosses nodes");
     bob.request::<JoinRoom>(&room("ops")).await.expect("joined on node two");
 
@@ -74,7 +78,10 @@ async fn room_messages_typing_and_history_cross_nodes() {
     assert_eq!(typing.user.name.as_str(), "Bob");
 
     // Both nodes read one history, numbered once.
-    let page = bob.request::<LoadHistory>(&HistoryRequest { room: ops.id.clone(), before: None }).await.expect("history");
+    let page = bob
+        .request::<LoadHistory>(&HistoryRequest { room: ops.id.clone(), before: None })
+        .await
+        .expect("history");
     let seqs: Vec<_> = page.messages.iter().map(|m| (m.seq, m.body.as_str())).collect();
     assert_eq!(seqs, [(1, "hello from node one"), (2, "hi from node two")]);
 
@@ -82,7 +89,10 @@ async fn room_messages_typing_and_history_cross_nodes() {
     // and gets what came after it, whichever node it was sent through.
     bob.close().await;
     let bob = one.connect("Bob").await;
-    let page = bob.request::<SyncRoom>(&SyncRequest { room: ops.id.clone(), after_rev: 1 }).await.expect("sync");
+    let page = bob
+        .request::<SyncRoom>(&SyncRequest { room: ops.id.clone(), after_rev: 1 })
+        .await
+        .expect("sync");
     let bodies: Vec<_> = page.changes.iter().map(|m| m.body.as_str()).collect();
     assert_eq!(bodies, ["hi from node two"]);
 }
@@ -96,7 +106,10 @@ async fn a_direct_message_reaches_every_tab_of_a_person_on_every_node() {
     let mut bob_here = one.connect_with_cookie(Some(&bob_cookie)).await.expect("connected");
     let mut bob_there = two.connect_with_cookie(Some(&bob_cookie)).await.expect("connected");
 
-    let dm = ada.request::<OpenDirect>(&OpenDirectPayload { user: UserId("bob".into()) }).await.expect("opened");
+    let dm = ada
+        .request::<OpenDirect>(&OpenDirectPayload { user: UserId("bob".into()) })
+        .await
+        .expect("opened");
     for tab in [&mut bob_here, &mut bob_there] {
         assert_eq!(tab.until::<DirectOpened>(|d| d.id == dm.id).await.0, dm);
     }

@@ -226,7 +226,10 @@ async fn acked_messages_survive_sigkill_exactly_once_and_views_have_no_gap() {
             break;
         }
     }
-    assert_eq!(stored.iter().map(|m| m.seq).collect::<Vec<_>>(), (1..=TOTAL as u64).collect::<Vec<_>>());
+    assert_eq!(
+        stored.iter().map(|m| m.seq).collect::<Vec<_>>(),
+        (1..=TOTAL as u64).collect::<Vec<_>>()
+    );
     let stored_ids: HashSet<Uuid> = stored.iter().map(|m| m.id).collect();
     assert_eq!(stored_ids.len(), TOTAL, "no message stored twice");
     assert_eq!(stored_ids, acked_ids, "every acked message is stored");

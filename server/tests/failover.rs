@@ -6,7 +6,9 @@ mod common;
 use std::collections::HashSet;
 use std::time::Duration;
 
-use app::events::messages::{HistoryRequest, LoadHistory, NewMessage, SendMessage, SendMessagePayload};
+use app::events::messages::{
+    HistoryRequest, LoadHistory, NewMessage, SendMessage, SendMessagePayload,
+};
 use app::events::presence::PresenceChanged;
 use app::events::rooms::{RoomMembers, RoomRef};
 use app::model::RoomId;
@@ -25,7 +27,9 @@ async fn cluster(redis: &Redis, postgres: &Postgres) -> (Node, Node) {
 }
 
 async fn connect(node: &Node, cookie: &str) -> ChatClient {
-    ChatClient::connect(&node.url("/"), "/chat", serde_json::json!({}), Some(cookie)).await.expect("connected")
+    ChatClient::connect(&node.url("/"), "/chat", serde_json::json!({}), Some(cookie))
+        .await
+        .expect("connected")
 }
 
 async fn servers() -> (Redis, Postgres) {
@@ -46,13 +50,16 @@ async fn a_killed_node_loses_nothing_that_was_acknowledged() {
     // Acknowledged before the crash.
     let mut sent = Vec::new();
     for i in 0..20 {
-        sent.push(ada.request::<SendMessage>(&msg(&format!("before {i}"))).await.expect("acked").id);
+        sent.push(
+            ada.request::<SendMessage>(&msg(&format!("before {i}"))).await.expect("acked").id,
+        );
     }
     // Node two has seen Cy at a presence sweep (a person whose node dies before any other node
     // swept them is not announced offline: see the README).
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
-        let lobby = bob.request::<RoomMembers>(&RoomRef { room: RoomId::lobby() }).await.expect("members");
+        let lobby =
+            bob.request::<RoomMembers>(&RoomRef { room: RoomId::lobby() }).await.expect("members");
         if lobby.members.iter().any(|m| m.user.id.0 == "cy" && m.online) {
             break;
         }
@@ -62,7 +69,13 @@ async fn a_killed_node_loses_nothing_that_was_acknowledged() {
     // In flight during the crash: sent, then the node dies before (some) acks come back.
     let in_flight: Vec<_> = (0..10).map(|i| msg(&format!("during {i}"))).collect();
     for payload in &in_flight {
-        let _ = ada.request_raw_within("message:send", serde_json::to_value(payload).expect("json"), Duration::from_millis(1)).await;
+        let _ = ada
+            .request_raw_within(
+                "message:send",
+                serde_json::to_value(payload).expect("json"),
+                Duration::from_millis(1),
+            )
+            .await;
     }
     one.kill();
 
@@ -113,14 +126,18 @@ async fn delivery_across_nodes_resumes_after_redis_restarts() {
 
     let port = redis.kill();
     // Meanwhile each node still serves its own clients: sending is stored and acknowledged.
-    let during = ada.request::<SendMessage>(&msg("while redis is down")).await.expect("acked without redis");
-    let redis = tokio::task::spawn_blocking(move || Redis::start_on(port)).await.expect("restart redis");
+    let during =
+        ada.request::<SendMessage>(&msg("while redis is down")).await.expect("acked without redis");
+    let redis =
+        tokio::task::spawn_blocking(move || Redis::start_on(port)).await.expect("restart redis");
 
     // Once the nodes are back on Redis, messages cross again.
     let deadline = tokio::time::Instant::now() + WAIT * 2;
     loop {
         let probe = ada.request::<SendMessage>(&msg("after the restart")).await.expect("acked");
-        if let Some(got) = bob.try_until::<NewMessage>(|m| m.id == probe.id, Duration::from_millis(500)).await {
+        if let Some(got) =
+            bob.try_until::<NewMessage>(|m| m.id == probe.id, Duration::from_millis(500)).await
+        {
             assert_eq!(got, probe);
             break;
         }

@@ -62,11 +62,17 @@ async fn resuming_replays_new_edited_and_deleted_messages_in_revision_order() {
     let lobby = RoomId::lobby();
 
     // Bob held everything up to revision 100: he gets 101..=350 in two pages.
-    let first = bob.request::<SyncRoom>(&SyncRequest { room: lobby.clone(), after_rev: 100 }).await.expect("sync");
+    let first = bob
+        .request::<SyncRoom>(&SyncRequest { room: lobby.clone(), after_rev: 100 })
+        .await
+        .expect("sync");
     assert_eq!(first.changes.len(), 200);
     assert!(first.more);
     let last = first.changes.last().expect("changes").rev;
-    let second = bob.request::<SyncRoom>(&SyncRequest { room: lobby.clone(), after_rev: last }).await.expect("sync");
+    let second = bob
+        .request::<SyncRoom>(&SyncRequest { room: lobby.clone(), after_rev: last })
+        .await
+        .expect("sync");
     assert!(!second.more);
     let revs: Vec<u64> = first.changes.iter().chain(&second.changes).map(|m| m.rev).collect();
     assert_eq!(revs, (101..=350).collect::<Vec<_>>());
@@ -79,12 +85,14 @@ async fn resuming_replays_new_edited_and_deleted_messages_in_revision_order() {
     assert_eq!((edited.seq, edited.rev, edited.body.as_str()), (5, 351, "fixed typo"));
     assert!(edited.edited_at_ms.is_some());
     assert_eq!(bob.next::<MessageUpdated>().await, edited);
-    let deleted = ada.request::<DeleteMessage>(&DeleteRequest { id: sent[5].id }).await.expect("deleted");
+    let deleted =
+        ada.request::<DeleteMessage>(&DeleteRequest { id: sent[5].id }).await.expect("deleted");
     assert!(deleted.deleted);
     assert_eq!((deleted.body.as_str(), deleted.rev), ("", 352));
     assert_eq!(bob.next::<MessageUpdated>().await, deleted);
 
-    let tail = bob.request::<SyncRoom>(&SyncRequest { room: lobby, after_rev: 350 }).await.expect("sync");
+    let tail =
+        bob.request::<SyncRoom>(&SyncRequest { room: lobby, after_rev: 350 }).await.expect("sync");
     assert_eq!(tail.changes, vec![edited, deleted]);
 }
 
@@ -96,7 +104,10 @@ async fn only_the_author_edits_or_deletes_and_only_members_read() {
     let mine = ada.request::<SendMessage>(&msg("lobby", "mine")).await.expect("sent");
 
     let not_author = Err(ChatError::NotAuthor { id: mine.id });
-    assert_eq!(bob.request::<EditMessage>(&EditRequest { id: mine.id, body: "hacked".into() }).await, not_author);
+    assert_eq!(
+        bob.request::<EditMessage>(&EditRequest { id: mine.id, body: "hacked".into() }).await,
+        not_author
+    );
     assert_eq!(bob.request::<DeleteMessage>(&DeleteRequest { id: mine.id }).await, not_author);
     let unknown = Uuid::now_v7();
     assert_eq!(
@@ -111,7 +122,9 @@ async fn only_the_author_edits_or_deletes_and_only_members_read() {
     let page = bob.request::<LoadHistory>(&history("lobby", None)).await.expect("page");
     assert_eq!(page.messages, vec![mine.clone()]);
 
-    ada.request::<CreateRoom>(&CreateRoomPayload { name: "ops".into(), private: false }).await.expect("created");
+    ada.request::<CreateRoom>(&CreateRoomPayload { name: "ops".into(), private: false })
+        .await
+        .expect("created");
     ada.request::<SendMessage>(&msg("ops", "ops only")).await.expect("sent");
     assert_eq!(
         bob.request::<LoadHistory>(&history("ops", None)).await,
@@ -128,7 +141,9 @@ async fn rooms_memberships_and_messages_survive_a_restart() {
     let data = tempfile::tempdir().expect("temp dir");
     let app = spawn_app_in(data.path(), |_| {}).await;
     let ada = app.connect("Ada").await;
-    ada.request::<CreateRoom>(&CreateRoomPayload { name: "ops".into(), private: false }).await.expect("created");
+    ada.request::<CreateRoom>(&CreateRoomPayload { name: "ops".into(), private: false })
+        .await
+        .expect("created");
     let before = send_many(&ada, "ops", 3).await;
     ada.close().await;
     app.stop().await;

@@ -51,7 +51,9 @@ async fn an_engine_io_handshake_from_a_foreign_origin_is_refused() {
 
 #[tokio::test]
 async fn a_configured_origin_is_allowed() {
-    let app = common::spawn_app_with(|c| c.allowed_origins = vec!["https://chat.example.com".into()]).await;
+    let app =
+        common::spawn_app_with(|c| c.allowed_origins = vec!["https://chat.example.com".into()])
+            .await;
     let res = reqwest::Client::new()
         .get(app.url("/socket.io/?EIO=4&transport=polling"))
         .header("Origin", "https://chat.example.com")

@@ -64,7 +64,8 @@ async fn bad_requests_get_typed_errors_and_change_nothing() {
     let ada = app.connect("Ada").await;
 
     let shapeless = ada.request_raw("message:send", json!({"text": 42})).await;
-    let err: Result<serde_json::Value, ChatError> = serde_json::from_value(shapeless).expect("typed ack");
+    let err: Result<serde_json::Value, ChatError> =
+        serde_json::from_value(shapeless).expect("typed ack");
     assert!(matches!(err, Err(ChatError::InvalidPayload { .. })), "{err:?}");
 
     let not_an_object = ada.request_raw("message:send", json!("hello")).await;
@@ -96,11 +97,7 @@ async fn bad_requests_get_typed_errors_and_change_nothing() {
 async fn the_handshake_auth_payload_is_not_an_identity() {
     let app = spawn_app().await;
     // The pre-accounts handshake: a bare name is no longer a way in.
-    let err = app
-        .connect_with_cookie(None)
-        .await
-        .err()
-        .expect("refused");
+    let err = app.connect_with_cookie(None).await.err().expect("refused");
     assert!(err.contains("please sign in"), "{err}");
     let err = common::ChatClient::connect(&app.url("/"), "/chat", json!({ "name": "Ada" }), None)
         .await

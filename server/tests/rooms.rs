@@ -255,7 +255,10 @@ async fn direct_messages_reach_every_tab_of_both_people_and_nobody_else() {
         cy.request::<SendMessage>(&msg(&dm.id.0, "hi")).await,
         Err(ChatError::NotMember { .. })
     ));
-    assert!(matches!(cy.request::<JoinRoom>(&RoomRef { room: dm.id.clone() }).await, Err(ChatError::Forbidden { .. })));
+    assert!(matches!(
+        cy.request::<JoinRoom>(&RoomRef { room: dm.id.clone() }).await,
+        Err(ChatError::Forbidden { .. })
+    ));
 
     // Cy's room list does not include it; Bob's does.
     let listed = |list: app::events::rooms::RoomList| list.rooms.iter().any(|r| r.id == dm.id);
@@ -317,7 +320,10 @@ async fn a_newcomer_joins_the_lobby_in_front_of_everyone() {
     let mut ada = app.connect("Ada").await;
     let _bob = app.connect("Bob").await;
     let joined = ada.next::<MemberJoined>().await;
-    assert_eq!((joined.room, joined.user.name.as_str(), joined.members), (RoomId::lobby(), "Bob", 2));
+    assert_eq!(
+        (joined.room, joined.user.name.as_str(), joined.members),
+        (RoomId::lobby(), "Bob", 2)
+    );
     let view = ada.request::<RoomMembers>(&room("lobby")).await.expect("members");
     assert_eq!(view.members.len(), 2);
 }
@@ -343,7 +349,10 @@ async fn private_rooms_are_seen_and_joined_only_by_invitation() {
         assert!(list.rooms.iter().all(|r| r.id != id), "a private room is not listed");
         let refused = outsider.request::<JoinRoom>(&room("secret")).await.expect_err("refused");
         assert_eq!(refused, ChatError::Forbidden { room: "secret".into() });
-        let send = outsider.request::<SendMessage>(&msg("secret", "let me in")).await.expect_err("refused");
+        let send = outsider
+            .request::<SendMessage>(&msg("secret", "let me in"))
+            .await
+            .expect_err("refused");
         assert_eq!(send, ChatError::NotMember { room: "secret".into() });
         let members = outsider.request::<RoomMembers>(&room("secret")).await.expect_err("refused");
         assert_eq!(members, ChatError::NotMember { room: "secret".into() });
@@ -385,7 +394,10 @@ async fn private_rooms_are_seen_and_joined_only_by_invitation() {
         .expect_err("unknown");
     assert_eq!(unknown, ChatError::UnknownUser { user: "nobody".into() });
     let public = ada
-        .request::<InviteToRoom>(&InvitePayload { room: RoomId::lobby(), user: UserId("cy".into()) })
+        .request::<InviteToRoom>(&InvitePayload {
+            room: RoomId::lobby(),
+            user: UserId("cy".into()),
+        })
         .await
         .expect_err("public rooms are joined, not invited to");
     assert_eq!(public, ChatError::Forbidden { room: "lobby".into() });

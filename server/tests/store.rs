@@ -22,7 +22,9 @@ async fn sqlite() -> Subject {
 }
 
 async fn postgres() -> Subject {
-    let server = tokio::task::spawn_blocking(common::servers::Postgres::start).await.expect("start postgres");
+    let server = tokio::task::spawn_blocking(common::servers::Postgres::start)
+        .await
+        .expect("start postgres");
     let url = server.fresh_database().await;
     let store = PostgresStore::connect(&url).await.expect("connect postgres");
     Subject { store: Arc::new(store), _keep: Box::new(server) }
@@ -118,16 +120,27 @@ async fn rooms_of_every_kind_and_who_sees_them(store: &dyn Store) {
     assert!(matches!(dup, Err(StoreError::Conflict)), "{dup:?}");
 
     let secret = store.room(&room("secret")).await.expect("read").expect("exists");
-    assert_eq!((secret.kind, secret.created_by.clone(), secret.members), (RoomKind::Private, Some(ada.id.clone()), 0));
-    assert_eq!(store.room(&room("ada+bob")).await.expect("read").expect("exists").kind, RoomKind::Direct);
+    assert_eq!(
+        (secret.kind, secret.created_by.clone(), secret.members),
+        (RoomKind::Private, Some(ada.id.clone()), 0)
+    );
+    assert_eq!(
+        store.room(&room("ada+bob")).await.expect("read").expect("exists").kind,
+        RoomKind::Direct
+    );
     assert_eq!(store.room(&room("nowhere")).await.expect("read"), None);
     assert_eq!(store.rooms_created_by(&ada.id).await.expect("count"), 2, "group rooms only");
 
-    let ids = |rooms: Vec<server::store::RoomRecord>| rooms.into_iter().map(|r| r.id.0).collect::<Vec<_>>();
+    let ids = |rooms: Vec<server::store::RoomRecord>| {
+        rooms.into_iter().map(|r| r.id.0).collect::<Vec<_>>()
+    };
     assert_eq!(ids(store.rooms_visible_to(&bob.id).await.expect("list")), ["lobby", "zeta"]);
     store.add_member(&room("secret"), &bob.id, 3).await.expect("invite");
     store.add_member(&room("ada+bob"), &bob.id, 3).await.expect("dm");
-    assert_eq!(ids(store.rooms_visible_to(&bob.id).await.expect("list")), ["ada+bob", "lobby", "secret", "zeta"]);
+    assert_eq!(
+        ids(store.rooms_visible_to(&bob.id).await.expect("list")),
+        ["ada+bob", "lobby", "secret", "zeta"]
+    );
 }
 
 async fn memberships_add_remove_and_list(store: &dyn Store) {
@@ -142,7 +155,11 @@ async fn memberships_add_remove_and_list(store: &dyn Store) {
     let missing = store.add_member(&room("nowhere"), &ada.id, 3).await;
     assert!(matches!(missing, Err(StoreError::NotFound)), "{missing:?}");
     assert!(store.is_member(&lobby, &ada.id).await.expect("read"));
-    assert_eq!(store.members(&lobby).await.expect("members"), [ada.clone(), bob.clone()], "sorted by name");
+    assert_eq!(
+        store.members(&lobby).await.expect("members"),
+        [ada.clone(), bob.clone()],
+        "sorted by name"
+    );
     assert_eq!(store.memberships(&ada.id).await.expect("rooms"), [lobby.clone()]);
     assert_eq!(store.room(&lobby).await.expect("read").expect("exists").members, 2);
     assert!(store.remove_member(&lobby, &ada.id).await.expect("remove"));
@@ -160,7 +177,8 @@ async fn appends_number_messages_and_are_idempotent(store: &dyn Store) {
     assert!(second.rev > first.rev);
     assert_eq!(second.body, "two ' OR 1=1; --");
     // A retry of the same id returns the stored message and stores nothing new.
-    let retry = store.append(NewMessage { body: "changed".into(), ..second_msg }).await.expect("retry");
+    let retry =
+        store.append(NewMessage { body: "changed".into(), ..second_msg }).await.expect("retry");
     assert_eq!(retry, second);
     assert_eq!(store.history(&room("lobby"), None, 10).await.expect("history").messages.len(), 2);
     assert_eq!(store.message(first.id).await.expect("read"), Some(first));
@@ -189,7 +207,8 @@ async fn appends_succeed_while_other_writes_commit(store: &dyn Store) {
     let edited = store.append(message("lobby", &ada, "edited")).await.expect("append");
     let appends = async {
         for round in 0..50 {
-            let sends = (0..4).map(|i| store.append(message("lobby", &ada, &format!("{round}.{i}"))));
+            let sends =
+                (0..4).map(|i| store.append(message("lobby", &ada, &format!("{round}.{i}"))));
             for sent in futures_util::future::join_all(sends).await {
                 sent.expect("append while others write");
             }
@@ -197,7 +216,10 @@ async fn appends_succeed_while_other_writes_commit(store: &dyn Store) {
     };
     let sign_ins = async {
         for i in 0..200 {
-            store.create_session(&format!("token{i}"), &ada.id, i, i + 10_000).await.expect("session");
+            store
+                .create_session(&format!("token{i}"), &ada.id, i, i + 10_000)
+                .await
+                .expect("session");
         }
     };
     let edits = async {
@@ -218,11 +240,14 @@ async fn history_pages_backwards(store: &dyn Store) {
         store.append(message("lobby", &ada, &format!("m{i}"))).await.expect("append");
     }
     let newest = store.history(&room("lobby"), None, 2).await.expect("page");
-    let bodies = |p: &server::store::HistorySlice| p.messages.iter().map(|m| m.body.clone()).collect::<Vec<_>>();
+    let bodies = |p: &server::store::HistorySlice| {
+        p.messages.iter().map(|m| m.body.clone()).collect::<Vec<_>>()
+    };
     assert_eq!(bodies(&newest), ["m3", "m4"]);
     assert!(newest.has_more);
     assert_eq!(newest.rev, 5);
-    let older = store.history(&room("lobby"), Some(newest.messages[0].seq), 10).await.expect("page");
+    let older =
+        store.history(&room("lobby"), Some(newest.messages[0].seq), 10).await.expect("page");
     assert_eq!(bodies(&older), ["m0", "m1", "m2"]);
     assert!(!older.has_more);
     let missing = store.history(&room("nowhere"), None, 10).await;
@@ -234,7 +259,10 @@ async fn edits_and_deletions_get_new_revisions(store: &dyn Store) {
     store.create_account(&ada, Some("h"), 0).await.expect("account");
     let a = store.append(message("lobby", &ada, "tpyo")).await.expect("append");
     let b = store.append(message("lobby", &ada, "gone soon")).await.expect("append");
-    let edited = store.change_message(a.id, MessageChange::Edit { body: "typo".into() }, 5).await.expect("edit");
+    let edited = store
+        .change_message(a.id, MessageChange::Edit { body: "typo".into() }, 5)
+        .await
+        .expect("edit");
     assert_eq!((edited.body.as_str(), edited.edited_at_ms, edited.seq), ("typo", Some(5), a.seq));
     assert!(edited.rev > b.rev);
     let deleted = store.change_message(b.id, MessageChange::Delete, 6).await.expect("delete");

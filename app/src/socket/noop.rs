@@ -2,7 +2,6 @@
 
 use std::future::Future;
 
-
 use super::{ConnectOptions, ConnectionStatus, RequestError, SocketClient, Subscription};
 use crate::events::{ClientEvent, ServerEvent};
 

@@ -23,7 +23,9 @@ use crate::events::rooms::{
     DirectOpened, Empty, ListRooms, MemberJoined, MemberLeft, RoomAdded, RoomCreated, RoomDeleted,
 };
 use crate::model::UserRef;
-use crate::session::{Initial, SIGN_IN_REQUIRED, Welcome, guest, register, sign_in, sign_out, welcome_page};
+use crate::session::{
+    Initial, SIGN_IN_REQUIRED, Welcome, guest, register, sign_in, sign_out, welcome_page,
+};
 use crate::socket::{ConnectOptions, ConnectionStatus, Socket, SocketClient, Transports};
 
 use state::ChatState;
@@ -158,9 +160,8 @@ fn SignInForm(
     let password = RwSignal::new(String::new());
     let error = RwSignal::new(None::<ChatError>);
     // Point at the field the refusal is about (bad credentials: either could be wrong).
-    let name_invalid = move || {
-        error.with(|e| !matches!(e, None | Some(ChatError::InvalidPassword { .. })))
-    };
+    let name_invalid =
+        move || error.with(|e| !matches!(e, None | Some(ChatError::InvalidPassword { .. })));
     let password_invalid = move || {
         error.with(|e| {
             matches!(e, Some(ChatError::InvalidPassword { .. } | ChatError::BadCredentials))

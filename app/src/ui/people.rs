@@ -17,7 +17,9 @@ pub fn PeoplePanel() -> impl IntoView {
                 m.online = online.contains(&m.user.id);
             }
         });
-        members.sort_by(|a, b| b.online.cmp(&a.online).then_with(|| a.user.name.as_str().cmp(b.user.name.as_str())));
+        members.sort_by(|a, b| {
+            b.online.cmp(&a.online).then_with(|| a.user.name.as_str().cmp(b.user.name.as_str()))
+        });
         members
     };
     let online_count = move || members().iter().filter(|m| m.online).count();
@@ -82,14 +84,17 @@ fn Person(member: Member) -> impl IntoView {
     let name = member.user.name.to_string();
     let user = member.user.id.clone();
     let open_dm = move |_| {
-        chat.request_or_report::<OpenDirect>(OpenDirectPayload { user: user.clone() }, move |room| {
-            let id = room.id.clone();
-            chat.joined.update(|j| {
-                j.insert(id.clone());
-            });
-            chat.upsert_room(room);
-            chat.open(id);
-        });
+        chat.request_or_report::<OpenDirect>(
+            OpenDirectPayload { user: user.clone() },
+            move |room| {
+                let id = room.id.clone();
+                chat.joined.update(|j| {
+                    j.insert(id.clone());
+                });
+                chat.upsert_room(room);
+                chat.open(id);
+            },
+        );
     };
     let state = if member.online { "online" } else { "offline" };
     view! {

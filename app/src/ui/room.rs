@@ -17,11 +17,15 @@ use crate::model::{RoomId, validate_body};
 pub fn RoomPane() -> impl IntoView {
     let chat = expect_context::<ChatState>();
     let room = move || chat.room(&chat.current.get());
-    let title = move || room().map(|r| chat.label(&r)).unwrap_or_else(|| format!("# {}", chat.current.get()));
+    let title = move || {
+        room().map(|r| chat.label(&r)).unwrap_or_else(|| format!("# {}", chat.current.get()))
+    };
     let members = move || room().filter(|r| r.kind.is_group()).map(|r| r.members);
     let can_leave = move || room().is_some_and(|r| r.kind.is_group() && r.id != RoomId::lobby());
     let can_delete = move || {
-        room().is_some_and(|r| r.kind.is_group() && r.created_by.as_ref().is_some_and(|c| chat.is_me(c)))
+        room().is_some_and(|r| {
+            r.kind.is_group() && r.created_by.as_ref().is_some_and(|c| chat.is_me(c))
+        })
     };
     let leave = move |_| {
         let room = chat.current.get_untracked();
@@ -35,7 +39,9 @@ pub fn RoomPane() -> impl IntoView {
     };
     let delete = move |_| {
         let room = chat.current.get_untracked();
-        chat.request_or_report::<DeleteRoom>(RoomRef { room }, move |gone| chat.remove_room(&gone.room));
+        chat.request_or_report::<DeleteRoom>(RoomRef { room }, move |gone| {
+            chat.remove_room(&gone.room)
+        });
     };
 
     view! {
@@ -266,7 +272,9 @@ fn TypingIndicator() -> impl IntoView {
     let text = move || {
         let room = chat.current.get();
         let names: Vec<String> = chat.typing.with(|t| {
-            t.get(&room).map(|list| list.iter().map(|(u, _)| u.name.to_string()).collect()).unwrap_or_default()
+            t.get(&room)
+                .map(|list| list.iter().map(|(u, _)| u.name.to_string()).collect())
+                .unwrap_or_default()
         });
         match names.as_slice() {
             [] => String::new(),

@@ -294,7 +294,8 @@ impl ChatState {
     fn push_notice(&self, room: &RoomId, text: String) {
         let key = self.next_notice.get_value();
         self.next_notice.set_value(key + 1);
-        self.timelines.update(|t| t.entry(room.clone()).or_default().push(Line::Notice { key, text }));
+        self.timelines
+            .update(|t| t.entry(room.clone()).or_default().push(Line::Notice { key, text }));
     }
 
     /// Applies a `room:members` or `room:join` ack for the room on screen.
@@ -326,7 +327,11 @@ impl ChatState {
             o.insert(change.user.id.clone());
         });
         if self.joined.with_untracked(|j| j.contains(&change.room)) {
-            let who = if self.is_me(&change.user.id) { "You".to_owned() } else { change.user.name.to_string() };
+            let who = if self.is_me(&change.user.id) {
+                "You".to_owned()
+            } else {
+                change.user.name.to_string()
+            };
             self.push_notice(&change.room, format!("{who} joined"));
         }
         if change.room == self.current.get_untracked() {
@@ -347,7 +352,8 @@ impl ChatState {
     /// Someone (maybe another tab of ours) left a room.
     pub fn member_left(&self, change: MemberChange) {
         self.set_member_count(&change.room, change.members);
-        if self.joined.with_untracked(|j| j.contains(&change.room)) && !self.is_me(&change.user.id) {
+        if self.joined.with_untracked(|j| j.contains(&change.room)) && !self.is_me(&change.user.id)
+        {
             self.push_notice(&change.room, format!("{} left", change.user.name));
         }
         if change.room == self.current.get_untracked() {
@@ -474,7 +480,10 @@ impl ChatState {
                 .flat_map(|(room, lines)| {
                     lines.iter().filter_map(move |l| match l {
                         Line::Message(e)
-                            if matches!(e.delivery.get_untracked(), Delivery::Pending | Delivery::Unconfirmed) =>
+                            if matches!(
+                                e.delivery.get_untracked(),
+                                Delivery::Pending | Delivery::Unconfirmed
+                            ) =>
                         {
                             Some((room.clone(), e.id, e.body.get_untracked()))
                         }

@@ -20,9 +20,9 @@ use std::time::Duration;
 use app::ChatError;
 use app::limits::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS};
 use app::model::{DisplayName, UserId, UserRef};
+use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
-use argon2::Argon2;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use governor::clock::{Clock, DefaultClock};
@@ -117,7 +117,9 @@ fn verify_password(password: &str, hash: &str) -> bool {
 }
 
 /// Runs Argon2 off the async threads.
-async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, ChatError> {
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ChatError> {
     tokio::task::spawn_blocking(work).await.map_err(|e| {
         tracing::error!(error = %e, "password hashing task failed");
         ChatError::Internal
@@ -136,7 +138,8 @@ fn check_password_rule(password: &str) -> Result<(), ChatError> {
 impl Accounts {
     /// Accounts over `store`.
     pub async fn new(store: Arc<dyn Store>, policy: AccountPolicy) -> Result<Self, ChatError> {
-        let per_minute = NonZeroU32::new(policy.sign_in_attempts_per_minute).unwrap_or(NonZeroU32::MIN);
+        let per_minute =
+            NonZeroU32::new(policy.sign_in_attempts_per_minute).unwrap_or(NonZeroU32::MIN);
         let decoy = SessionToken::generate()?;
         let decoy = blocking(move || hash_password(decoy.as_str())).await??;
         Ok(Self {
@@ -209,7 +212,10 @@ impl Accounts {
             });
         }
         let account = self.store.credentials(&id).await.map_err(internal)?;
-        let hash = account.as_ref().and_then(|(_, hash)| hash.clone()).unwrap_or_else(|| self.decoy.clone());
+        let hash = account
+            .as_ref()
+            .and_then(|(_, hash)| hash.clone())
+            .unwrap_or_else(|| self.decoy.clone());
         let password_ok = blocking(move || verify_password(&password, &hash)).await?;
         match account {
             Some((user, Some(_))) if password_ok => self.open_session(user).await,

@@ -15,15 +15,15 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use app::ChatError;
 use app::events::messages::{HistoryPage, SendMessagePayload, SyncPage};
-use app::limits::{HISTORY_PAGE, SYNC_PAGE};
-use app::session::Initial;
-use uuid::Uuid;
 use app::events::presence::TypingNotice;
 use app::events::rooms::{MemberChange, RoomList, RoomView};
+use app::limits::{HISTORY_PAGE, SYNC_PAGE};
 use app::model::{
     ChatMessage, Member, RoomId, RoomKind, RoomSummary, UserId, UserRef, parse_room_name,
     validate_body,
 };
+use app::session::Initial;
+use uuid::Uuid;
 
 pub use accounts::{AccountPolicy, Accounts, NewSession, SessionDigest, SessionToken};
 pub use presence::Presence;
@@ -92,7 +92,12 @@ pub struct Chat {
 impl Chat {
     /// A chat over `store`; each person may create up to `max_rooms_per_person` group rooms.
     pub fn new(store: Arc<dyn Store>, max_rooms_per_person: usize) -> Self {
-        Self { store, presence: Presence::default(), typing: TypingThrottle::default(), max_rooms_per_person }
+        Self {
+            store,
+            presence: Presence::default(),
+            typing: TypingThrottle::default(),
+            max_rooms_per_person,
+        }
     }
 
     async fn summary(&self, record: RoomRecord) -> Result<RoomSummary, ChatError> {
@@ -168,7 +173,10 @@ impl Chat {
 
     /// Records who has a tab anywhere in the cluster; returns who went offline since the last
     /// report (see [`Presence::report_cluster`]).
-    pub fn report_cluster_presence(&self, online: std::collections::HashSet<UserId>) -> Vec<UserId> {
+    pub fn report_cluster_presence(
+        &self,
+        online: std::collections::HashSet<UserId>,
+    ) -> Vec<UserId> {
         self.presence.report_cluster(online)
     }
 
@@ -204,12 +212,10 @@ impl Chat {
         }
         let kind = if private { RoomKind::Private } else { RoomKind::Public };
         let now = now_ms();
-        self.store.create_room(&id, kind, Some(who.id()), now).await.map_err(
-            |e| match e {
-                StoreError::Conflict => ChatError::RoomExists { room: id.to_string() },
-                e => internal(e),
-            },
-        )?;
+        self.store.create_room(&id, kind, Some(who.id()), now).await.map_err(|e| match e {
+            StoreError::Conflict => ChatError::RoomExists { room: id.to_string() },
+            e => internal(e),
+        })?;
         self.store.add_member(&id, who.id(), now).await.map_err(internal)?;
         let record = self.record(&id).await?;
         self.summary(record).await
@@ -309,7 +315,9 @@ impl Chat {
             .into_iter()
             .map(|user| Member { online: self.presence.is_online(&user.id), user })
             .collect();
-        members.sort_by(|a, b| b.online.cmp(&a.online).then_with(|| a.user.name.as_str().cmp(b.user.name.as_str())));
+        members.sort_by(|a, b| {
+            b.online.cmp(&a.online).then_with(|| a.user.name.as_str().cmp(b.user.name.as_str()))
+        });
         Ok(RoomView { room: self.summary(record).await?, members })
     }
 
@@ -331,7 +339,8 @@ impl Chat {
             .ok_or_else(|| ChatError::UnknownUser { user: peer.to_string() })?;
         let id = RoomId::direct(who.id(), peer);
         let now = now_ms();
-        let created = match self.store.create_room(&id, RoomKind::Direct, Some(who.id()), now).await {
+        let created = match self.store.create_room(&id, RoomKind::Direct, Some(who.id()), now).await
+        {
             Ok(()) => true,
             Err(StoreError::Conflict) => false,
             Err(e) => return Err(internal(e)),

@@ -52,7 +52,10 @@ impl Presence {
     /// Records who has a tab on any node of the cluster; returns who had one at the previous
     /// report and has none now, here or elsewhere (they went offline, maybe with a dead node).
     pub fn report_cluster(&self, online: HashSet<UserId>) -> Vec<UserId> {
-        let previous = std::mem::replace(&mut *self.anywhere.write().unwrap_or_else(|e| e.into_inner()), online);
+        let previous = std::mem::replace(
+            &mut *self.anywhere.write().unwrap_or_else(|e| e.into_inner()),
+            online,
+        );
         let anywhere = self.anywhere.read().unwrap_or_else(|e| e.into_inner());
         let tabs = self.tabs.lock().unwrap_or_else(|e| e.into_inner());
         previous.into_iter().filter(|u| !anywhere.contains(u) && !tabs.contains_key(u)).collect()

@@ -11,8 +11,8 @@ use fred::clients::SubscriberClient;
 use fred::interfaces::EventInterface;
 use fred::prelude::{Builder, Config, ReconnectPolicy};
 use fred::types::RespVersion;
-use socketioxide_redis::{FredAdapter, RedisAdapterConfig, RedisAdapterCtr};
 use socketioxide_redis::drivers::fred::FredDriver;
+use socketioxide_redis::{FredAdapter, RedisAdapterConfig, RedisAdapterCtr};
 
 /// The adapter type of a clustered server.
 pub type ClusterAdapter = FredAdapter<socketioxide::adapter::Emitter>;
@@ -55,7 +55,8 @@ pub async fn connect(url: &str) -> Result<RedisAdapterCtr<FredDriver>, ClusterEr
         tracing::warn!(%error, "redis connection error");
         Ok(())
     });
-    let config = RedisAdapterConfig::default().with_request_timeout(REQUEST_TIMEOUT).with_prefix("parley");
+    let config =
+        RedisAdapterConfig::default().with_request_timeout(REQUEST_TIMEOUT).with_prefix("parley");
     let adapter = RedisAdapterCtr::new_with_fred_config(client.clone(), config).await?;
     tokio::spawn(resubscribe_on_reconnect(client));
     Ok(adapter)
@@ -85,7 +86,10 @@ pub const PRESENCE_SWEEP: Duration = Duration::from_secs(2);
 /// at the previous sweep and has none now. That covers people whose node died without saying
 /// goodbye. Every node sweeps, so such news may come once per surviving node; clients take
 /// "offline" twice as once.
-pub async fn sweep_presence(io: socketioxide::SocketIo<ClusterAdapter>, chat: std::sync::Arc<crate::domain::Chat>) {
+pub async fn sweep_presence(
+    io: socketioxide::SocketIo<ClusterAdapter>,
+    chat: std::sync::Arc<crate::domain::Chat>,
+) {
     use app::events::CHAT_NAMESPACE;
     use app::events::presence::{Presence, PresenceChanged};
     use app::model::UserId;
@@ -103,7 +107,11 @@ pub async fn sweep_presence(io: socketioxide::SocketIo<ClusterAdapter>, chat: st
                 continue;
             }
         };
-        let online = rooms.iter().filter_map(|r| r.strip_prefix("user:")).map(|id| UserId(id.to_owned())).collect();
+        let online = rooms
+            .iter()
+            .filter_map(|r| r.strip_prefix("user:"))
+            .map(|id| UserId(id.to_owned()))
+            .collect();
         for gone in chat.report_cluster_presence(online) {
             let Ok(Some(user)) = chat.person(&gone).await else { continue };
             super::emit::<_, PresenceChanged>(ns.clone(), &Presence { user, online: false }).await;

@@ -152,14 +152,19 @@ async fn open_direct<A: Adapter>(req: Request<A>, payload: OpenDirectPayload) ->
     Ok(summary)
 }
 
-async fn send_message<A: Adapter>(req: Request<A>, payload: SendMessagePayload) -> Ack<SendMessage> {
+async fn send_message<A: Adapter>(
+    req: Request<A>,
+    payload: SendMessagePayload,
+) -> Ack<SendMessage> {
     let (message, audience) = req.chat.post(&req.identity, payload).await?;
     emit_to::<_, NewMessage>(&req.socket, &audience, &message).await;
     Ok(message)
 }
 
 async fn start_typing<A: Adapter>(req: Request<A>, payload: RoomRef) -> Ack<StartTyping> {
-    if let Some((notice, audience)) = req.chat.typing(&req.identity, &payload.room, Instant::now()).await? {
+    if let Some((notice, audience)) =
+        req.chat.typing(&req.identity, &payload.room, Instant::now()).await?
+    {
         emit_to::<_, Typing>(&req.socket, &audience, &notice).await;
     }
     Ok(())

@@ -24,14 +24,19 @@ impl RequestLimiter {
         let rate = NonZeroU32::new(per_second).unwrap_or(NonZeroU32::MIN);
         let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
         let quota = Quota::per_second(rate).allow_burst(burst);
-        Self { limiter: Arc::new(DefaultKeyedRateLimiter::keyed(quota)), clock: DefaultClock::default() }
+        Self {
+            limiter: Arc::new(DefaultKeyedRateLimiter::keyed(quota)),
+            clock: DefaultClock::default(),
+        }
     }
 
     /// Takes one request from `user`'s bucket.
     pub fn check(&self, user: &UserId) -> Result<(), ChatError> {
         self.limiter.check_key(user).map_err(|not_until| {
             let wait = not_until.wait_time_from(self.clock.now());
-            ChatError::RateLimited { retry_after_ms: u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1) }
+            ChatError::RateLimited {
+                retry_after_ms: u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1),
+            }
         })?;
         // Keep the table as small as the set of recently active people.
         if self.limiter.len() > 10_000 {
@@ -91,7 +96,9 @@ mod tests {
         for _ in 0..3 {
             assert_eq!(limiter.check(&ada), Ok(()));
         }
-        assert!(matches!(limiter.check(&ada), Err(ChatError::RateLimited { retry_after_ms }) if retry_after_ms > 0));
+        assert!(
+            matches!(limiter.check(&ada), Err(ChatError::RateLimited { retry_after_ms }) if retry_after_ms > 0)
+        );
         assert_eq!(limiter.check(&bob), Ok(()), "others have their own bucket");
     }
 

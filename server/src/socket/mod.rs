@@ -36,8 +36,8 @@ use socketioxide::adapter::Adapter;
 use socketioxide::extract::{AckSender, Extension, MaybeExtension, SocketRef, State, TryData};
 use socketioxide::handler::ConnectHandler;
 // Not re-exported by socketioxide; `SocketIo::ns` requires it of the adapter.
-use socketioxide_core::adapter::DefinedAdapter;
 use socketioxide::operators::BroadcastOperators;
+use socketioxide_core::adapter::DefinedAdapter;
 
 use crate::domain::{Accounts, Audience, Chat, Identity, SessionDigest};
 use crate::session::session_token;
@@ -161,7 +161,9 @@ async fn prepare<A: Adapter>(
         emit::<_, MemberJoined>(socket.broadcast(), change).await;
     }
     // The first tab here may not be the first anywhere: ask every node.
-    if came_online && !has_other_tabs(socket.broadcast(), &identity.user.id, socket.id).await.unwrap_or(false) {
+    if came_online
+        && !has_other_tabs(socket.broadcast(), &identity.user.id, socket.id).await.unwrap_or(false)
+    {
         let presence = Presence { user: identity.user.clone(), online: true };
         emit::<_, PresenceChanged>(socket.broadcast(), &presence).await;
     }

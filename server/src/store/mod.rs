@@ -107,21 +107,35 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     /// Records a new person with an Argon2 hash (`None`: a guest); [`StoreError::Conflict`] if
     /// the id is taken.
-    async fn create_account(&self, user: &UserRef, password_hash: Option<&str>, at_ms: i64)
-    -> StoreResult<()>;
+    async fn create_account(
+        &self,
+        user: &UserRef,
+        password_hash: Option<&str>,
+        at_ms: i64,
+    ) -> StoreResult<()>;
     /// A person and their password hash (`None` inside: no password, a guest).
     async fn credentials(&self, id: &UserId) -> StoreResult<Option<(UserRef, Option<String>)>>;
     /// Opens a session known by `token_hash`, valid until `expires_ms`.
-    async fn create_session(&self, token_hash: &str, user: &UserId, at_ms: i64, expires_ms: i64)
-    -> StoreResult<()>;
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        user: &UserId,
+        at_ms: i64,
+        expires_ms: i64,
+    ) -> StoreResult<()>;
     /// The person of an unexpired session.
     async fn session_user(&self, token_hash: &str, now_ms: i64) -> StoreResult<Option<UserRef>>;
     /// Ends a session; false if there was none.
     async fn delete_session(&self, token_hash: &str) -> StoreResult<bool>;
 
     /// Creates a room; [`StoreError::Conflict`] if the id is taken.
-    async fn create_room(&self, id: &RoomId, kind: RoomKind, by: Option<&UserId>, at_ms: i64)
-    -> StoreResult<()>;
+    async fn create_room(
+        &self,
+        id: &RoomId,
+        kind: RoomKind,
+        by: Option<&UserId>,
+        at_ms: i64,
+    ) -> StoreResult<()>;
     /// Deletes a room with its memberships and messages; false if there was none.
     async fn delete_room(&self, id: &RoomId) -> StoreResult<bool>;
     /// One room.
@@ -146,14 +160,26 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// returning. If a message with the same id exists, returns that one unchanged.
     async fn append(&self, message: NewMessage) -> StoreResult<ChatMessage>;
     /// The `limit` newest messages of a room with `seq < before` (if given), oldest first.
-    async fn history(&self, room: &RoomId, before: Option<u64>, limit: u32)
-    -> StoreResult<HistorySlice>;
+    async fn history(
+        &self,
+        room: &RoomId,
+        before: Option<u64>,
+        limit: u32,
+    ) -> StoreResult<HistorySlice>;
     /// Up to `limit` messages of a room changed after revision `after_rev`, by revision.
-    async fn changes(&self, room: &RoomId, after_rev: u64, limit: u32)
-    -> StoreResult<Vec<ChatMessage>>;
+    async fn changes(
+        &self,
+        room: &RoomId,
+        after_rev: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<ChatMessage>>;
     /// One message.
     async fn message(&self, id: Uuid) -> StoreResult<Option<ChatMessage>>;
     /// Edits or deletes a message, giving it the room's next revision.
-    async fn change_message(&self, id: Uuid, change: MessageChange, at_ms: i64)
-    -> StoreResult<ChatMessage>;
+    async fn change_message(
+        &self,
+        id: Uuid,
+        change: MessageChange,
+        at_ms: i64,
+    ) -> StoreResult<ChatMessage>;
 }

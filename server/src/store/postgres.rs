@@ -120,7 +120,9 @@ impl PostgresStore {
     /// One attempt at an append; `Ok(None)` if a concurrent append of the same id won.
     async fn try_append(&self, message: &NewMessage) -> StoreResult<Option<ChatMessage>> {
         let mut tx = self.pool.begin().await?;
-        if let Some(row) = sqlx::query(MESSAGE_BY_ID).bind(message.id).fetch_optional(&mut *tx).await? {
+        if let Some(row) =
+            sqlx::query(MESSAGE_BY_ID).bind(message.id).fetch_optional(&mut *tx).await?
+        {
             return Ok(Some(message_from_row(&row)?));
         }
         let counters: Option<(i64, i64)> = sqlx::query_as(
@@ -171,11 +173,13 @@ impl PostgresStore {
 #[async_trait]
 impl Store for PostgresStore {
     async fn upsert_user(&self, user: &UserRef) -> StoreResult<()> {
-        sqlx::query("INSERT INTO users (id, name) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET name = $2")
-            .bind(&user.id.0)
-            .bind(user.name.as_str())
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "INSERT INTO users (id, name) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET name = $2",
+        )
+        .bind(&user.id.0)
+        .bind(user.name.as_str())
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
@@ -187,15 +191,22 @@ impl Store for PostgresStore {
         row.as_ref().map(user_from_row).transpose()
     }
 
-    async fn create_account(&self, user: &UserRef, password_hash: Option<&str>, at_ms: i64) -> StoreResult<()> {
-        sqlx::query("INSERT INTO users (id, name, password_hash, created_at) VALUES ($1, $2, $3, $4)")
-            .bind(&user.id.0)
-            .bind(user.name.as_str())
-            .bind(password_hash)
-            .bind(at_ms)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict } else { e.into() })?;
+    async fn create_account(
+        &self,
+        user: &UserRef,
+        password_hash: Option<&str>,
+        at_ms: i64,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO users (id, name, password_hash, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&user.id.0)
+        .bind(user.name.as_str())
+        .bind(password_hash)
+        .bind(at_ms)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict } else { e.into() })?;
         Ok(())
     }
 
@@ -207,9 +218,18 @@ impl Store for PostgresStore {
         row.map(|row| Ok((user_from_row(&row)?, row.try_get("password_hash")?))).transpose()
     }
 
-    async fn create_session(&self, token_hash: &str, user: &UserId, at_ms: i64, expires_ms: i64) -> StoreResult<()> {
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        user: &UserId,
+        at_ms: i64,
+        expires_ms: i64,
+    ) -> StoreResult<()> {
         // Expired sessions are swept whenever one is opened; the index keeps it cheap.
-        sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(at_ms).execute(&self.pool).await?;
+        sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+            .bind(at_ms)
+            .execute(&self.pool)
+            .await?;
         sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
             .bind(token_hash)
             .bind(&user.0)
@@ -240,7 +260,13 @@ impl Store for PostgresStore {
         Ok(done.rows_affected() > 0)
     }
 
-    async fn create_room(&self, id: &RoomId, kind: RoomKind, by: Option<&UserId>, at_ms: i64) -> StoreResult<()> {
+    async fn create_room(
+        &self,
+        id: &RoomId,
+        kind: RoomKind,
+        by: Option<&UserId>,
+        at_ms: i64,
+    ) -> StoreResult<()> {
         sqlx::query("INSERT INTO rooms (id, kind, created_by, created_at) VALUES ($1, $2, $3, $4)")
             .bind(&id.0)
             .bind(kind_column(kind))
@@ -253,7 +279,8 @@ impl Store for PostgresStore {
     }
 
     async fn delete_room(&self, id: &RoomId) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM rooms WHERE id = $1").bind(&id.0).execute(&self.pool).await?;
+        let done =
+            sqlx::query("DELETE FROM rooms WHERE id = $1").bind(&id.0).execute(&self.pool).await?;
         Ok(done.rows_affected() > 0)
     }
 
@@ -325,10 +352,12 @@ impl Store for PostgresStore {
     }
 
     async fn memberships(&self, user: &UserId) -> StoreResult<Vec<RoomId>> {
-        let rows = sqlx::query("SELECT room_id FROM memberships WHERE user_id = $1 ORDER BY room_id COLLATE \"C\"")
-            .bind(&user.0)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT room_id FROM memberships WHERE user_id = $1 ORDER BY room_id COLLATE \"C\"",
+        )
+        .bind(&user.0)
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter().map(|r| Ok(RoomId(r.try_get("room_id")?))).collect()
     }
 
@@ -350,7 +379,12 @@ impl Store for PostgresStore {
         self.find_message(message.id).await?.ok_or(StoreError::NotFound)
     }
 
-    async fn history(&self, room: &RoomId, before: Option<u64>, limit: u32) -> StoreResult<HistorySlice> {
+    async fn history(
+        &self,
+        room: &RoomId,
+        before: Option<u64>,
+        limit: u32,
+    ) -> StoreResult<HistorySlice> {
         // The revision first: a message stored between the two reads is then both in the page
         // and after the revision, which resuming dedupes, instead of in neither.
         let rev: Option<i64> = sqlx::query_scalar("SELECT last_rev FROM rooms WHERE id = $1")
@@ -376,7 +410,12 @@ impl Store for PostgresStore {
         Ok(HistorySlice { messages, has_more, rev: u64::try_from(rev).unwrap_or_default() })
     }
 
-    async fn changes(&self, room: &RoomId, after_rev: u64, limit: u32) -> StoreResult<Vec<ChatMessage>> {
+    async fn changes(
+        &self,
+        room: &RoomId,
+        after_rev: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<ChatMessage>> {
         let rows = sqlx::query(concat!(
             "SELECT ",
             message_columns!(),
@@ -394,7 +433,12 @@ impl Store for PostgresStore {
         self.find_message(id).await
     }
 
-    async fn change_message(&self, id: Uuid, change: MessageChange, at_ms: i64) -> StoreResult<ChatMessage> {
+    async fn change_message(
+        &self,
+        id: Uuid,
+        change: MessageChange,
+        at_ms: i64,
+    ) -> StoreResult<ChatMessage> {
         let mut tx = self.pool.begin().await?;
         let rev: Option<i64> = sqlx::query_scalar(
             "UPDATE rooms SET last_rev = last_rev + 1 \

@@ -79,7 +79,8 @@ fn message_from_row(row: &sqlx::sqlite::SqliteRow) -> StoreResult<ChatMessage> {
     Ok(ChatMessage {
         id: Uuid::parse_str(&id).map_err(|_| corrupt("message id"))?,
         room: RoomId(row.try_get("room_id")?),
-        seq: u64::try_from(row.try_get::<i64, _>("seq")?).map_err(|_| corrupt("sequence number"))?,
+        seq: u64::try_from(row.try_get::<i64, _>("seq")?)
+            .map_err(|_| corrupt("sequence number"))?,
         author: UserRef {
             id: UserId(row.try_get("author_id")?),
             name: DisplayName::parse(&name).map_err(|_| corrupt("author name"))?,
@@ -130,10 +131,8 @@ impl SqliteStore {
     }
 
     async fn find_message(&self, id: Uuid) -> StoreResult<Option<ChatMessage>> {
-        let row = sqlx::query(MESSAGE_BY_ID)
-            .bind(id.to_string())
-            .fetch_optional(&self.pool)
-            .await?;
+        let row =
+            sqlx::query(MESSAGE_BY_ID).bind(id.to_string()).fetch_optional(&self.pool).await?;
         row.as_ref().map(message_from_row).transpose()
     }
 }
@@ -141,23 +140,32 @@ impl SqliteStore {
 #[async_trait]
 impl Store for SqliteStore {
     async fn upsert_user(&self, user: &UserRef) -> StoreResult<()> {
-        sqlx::query("INSERT INTO users (id, name) VALUES (?1, ?2) ON CONFLICT (id) DO UPDATE SET name = ?2")
-            .bind(&user.id.0)
-            .bind(user.name.as_str())
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "INSERT INTO users (id, name) VALUES (?1, ?2) ON CONFLICT (id) DO UPDATE SET name = ?2",
+        )
+        .bind(&user.id.0)
+        .bind(user.name.as_str())
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
-    async fn create_account(&self, user: &UserRef, password_hash: Option<&str>, at_ms: i64) -> StoreResult<()> {
-        sqlx::query("INSERT INTO users (id, name, password_hash, created_at) VALUES (?1, ?2, ?3, ?4)")
-            .bind(&user.id.0)
-            .bind(user.name.as_str())
-            .bind(password_hash)
-            .bind(at_ms)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict } else { e.into() })?;
+    async fn create_account(
+        &self,
+        user: &UserRef,
+        password_hash: Option<&str>,
+        at_ms: i64,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO users (id, name, password_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
+        )
+        .bind(&user.id.0)
+        .bind(user.name.as_str())
+        .bind(password_hash)
+        .bind(at_ms)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict } else { e.into() })?;
         Ok(())
     }
 
@@ -169,9 +177,18 @@ impl Store for SqliteStore {
         row.map(|row| Ok((user_from_row(&row)?, row.try_get("password_hash")?))).transpose()
     }
 
-    async fn create_session(&self, token_hash: &str, user: &UserId, at_ms: i64, expires_ms: i64) -> StoreResult<()> {
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        user: &UserId,
+        at_ms: i64,
+        expires_ms: i64,
+    ) -> StoreResult<()> {
         // Expired sessions are swept whenever one is opened; the index keeps it cheap.
-        sqlx::query("DELETE FROM sessions WHERE expires_at <= ?1").bind(at_ms).execute(&self.pool).await?;
+        sqlx::query("DELETE FROM sessions WHERE expires_at <= ?1")
+            .bind(at_ms)
+            .execute(&self.pool)
+            .await?;
         sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)")
             .bind(token_hash)
             .bind(&user.0)
@@ -203,10 +220,12 @@ impl Store for SqliteStore {
     }
 
     async fn rooms_created_by(&self, user: &UserId) -> StoreResult<u32> {
-        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM rooms WHERE created_by = ?1 AND kind = 'public'")
-            .bind(&user.0)
-            .fetch_one(&self.pool)
-            .await?;
+        let count: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM rooms WHERE created_by = ?1 AND kind = 'public'",
+        )
+        .bind(&user.0)
+        .fetch_one(&self.pool)
+        .await?;
         Ok(u32::try_from(count).unwrap_or(u32::MAX))
     }
 
@@ -233,16 +252,17 @@ impl Store for SqliteStore {
         .bind(&id.0)
         .bind(kind)
         .bind(invite_only)
-            .bind(by.map(|u| u.0.as_str()))
-            .bind(at_ms)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict } else { e.into() })?;
+        .bind(by.map(|u| u.0.as_str()))
+        .bind(at_ms)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict } else { e.into() })?;
         Ok(())
     }
 
     async fn delete_room(&self, id: &RoomId) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM rooms WHERE id = ?1").bind(&id.0).execute(&self.pool).await?;
+        let done =
+            sqlx::query("DELETE FROM rooms WHERE id = ?1").bind(&id.0).execute(&self.pool).await?;
         Ok(done.rows_affected() > 0)
     }
 
@@ -304,10 +324,11 @@ impl Store for SqliteStore {
     }
 
     async fn memberships(&self, user: &UserId) -> StoreResult<Vec<RoomId>> {
-        let rows = sqlx::query("SELECT room_id FROM memberships WHERE user_id = ?1 ORDER BY room_id")
-            .bind(&user.0)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows =
+            sqlx::query("SELECT room_id FROM memberships WHERE user_id = ?1 ORDER BY room_id")
+                .bind(&user.0)
+                .fetch_all(&self.pool)
+                .await?;
         rows.iter().map(|r| Ok(RoomId(r.try_get("room_id")?))).collect()
     }
 
@@ -439,7 +460,10 @@ async fn write_appends(pool: SqlitePool, mut jobs: mpsc::Receiver<AppendJob>) {
             Ok(results) => results,
             Err(e) => {
                 tracing::error!(error = %e, size = batch.len(), "append group failed");
-                batch.iter().map(|_| Err(StoreError::Database(sqlx::Error::WorkerCrashed))).collect()
+                batch
+                    .iter()
+                    .map(|_| Err(StoreError::Database(sqlx::Error::WorkerCrashed)))
+                    .collect()
             }
         };
         for (job, result) in batch.drain(..).zip(results) {

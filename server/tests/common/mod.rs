@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use futures_util::FutureExt;
 use leptos::config::LeptosOptions;
-use rust_socketio::{Event, Payload};
 use rust_socketio::asynchronous::{Client, ClientBuilder};
+use rust_socketio::{Event, Payload};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -71,7 +71,13 @@ pub async fn spawn_app_in(dir: &std::path::Path, configure: impl FnOnce(&mut Con
     let server = tokio::spawn(server::run(listener, state, async {
         let _ = rx.await;
     }));
-    TestApp { addr, sessions: Default::default(), shutdown: Some(tx), server: Some(server), _data: None }
+    TestApp {
+        addr,
+        sessions: Default::default(),
+        shutdown: Some(tx),
+        server: Some(server),
+        _data: None,
+    }
 }
 
 impl TestApp {
@@ -129,7 +135,8 @@ pub async fn call_auth(
     form: &[(&str, &str)],
     cookie: Option<&str>,
 ) -> Result<String, (u16, Value)> {
-    let mut request = reqwest::Client::new().post(format!("http://{addr}/api/{endpoint}")).form(form);
+    let mut request =
+        reqwest::Client::new().post(format!("http://{addr}/api/{endpoint}")).form(form);
     if let Some(cookie) = cookie {
         request = request.header("cookie", cookie);
     }
@@ -150,7 +157,11 @@ pub async fn call_auth(
 }
 
 /// Registers an account; `Ok` carries its session cookie.
-pub async fn register(addr: SocketAddr, name: &str, password: &str) -> Result<String, (u16, Value)> {
+pub async fn register(
+    addr: SocketAddr,
+    name: &str,
+    password: &str,
+) -> Result<String, (u16, Value)> {
     call_auth(addr, "register", &[("name", name), ("password", password)], None).await
 }
 
@@ -207,8 +218,10 @@ impl ChatClient {
                 async {}.boxed()
             })
             .on_any(move |event, payload, _| {
-                let _ = events_tx
-                    .send(Received { event: String::from(event.as_str()), data: first_value(payload) });
+                let _ = events_tx.send(Received {
+                    event: String::from(event.as_str()),
+                    data: first_value(payload),
+                });
                 async {}.boxed()
             })
             .connect()
@@ -254,7 +267,12 @@ impl ChatClient {
     }
 
     /// Emits `event` and waits up to `wait` for its ack; `None` if none came (e.g. closed).
-    pub async fn request_raw_within(&self, event: &str, payload: Value, wait: Duration) -> Option<Value> {
+    pub async fn request_raw_within(
+        &self,
+        event: &str,
+        payload: Value,
+        wait: Duration,
+    ) -> Option<Value> {
         self.ack(event, payload, wait).await
     }
 
@@ -264,7 +282,10 @@ impl ChatClient {
     }
 
     /// Emits a typed request and decodes its typed ack.
-    pub async fn request<E: app::events::ClientEvent>(&self, payload: &E::Payload) -> app::events::Ack<E>
+    pub async fn request<E: app::events::ClientEvent>(
+        &self,
+        payload: &E::Payload,
+    ) -> app::events::Ack<E>
     where
         E::Payload: Serialize,
     {
@@ -283,7 +304,8 @@ impl ChatClient {
                 .unwrap_or_else(|_| panic!("no `{}` within {WAIT:?}", E::NAME))
                 .expect("client closed");
             if received.event == E::NAME {
-                return serde_json::from_value(received.data).expect("payload has the declared type");
+                return serde_json::from_value(received.data)
+                    .expect("payload has the declared type");
             }
         }
     }
@@ -301,11 +323,13 @@ impl ChatClient {
         loop {
             let received = tokio::time::timeout(WAIT, self.events.recv())
                 .await
-                .unwrap_or_else(|_| panic!("no matching `{}` within {WAIT:?}; got {before:?}", E::NAME))
+                .unwrap_or_else(|_| {
+                    panic!("no matching `{}` within {WAIT:?}; got {before:?}", E::NAME)
+                })
                 .expect("client closed");
             if received.event == E::NAME {
-                let payload: E::Payload =
-                    serde_json::from_value(received.data.clone()).expect("payload has the declared type");
+                let payload: E::Payload = serde_json::from_value(received.data.clone())
+                    .expect("payload has the declared type");
                 if accept(&payload) {
                     return (payload, before);
                 }

@@ -78,14 +78,24 @@ impl Postgres {
         let dir = tempfile::tempdir().expect("temp dir");
         if root {
             let ids = |flag| {
-                let out = Command::new("id").args([flag, "postgres"]).output().expect("id postgres");
+                let out =
+                    Command::new("id").args([flag, "postgres"]).output().expect("id postgres");
                 String::from_utf8_lossy(&out.stdout).trim().parse::<u32>().expect("postgres user")
             };
             std::os::unix::fs::chown(dir.path(), Some(ids("-u")), Some(ids("-g"))).expect("chown");
         }
         let data = dir.path().join("data");
         let mut initdb = pg_command(&bin, "initdb", root);
-        initdb.arg("-D").arg(&data).args(["-A", "trust", "-U", "parley", "-E", "UTF8", "--locale=C", "--no-sync"]);
+        initdb.arg("-D").arg(&data).args([
+            "-A",
+            "trust",
+            "-U",
+            "parley",
+            "-E",
+            "UTF8",
+            "--locale=C",
+            "--no-sync",
+        ]);
         run(initdb, "initdb");
         let port = free_port();
         let options = format!(
@@ -93,7 +103,12 @@ impl Postgres {
             dir.path().display()
         );
         let mut start = pg_command(&bin, "pg_ctl", root);
-        start.arg("-D").arg(&data).args(["-o", &options, "-l"]).arg(dir.path().join("log")).args(["-w", "start"]);
+        start
+            .arg("-D")
+            .arg(&data)
+            .args(["-o", &options, "-l"])
+            .arg(dir.path().join("log"))
+            .args(["-w", "start"]);
         run(start, "pg_ctl start");
         Self { port, bin, data, root, _dir: dir }
     }
@@ -108,9 +123,13 @@ impl Postgres {
         use sqlx::Connection;
         static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let name = format!("t{}", NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
-        let mut conn = sqlx::PgConnection::connect(&self.url("postgres")).await.expect("connect to postgres");
+        let mut conn =
+            sqlx::PgConnection::connect(&self.url("postgres")).await.expect("connect to postgres");
         // `name` is ours (t0, t1, …), not input.
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.expect("create database");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut conn)
+            .await
+            .expect("create database");
         self.url(&name)
     }
 }
@@ -140,14 +159,25 @@ impl Redis {
     pub fn start_on(port: u16) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
             .arg("--dir")
             .arg(dir.path())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .unwrap_or_else(|e| panic!("redis-server: {e}: `apt-get install redis-server` (scripts/test does)"));
+            .unwrap_or_else(|e| {
+                panic!("redis-server: {e}: `apt-get install redis-server` (scripts/test does)")
+            });
         let started = Instant::now();
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(started.elapsed() < Duration::from_secs(10), "redis-server did not start");
