@@ -57,7 +57,10 @@ pub fn router(state: AppState) -> Router {
             move || leptos::context::provide_context(backend.clone()),
             move || shell(leptos_options.clone()),
         )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell));
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        // Pages and static files (the WASM above all) go out compressed; Socket.IO traffic is
+        // answered by the socket layer outside this one and is not touched.
+        .layer(tower_http::compression::CompressionLayer::new());
     state
         .with_socket_layer(pages)
         .layer(http::cors(&state.origins))

@@ -26,6 +26,26 @@ async fn the_page_is_rendered_on_the_server() {
 }
 
 #[tokio::test]
+async fn pages_are_compressed_for_clients_that_accept_it() {
+    let app = spawn_app().await;
+    let client = reqwest::Client::new();
+    for encoding in ["br", "gzip"] {
+        let res = client
+            .get(app.url("/"))
+            .header("Accept-Encoding", encoding)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(res.status(), 200);
+        let header = res.headers().get("content-encoding").map(|v| v.to_str().expect("ascii"));
+        assert_eq!(header, Some(encoding));
+    }
+    let plain = reqwest::get(app.url("/")).await.expect("request");
+    assert_eq!(plain.headers().get("content-encoding"), None, "identity when not asked");
+    assert!(plain.text().await.expect("body").contains("<title>Parley</title>"));
+}
+
+#[tokio::test]
 async fn an_engine_io_handshake_from_a_foreign_origin_is_refused() {
     let app = spawn_app().await;
     let client = reqwest::Client::new();
