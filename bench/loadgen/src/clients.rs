@@ -1,0 +1,291 @@
+//! Socket.IO clients (websocket transport) that speak either server's chat, and the probe that
+//! timestamps every message and records when each copy arrives: one process, one clock.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow, bail};
+use futures_util::FutureExt;
+use hdrhistogram::Histogram;
+use rust_socketio::asynchronous::{Client, ClientBuilder};
+use rust_socketio::{Event, Payload, TransportType};
+use serde_json::{Value, json};
+
+use crate::servers::{Kind, Server};
+
+/// How long a connect or an ack may take before it counts as an error.
+const WAIT: Duration = Duration::from_secs(10);
+
+/// Shared by every client of a run: the clock, the latency histogram, the counters.
+pub struct Probe {
+    origin: Instant,
+    latency_us: Mutex<Histogram<u64>>,
+    delivered: AtomicU64,
+    acked: AtomicU64,
+}
+
+/// What the probe saw since the last [`Probe::take`].
+pub struct Window {
+    pub delivered: u64,
+    pub acked: u64,
+    pub latency_us: Histogram<u64>,
+}
+
+impl Probe {
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self {
+            origin: Instant::now(),
+            latency_us: Mutex::new(new_histogram()),
+            delivered: AtomicU64::new(0),
+            acked: AtomicU64::new(0),
+        })
+    }
+
+    /// A message body of `size` bytes that starts with the send instant.
+    pub fn stamped_body(&self, size: usize) -> String {
+        let mut body = format!("t={};", self.origin.elapsed().as_micros());
+        let pad = size.saturating_sub(body.len());
+        body.extend(std::iter::repeat_n('x', pad));
+        body
+    }
+
+    fn delivered(&self, body: &str) {
+        let now = self.origin.elapsed().as_micros();
+        let Some(sent) = body
+            .strip_prefix("t=")
+            .and_then(|rest| rest.split(';').next())
+            .and_then(|t| t.parse::<u128>().ok())
+        else {
+            return;
+        };
+        let micros = u64::try_from(now.saturating_sub(sent)).unwrap_or(u64::MAX).max(1);
+        self.latency_us.lock().unwrap_or_else(|e| e.into_inner()).saturating_record(micros);
+        self.delivered.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts an ack; refusals and lost sends are what is missing from the count.
+    fn acked(&self, ok: bool) {
+        if ok {
+            self.acked.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Returns what was seen since the last call and starts a new window.
+    pub fn take(&self) -> Window {
+        let mut latency = self.latency_us.lock().unwrap_or_else(|e| e.into_inner());
+        Window {
+            delivered: self.delivered.swap(0, Ordering::Relaxed),
+            acked: self.acked.swap(0, Ordering::Relaxed),
+            latency_us: std::mem::replace(&mut *latency, new_histogram()),
+        }
+    }
+}
+
+fn new_histogram() -> Histogram<u64> {
+    // 1 µs to 100 s at 3 significant digits.
+    Histogram::new_with_bounds(1, 100_000_000, 3).unwrap_or_else(|_| unreachable!("valid bounds"))
+}
+
+/// Someone to connect as: Parley wants a session; the reference takes anyone.
+#[derive(Clone)]
+pub struct Identity {
+    cookie: Option<String>,
+}
+
+impl Identity {
+    /// Joins `server` under `name`: a Parley guest session (`POST /api/guest`), or nothing.
+    pub async fn join(http: &reqwest::Client, server: &Server, name: &str) -> Result<Self> {
+        if server.kind == Kind::Reference {
+            return Ok(Self { cookie: None });
+        }
+        let response = http
+            .post(format!("{}/api/guest", server.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("name={name}"))
+            .send()
+            .await?;
+        let cookie = response
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with("parley_session="))
+            .and_then(|v| v.split(';').next())
+            .map(str::to_owned);
+        match cookie {
+            Some(cookie) => Ok(Self { cookie: Some(cookie) }),
+            None => bail!("guest sign-in as {name} refused: {}", response.status()),
+        }
+    }
+}
+
+/// A connected client and the room it talks in.
+pub struct Chatter {
+    kind: Kind,
+    client: Client,
+    room: String,
+}
+
+impl Chatter {
+    /// Connects over WebSocket and waits for the namespace to accept. On the reference the room
+    /// comes from the handshake query; on Parley the client starts in its rooms (the lobby, and
+    /// rooms its person created or joined earlier).
+    pub async fn connect(
+        server: &Server,
+        identity: &Identity,
+        room: &str,
+        probe: &Arc<Probe>,
+    ) -> Result<Self> {
+        let (kind, url) = match server.kind {
+            Kind::Parley => (Kind::Parley, format!("{}/", server.base)),
+            Kind::Reference => (Kind::Reference, format!("{}/?room={room}", server.base)),
+        };
+        let (ready_tx, mut ready) = tokio::sync::mpsc::unbounded_channel::<Result<(), String>>();
+        let failed = ready_tx.clone();
+        let receiving = Arc::clone(probe);
+        let mut builder = ClientBuilder::new(url).transport_type(TransportType::Websocket);
+        if kind == Kind::Parley {
+            builder = builder.namespace("/chat");
+        }
+        if let Some(cookie) = &identity.cookie {
+            builder = builder.opening_header("Cookie", cookie.clone());
+        }
+        let client = builder
+            .reconnect(false)
+            .on(Event::Connect, move |_, _| {
+                let _ = ready_tx.send(Ok(()));
+                async {}.boxed()
+            })
+            .on(Event::Error, move |payload, _| {
+                let _ = failed.send(Err(format!("{payload:?}")));
+                async {}.boxed()
+            })
+            .on(receive_event(kind), move |payload, _| {
+                if let Some(body) = first(&payload).and_then(|v| v.get("body")?.as_str()) {
+                    receiving.delivered(body);
+                }
+                async {}.boxed()
+            })
+            .connect()
+            .await
+            .context("connect")?;
+        match tokio::time::timeout(WAIT, ready.recv()).await {
+            Ok(Some(Ok(()))) => Ok(Self { kind, client, room: room.to_owned() }),
+            Ok(Some(Err(e))) => bail!("connect refused: {e}"),
+            Ok(None) | Err(_) => bail!("no namespace connect within {WAIT:?}"),
+        }
+    }
+
+    /// Parley only: creates a private room named `name` and talks there from now on (the other
+    /// tabs of this person, connected afterwards, are in it too).
+    pub async fn create_room(&mut self, name: &str) -> Result<()> {
+        let ack = self.request("room:create", json!({ "name": name, "private": true })).await?;
+        let id = ack
+            .get("Ok")
+            .and_then(|room| room.get("id"))
+            .and_then(Value::as_str)
+            .ok_or_else(|| anyhow!("room:create refused: {ack}"))?;
+        self.room = id.to_owned();
+        Ok(())
+    }
+
+    /// The room this client talks in.
+    pub fn room(&self) -> &str {
+        &self.room
+    }
+
+    /// Sends one stamped message of `size` bytes; the ack (or refusal) is counted by the probe.
+    pub async fn send(&self, probe: &Arc<Probe>, size: usize) {
+        let body = probe.stamped_body(size);
+        let (event, payload) = match self.kind {
+            Kind::Parley => (
+                "message:send",
+                json!({ "id": uuid::Uuid::now_v7(), "room": self.room, "body": body }),
+            ),
+            Kind::Reference => ("chat message", json!({ "body": body })),
+        };
+        let acking = Arc::clone(probe);
+        let sent = self
+            .client
+            .emit_with_ack(event, payload, WAIT, move |ack, _| {
+                let value = first(&ack).map(|v| v.as_array().and_then(|a| a.first()).unwrap_or(v));
+                // Parley broadcasts to the room's other sockets and answers the sender with the
+                // stored message: that ack is the sender's copy. The reference echoes to everyone
+                // and acks with `{ ok: true }`.
+                if let Some(body) = value.and_then(|v| v.get("Ok")?.get("body")?.as_str()) {
+                    acking.delivered(body);
+                }
+                let ok = value.is_some_and(|v| v.get("Ok").is_some() || v.get("ok").is_some());
+                acking.acked(ok);
+                async {}.boxed()
+            })
+            .await;
+        if sent.is_err() {
+            probe.acked(false);
+        }
+    }
+
+    async fn request(&self, event: &str, payload: Value) -> Result<Value> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let tx = Arc::new(Mutex::new(Some(tx)));
+        self.client
+            .emit_with_ack(event, payload, WAIT, move |ack, _| {
+                if let Some(tx) = tx.lock().unwrap_or_else(|e| e.into_inner()).take() {
+                    let value = match first(&ack) {
+                        Some(Value::Array(args)) => args.first().cloned().unwrap_or(Value::Null),
+                        Some(v) => v.clone(),
+                        None => Value::Null,
+                    };
+                    let _ = tx.send(value);
+                }
+                async {}.boxed()
+            })
+            .await?;
+        Ok(tokio::time::timeout(WAIT, rx).await??)
+    }
+
+    /// Closes the connection.
+    pub async fn close(self) {
+        let _ = self.client.disconnect().await;
+    }
+}
+
+fn receive_event(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Parley => "message:new",
+        Kind::Reference => "chat message",
+    }
+}
+
+fn first(payload: &Payload) -> Option<&Value> {
+    match payload {
+        Payload::Text(values) => values.first(),
+        _ => None,
+    }
+}
+
+/// Sends from `senders` in turn at `rate` messages per second for `duration`; returns how many
+/// were sent. Paced against the clock, so a slow emit is caught up rather than lost.
+pub async fn send_at(
+    senders: &[&Chatter],
+    probe: &Arc<Probe>,
+    size: usize,
+    rate: f64,
+    duration: Duration,
+) -> u64 {
+    let started = Instant::now();
+    let mut tick = tokio::time::interval(Duration::from_millis(1));
+    let mut sent = 0u64;
+    while started.elapsed() < duration {
+        tick.tick().await;
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let due = (started.elapsed().as_secs_f64() * rate) as u64;
+        while sent < due {
+            let index = usize::try_from(sent).unwrap_or(0) % senders.len();
+            senders[index].send(probe, size).await;
+            sent += 1;
+        }
+    }
+    sent
+}

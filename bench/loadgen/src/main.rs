@@ -1,0 +1,353 @@
+//! `parley-loadgen`: runs the same Socket.IO scenarios against Parley and the Node socket.io
+//! tutorial chat in one run, on one machine, and writes the numbers side by side.
+//!
+//! Why a generator of our own: the claim to check is "faster and leaner than the Node chat it
+//! replaces", so both servers must see the same clients, the same payloads and the same clock.
+//! Every message carries its send instant (microseconds since the generator started); each copy
+//! a client receives is timed against the same clock, so latency is send→deliver with no clock
+//! skew. The generator runs beside the servers on the same cores, which caps what any server can
+//! show here; the report says so.
+//!
+//! Scenarios (sizes scale with `--scale` for a quick smoke run):
+//! 1. fan-out: 1 KB messages into one room of 1,000 clients, the rate stepped up until p99 passes
+//!    100 ms; the peak sustained deliveries/s, then the latency at half of that rate;
+//! 2. many rooms: 5,000 clients in 500 rooms of 10, one message per room per second;
+//! 3. idle: 15,000 connections held, the server's RSS per connection.
+//!
+//! `scripts/bench` builds, installs the reference and runs this with the browser measurement.
+
+mod clients;
+mod report;
+mod servers;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use futures_util::{StreamExt, stream};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use clients::{Chatter, Identity, Probe, send_at};
+use report::{FanOut, Idle, Latency, Rooms, Step, TargetResults};
+use servers::{Kind, Programs, Server};
+
+/// Message size in the scenarios.
+const MESSAGE_BYTES: usize = 1024;
+/// How long to wait after the last send of a step for its copies to arrive.
+const DRAIN: Duration = Duration::from_secs(2);
+/// Connects in flight at once.
+const CONNECTING: usize = 64;
+/// Fan-out send rates tried, in messages per second (each copied to every client).
+const FANOUT_RATES: [f64; 12] =
+    [10.0, 20.0, 40.0, 80.0, 120.0, 160.0, 240.0, 320.0, 480.0, 640.0, 960.0, 1280.0];
+/// A fan-out step "holds" if p99 stays within this and (nearly) every copy arrived.
+const P99_LIMIT_MS: f64 = 100.0;
+
+#[derive(Parser, Debug)]
+#[command(about = "Runs the benchmark scenarios against Parley and the Node socket.io reference")]
+struct Args {
+    /// The release `parley` binary.
+    #[arg(long, default_value = "target/release/parley")]
+    parley: PathBuf,
+    /// cargo-leptos's site directory.
+    #[arg(long, default_value = "target/site")]
+    site_root: PathBuf,
+    /// The reference chat (with `node_modules` installed).
+    #[arg(long, default_value = "bench/reference")]
+    reference: PathBuf,
+    /// Where results.json, results.md, fanout.svg and the server logs go.
+    #[arg(long, default_value = "bench/results")]
+    out: PathBuf,
+    /// The browser measurement written by the Playwright benchmark, if it ran.
+    #[arg(long)]
+    browser: Option<PathBuf>,
+    /// A Markdown file whose `<!-- results -->` section is replaced by the new tables.
+    #[arg(long)]
+    docs: Option<PathBuf>,
+    /// Multiplies every client count (e.g. 0.1 for a smoke run).
+    #[arg(long, default_value_t = 1.0)]
+    scale: f64,
+    /// Run only against Node's reference (a smoke run of the generator without Parley).
+    #[arg(long)]
+    reference_only: bool,
+    /// Seconds each fan-out step sends for.
+    #[arg(long, default_value_t = 4)]
+    step_seconds: u64,
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let args = Args::parse();
+    std::fs::create_dir_all(&args.out)?;
+    let programs = Programs {
+        parley: args.parley.clone(),
+        site_root: args.site_root.clone(),
+        reference: args.reference.clone(),
+        logs: args.out.clone(),
+    };
+    let scaled = |n: usize| {
+        #[allow(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            clippy::cast_precision_loss
+        )]
+        let n = ((n as f64) * args.scale).round() as usize;
+        n.max(10)
+    };
+    let step = Duration::from_secs(args.step_seconds);
+    let started = Instant::now();
+    let mut targets = Vec::new();
+    let kinds: &[Kind] =
+        if args.reference_only { &[Kind::Reference] } else { &[Kind::Parley, Kind::Reference] };
+    for &kind in kinds {
+        let fanout = fan_out(kind, &programs, scaled(1_000), step).await?;
+        let rooms = many_rooms(kind, &programs, scaled(5_000), 10).await?;
+        let idle = idle(kind, &programs, scaled(15_000)).await?;
+        targets.push(TargetResults { name: kind.label().to_owned(), fanout, rooms, idle });
+    }
+    let browser = match &args.browser {
+        Some(path) if path.exists() => Some(serde_json::from_str(
+            &std::fs::read_to_string(path).with_context(|| format!("read {}", path.display()))?,
+        )?),
+        _ => None,
+    };
+    let results = report::Results {
+        machine: report::Machine::this(),
+        reference: format!(
+            "node {} / socket.io {}",
+            servers::node_version(),
+            servers::socket_io_version(&args.reference)
+        ),
+        scale: args.scale,
+        seconds: started.elapsed().as_secs(),
+        targets,
+        browser,
+    };
+    report::write(&results, &args.out, args.docs.as_deref())?;
+    Ok(())
+}
+
+fn progress(len: usize, what: String) -> ProgressBar {
+    let bar = ProgressBar::new(len as u64).with_message(what);
+    bar.set_style(
+        ProgressStyle::with_template("{msg:40} [{bar:30}] {pos}/{len} {elapsed}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar
+}
+
+/// Signs `people` in (Parley guests; nothing for the reference).
+async fn identities(server: &Server, prefix: &str, people: usize) -> Result<Vec<Identity>> {
+    let http = reqwest::Client::new();
+    let bar = progress(people, format!("{} {prefix}: sign in", server.kind.label()));
+    let names: Vec<String> = (0..people).map(|i| format!("{prefix}{i}")).collect();
+    let joined: Vec<Result<Identity>> = stream::iter(names.iter())
+        .map(|name| {
+            let (http, bar) = (&http, &bar);
+            async move {
+                let identity = Identity::join(http, server, name).await;
+                bar.inc(1);
+                identity
+            }
+        })
+        .buffered(CONNECTING)
+        .collect()
+        .await;
+    bar.finish();
+    joined.into_iter().collect()
+}
+
+/// Connects one client per `(identity, room)`, `CONNECTING` at a time; returns the clients,
+/// the connects per second and how many failed.
+async fn connect_all(
+    server: &Server,
+    probe: &Arc<Probe>,
+    plan: &[(&Identity, String)],
+    what: &str,
+) -> (Vec<Chatter>, f64, u64) {
+    let bar = progress(plan.len(), format!("{} {what}: connect", server.kind.label()));
+    let started = Instant::now();
+    let results: Vec<Result<Chatter>> = stream::iter(plan.iter())
+        .map(|(identity, room)| {
+            let bar = &bar;
+            async move {
+                let chatter = Chatter::connect(server, identity, room, probe).await;
+                bar.inc(1);
+                chatter
+            }
+        })
+        .buffered(CONNECTING)
+        .collect()
+        .await;
+    let elapsed = started.elapsed().as_secs_f64();
+    bar.finish();
+    let mut failed = 0;
+    let mut chatters = Vec::with_capacity(results.len());
+    for result in results {
+        match result {
+            Ok(c) => chatters.push(c),
+            Err(e) => {
+                failed += 1;
+                if failed <= 3 {
+                    eprintln!("connect failed: {e:#}");
+                }
+            }
+        }
+    }
+    #[allow(clippy::cast_precision_loss)]
+    let rate = chatters.len() as f64 / elapsed.max(1e-9);
+    (chatters, rate, failed)
+}
+
+/// Sends at `rate` for `duration`, waits for the copies, and reads the window.
+async fn measure(
+    senders: &[&Chatter],
+    probe: &Arc<Probe>,
+    rate: f64,
+    duration: Duration,
+    copies_per_message: u64,
+) -> Step {
+    let _ = probe.take();
+    let sent = send_at(senders, probe, MESSAGE_BYTES, rate, duration).await;
+    tokio::time::sleep(DRAIN).await;
+    let window = probe.take();
+    #[allow(clippy::cast_precision_loss)]
+    let deliveries_per_s = window.delivered as f64 / duration.as_secs_f64();
+    Step {
+        rate,
+        sent,
+        expected: sent * copies_per_message,
+        delivered: window.delivered,
+        deliveries_per_s,
+        errors: sent.saturating_sub(window.acked),
+        latency: Latency::of(&window.latency_us),
+    }
+}
+
+async fn close_all(chatters: Vec<Chatter>) {
+    stream::iter(chatters).for_each_concurrent(CONNECTING, Chatter::close).await;
+}
+
+/// Scenario 1: one room of `clients`, the send rate stepped up until p99 passes the limit.
+async fn fan_out(
+    kind: Kind,
+    programs: &Programs,
+    clients: usize,
+    step: Duration,
+) -> Result<FanOut> {
+    let server = Server::start(kind, programs, "fanout").await?;
+    let probe = Probe::new();
+    let people = identities(&server, "fan", clients).await?;
+    let plan: Vec<_> = people.iter().map(|p| (p, "lobby".to_owned())).collect();
+    let (chatters, connect_per_s, connect_errors) =
+        connect_all(&server, &probe, &plan, "fan-out").await;
+    let copies = chatters.len() as u64;
+    let senders: Vec<&Chatter> = chatters.iter().take(10).collect();
+    let mut steps = Vec::new();
+    let bar = progress(FANOUT_RATES.len(), format!("{} fan-out: steps", kind.label()));
+    for rate in FANOUT_RATES {
+        let result = measure(&senders, &probe, rate, step, copies).await;
+        bar.inc(1);
+        let holds = result.holds(P99_LIMIT_MS);
+        steps.push(result);
+        if !holds {
+            break;
+        }
+    }
+    bar.finish();
+    let peak = steps
+        .iter()
+        .filter(|s| s.holds(P99_LIMIT_MS))
+        .max_by(|a, b| a.deliveries_per_s.total_cmp(&b.deliveries_per_s))
+        .cloned();
+    // Let a backlog from the failed step clear before measuring again.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let half = match &peak {
+        Some(peak) => Some(measure(&senders, &probe, peak.rate / 2.0, step, copies).await),
+        None => None,
+    };
+    drop(senders);
+    close_all(chatters).await;
+    Ok(FanOut { clients, connect_per_s, connect_errors, steps, peak, half })
+}
+
+/// Scenario 2: `clients` in rooms of `per_room`, one message per room per second. On Parley each
+/// room belongs to one guest whose `per_room` tabs are its members (a person per client would
+/// make the set-up, not the chat, the measurement: everyone is told of every arrival).
+async fn many_rooms(
+    kind: Kind,
+    programs: &Programs,
+    clients: usize,
+    per_room: usize,
+) -> Result<Rooms> {
+    let server = Server::start(kind, programs, "rooms").await?;
+    let probe = Probe::new();
+    let rooms = clients / per_room;
+    let people = identities(&server, "room", rooms).await?;
+    let started = Instant::now();
+    // The first tab of each room creates it (Parley) or names it in its query (reference).
+    let firsts: Vec<_> = people.iter().enumerate().map(|(i, p)| (p, format!("r{i}"))).collect();
+    let (mut firsts, _, mut connect_errors) = connect_all(&server, &probe, &firsts, "rooms").await;
+    if kind == Kind::Parley {
+        for (i, first) in firsts.iter_mut().enumerate() {
+            first.create_room(&format!("bench-{i}")).await?;
+        }
+    }
+    let rest: Vec<_> = firsts
+        .iter()
+        .zip(&people)
+        .flat_map(|(first, p)| (1..per_room).map(move |_| (p, first.room().to_owned())))
+        .collect();
+    // Later tabs of a Parley guest start in their person's rooms, so they talk where the first
+    // one created.
+    let (rest, _, failed) = connect_all(&server, &probe, &rest, "rooms").await;
+    connect_errors += failed;
+    #[allow(clippy::cast_precision_loss)]
+    let connect_per_s = (firsts.len() + rest.len()) as f64 / started.elapsed().as_secs_f64();
+    let senders: Vec<&Chatter> = firsts.iter().collect();
+    #[allow(clippy::cast_precision_loss)]
+    let step =
+        measure(&senders, &probe, rooms as f64, Duration::from_secs(10), per_room as u64).await;
+    drop(senders);
+    close_all(firsts).await;
+    close_all(rest).await;
+    Ok(Rooms { clients, rooms, connect_per_s, connect_errors, step })
+}
+
+/// Scenario 3: `clients` idle connections; the server's RSS growth per connection. On Parley
+/// they are 100 tabs each of `clients / 100` guests (see [`many_rooms`] on why not one each).
+async fn idle(kind: Kind, programs: &Programs, clients: usize) -> Result<Idle> {
+    let server = Server::start(kind, programs, "idle").await?;
+    let probe = Probe::new();
+    let tabs = 100.min(clients);
+    let people = identities(&server, "idle", clients.div_ceil(tabs)).await?;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let rss_before_kib = server.rss_kib()?;
+    let plan: Vec<_> = people
+        .iter()
+        .flat_map(|p| std::iter::repeat_n(p, tabs))
+        .take(clients)
+        .map(|p| (p, "lobby".to_owned()))
+        .collect();
+    let (chatters, connect_per_s, connect_errors) =
+        connect_all(&server, &probe, &plan, "idle").await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let rss_after_kib = server.rss_kib()?;
+    let held = chatters.len();
+    close_all(chatters).await;
+    #[allow(clippy::cast_precision_loss)]
+    let per_connection_kib =
+        rss_after_kib.saturating_sub(rss_before_kib) as f64 / held.max(1) as f64;
+    Ok(Idle {
+        clients,
+        held,
+        connect_per_s,
+        connect_errors,
+        rss_before_kib,
+        rss_after_kib,
+        per_connection_kib,
+    })
+}

@@ -1,0 +1,367 @@
+//! Results: JSON for tools, a Markdown table for people (also spliced into
+//! `docs/BENCHMARKS.md`), and an SVG plot of the fan-out steps.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use hdrhistogram::Histogram;
+use plotters::prelude::*;
+use serde::Serialize;
+use serde_json::Value;
+
+/// Send→deliver latency of one window, in milliseconds.
+#[derive(Debug, Clone, Serialize)]
+pub struct Latency {
+    pub p50_ms: f64,
+    pub p90_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+}
+
+impl Latency {
+    pub fn of(h: &Histogram<u64>) -> Self {
+        #[allow(clippy::cast_precision_loss)]
+        let ms = |us: u64| us as f64 / 1000.0;
+        Self {
+            p50_ms: ms(h.value_at_quantile(0.50)),
+            p90_ms: ms(h.value_at_quantile(0.90)),
+            p99_ms: ms(h.value_at_quantile(0.99)),
+            max_ms: ms(h.max()),
+        }
+    }
+}
+
+/// One constant-rate window.
+#[derive(Debug, Clone, Serialize)]
+pub struct Step {
+    /// Messages sent per second.
+    pub rate: f64,
+    pub sent: u64,
+    /// Copies that should arrive (sent × clients in the room).
+    pub expected: u64,
+    pub delivered: u64,
+    pub deliveries_per_s: f64,
+    /// Sends not acknowledged (refused or no ack within 10 s).
+    pub errors: u64,
+    pub latency: Latency,
+}
+
+impl Step {
+    /// Whether the server kept up: p99 within `p99_limit_ms` and at least 99% of the copies.
+    pub fn holds(&self, p99_limit_ms: f64) -> bool {
+        self.latency.p99_ms <= p99_limit_ms && self.delivered * 100 >= self.expected * 99
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct FanOut {
+    pub clients: usize,
+    pub connect_per_s: f64,
+    pub connect_errors: u64,
+    pub steps: Vec<Step>,
+    /// The step with the most deliveries/s that still held.
+    pub peak: Option<Step>,
+    /// At half the peak's send rate.
+    pub half: Option<Step>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Rooms {
+    pub clients: usize,
+    pub rooms: usize,
+    pub connect_per_s: f64,
+    pub connect_errors: u64,
+    pub step: Step,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Idle {
+    pub clients: usize,
+    pub held: usize,
+    pub connect_per_s: f64,
+    pub connect_errors: u64,
+    pub rss_before_kib: u64,
+    pub rss_after_kib: u64,
+    pub per_connection_kib: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TargetResults {
+    pub name: String,
+    pub fanout: FanOut,
+    pub rooms: Rooms,
+    pub idle: Idle,
+}
+
+/// What the run ran on.
+#[derive(Debug, Serialize)]
+pub struct Machine {
+    pub cpu: String,
+    pub cores: usize,
+    pub memory_gib: f64,
+    pub kernel: String,
+    pub date: String,
+}
+
+impl Machine {
+    pub fn this() -> Self {
+        let read = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
+        let cpu = read("/proc/cpuinfo")
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("model name")
+                    .map(|v| v.trim_start_matches([' ', '\t', ':']).to_owned())
+            })
+            .unwrap_or_else(|| "unknown".to_owned());
+        #[allow(clippy::cast_precision_loss)]
+        let memory_gib = read("/proc/meminfo")
+            .lines()
+            .find_map(|l| l.strip_prefix("MemTotal:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .map_or(0.0, |kib| kib as f64 / 1024.0 / 1024.0);
+        let date = std::process::Command::new("date")
+            .args(["-u", "+%Y-%m-%d %H:%M UTC"])
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .map(|d| d.trim().to_owned())
+            .unwrap_or_default();
+        Self {
+            cpu,
+            cores: std::thread::available_parallelism().map_or(0, usize::from),
+            memory_gib,
+            kernel: read("/proc/sys/kernel/osrelease").trim().to_owned(),
+            date,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct Results {
+    pub machine: Machine,
+    pub reference: String,
+    pub scale: f64,
+    pub seconds: u64,
+    pub targets: Vec<TargetResults>,
+    /// Written by `end2end/bench/first-load.spec.ts`.
+    pub browser: Option<Value>,
+}
+
+/// Writes `results.json`, `results.md` and `fanout.svg` into `out`, prints the Markdown, and
+/// replaces the results section of `docs` if given.
+pub fn write(results: &Results, out: &Path, docs: Option<&Path>) -> Result<()> {
+    std::fs::write(out.join("results.json"), serde_json::to_string_pretty(results)?)?;
+    plot(results, &out.join("fanout.svg"))?;
+    let markdown = markdown(results);
+    std::fs::write(out.join("results.md"), &markdown)?;
+    #[allow(clippy::print_stdout)]
+    {
+        println!("\n{markdown}");
+    }
+    if let Some(docs) = docs {
+        let text =
+            std::fs::read_to_string(docs).with_context(|| format!("read {}", docs.display()))?;
+        let (start, end) = ("<!-- results:start -->", "<!-- results:end -->");
+        let (Some(a), Some(b)) = (text.find(start), text.find(end)) else {
+            anyhow::bail!("{} has no {start} … {end} section", docs.display());
+        };
+        let spliced = format!("{}{start}\n{markdown}\n{}", &text[..a], &text[b..]);
+        std::fs::write(docs, spliced)?;
+        if let Some(dir) = docs.parent() {
+            std::fs::copy(out.join("fanout.svg"), dir.join("benchmarks-fanout.svg"))?;
+        }
+    }
+    Ok(())
+}
+
+fn ratio(a: f64, b: f64) -> String {
+    if b > 0.0 { format!("{:.2}×", a / b) } else { "–".to_owned() }
+}
+
+fn verdict(met: Option<bool>) -> &'static str {
+    match met {
+        Some(true) => "met",
+        Some(false) => "**missed**",
+        None => "not measured",
+    }
+}
+
+fn markdown(r: &Results) -> String {
+    let mut s = String::new();
+    let m = &r.machine;
+    let _ = writeln!(
+        s,
+        "Run {} on {} ({} cores, {:.0} GiB, Linux {}); reference: {}; scale {}; took {} s. \
+         The generator shares the cores with the server under test.\n",
+        m.date, m.cpu, m.cores, m.memory_gib, m.kernel, r.reference, r.scale, r.seconds
+    );
+    let (Some(parley), Some(node)) = (r.targets.first(), r.targets.get(1)) else {
+        return s;
+    };
+    let peak = |t: &TargetResults| t.fanout.peak.as_ref().map_or(0.0, |p| p.deliveries_per_s);
+    let half_p99 = |t: &TargetResults| t.fanout.half.as_ref().map(|h| h.latency.p99_ms);
+    let browser = |key: &str| r.browser.as_ref().and_then(|b| b.get(key)).and_then(Value::as_f64);
+
+    s.push_str(
+        "### Targets\n\n| target | goal | Parley | Node socket.io | |\n|---|---|---|---|---|\n",
+    );
+    let _ = writeln!(
+        s,
+        "| fan-out peak deliveries/s | ≥ 3× Node | {:.0} | {:.0} | {} ({}) |",
+        peak(parley),
+        peak(node),
+        ratio(peak(parley), peak(node)),
+        verdict((peak(node) > 0.0).then(|| peak(parley) >= 3.0 * peak(node)))
+    );
+    let fmt_ms = |v: Option<f64>| v.map_or("–".to_owned(), |v| format!("{v:.1} ms"));
+    let _ = writeln!(
+        s,
+        "| p99 at half of Parley's peak | ≤ 25 ms | {} | {} | {} |",
+        fmt_ms(half_p99(parley)),
+        fmt_ms(half_p99(node)),
+        verdict(half_p99(parley).map(|v| v <= 25.0))
+    );
+    let _ = writeln!(
+        s,
+        "| RSS per idle connection ({} held) | ≤ 16 KiB | {:.1} KiB | {:.1} KiB | {} |",
+        parley.idle.held,
+        parley.idle.per_connection_kib,
+        node.idle.per_connection_kib,
+        verdict(Some(parley.idle.per_connection_kib <= 16.0))
+    );
+    let kb = browser("totalCompressedBytes").map(|b| b / 1000.0);
+    let _ = writeln!(
+        s,
+        "| first load, compressed wasm + js + css | ≤ 200 KB | {} | | {} |",
+        kb.map_or("–".to_owned(), |v| format!("{v:.0} KB")),
+        verdict(kb.map(|v| v <= 200.0))
+    );
+    let _ = writeln!(
+        s,
+        "| interactive after navigation (loopback) | ≤ 500 ms | {} | | {} |",
+        fmt_ms(browser("interactiveMs")),
+        verdict(browser("interactiveMs").map(|v| v <= 500.0))
+    );
+
+    s.push_str("\n### Fan-out: 1 KB messages into one room\n\n");
+    let _ = writeln!(
+        s,
+        "{} clients. Connects/s: Parley {:.0}, Node {:.0} (failed: {}, {}).\n",
+        parley.fanout.clients,
+        parley.fanout.connect_per_s,
+        node.fanout.connect_per_s,
+        parley.fanout.connect_errors,
+        node.fanout.connect_errors
+    );
+    s.push_str("| server | msgs/s sent | deliveries/s | delivered | p50 | p90 | p99 | max | errors |\n|---|---|---|---|---|---|---|---|---|\n");
+    for t in [parley, node] {
+        for step in t.fanout.steps.iter().chain(t.fanout.half.iter()) {
+            let _ = writeln!(
+                s,
+                "| {} | {:.0} | {:.0} | {}/{} | {:.1} | {:.1} | {:.1} | {:.1} | {} |",
+                t.name,
+                step.rate,
+                step.deliveries_per_s,
+                step.delivered,
+                step.expected,
+                step.latency.p50_ms,
+                step.latency.p90_ms,
+                step.latency.p99_ms,
+                step.latency.max_ms,
+                step.errors
+            );
+        }
+    }
+    s.push_str("\nLatencies in ms. Each server's last row is the run at half its peak rate.\n");
+
+    s.push_str("\n### Many rooms and idle connections\n\n| | Parley | Node socket.io | ratio |\n|---|---|---|---|\n");
+    let rows: [(&str, f64, f64, &str); 7] = [
+        (
+            "rooms: deliveries/s",
+            parley.rooms.step.deliveries_per_s,
+            node.rooms.step.deliveries_per_s,
+            "",
+        ),
+        ("rooms: p50 ms", parley.rooms.step.latency.p50_ms, node.rooms.step.latency.p50_ms, ""),
+        ("rooms: p99 ms", parley.rooms.step.latency.p99_ms, node.rooms.step.latency.p99_ms, ""),
+        ("rooms: connects/s", parley.rooms.connect_per_s, node.rooms.connect_per_s, ""),
+        ("idle: connects/s", parley.idle.connect_per_s, node.idle.connect_per_s, ""),
+        (
+            "idle: RSS per connection KiB",
+            parley.idle.per_connection_kib,
+            node.idle.per_connection_kib,
+            "",
+        ),
+        (
+            "idle: RSS total MiB",
+            kib_to_mib(parley.idle.rss_after_kib),
+            kib_to_mib(node.idle.rss_after_kib),
+            "",
+        ),
+    ];
+    for (what, a, b, _) in rows {
+        let _ = writeln!(s, "| {what} | {a:.1} | {b:.1} | {} |", ratio(a, b));
+    }
+    let _ = writeln!(
+        s,
+        "\nRooms: {} clients in {} rooms, one message per room per second for 10 s; \
+         delivered {}/{} (Parley), {}/{} (Node). Idle: {} of {} connections held (Parley), {} of {} (Node).",
+        parley.rooms.clients,
+        parley.rooms.rooms,
+        parley.rooms.step.delivered,
+        parley.rooms.step.expected,
+        node.rooms.step.delivered,
+        node.rooms.step.expected,
+        parley.idle.held,
+        parley.idle.clients,
+        node.idle.held,
+        node.idle.clients
+    );
+    if let Some(b) = &r.browser {
+        let _ = writeln!(s, "\nBrowser (release build, Chromium): `{b}`");
+    }
+    s.push_str("\n![fan-out latency](benchmarks-fanout.svg)\n");
+    s
+}
+
+#[allow(clippy::cast_precision_loss)]
+fn kib_to_mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
+/// p99 against deliveries/s for each server's fan-out steps.
+fn plot(r: &Results, path: &Path) -> Result<()> {
+    let root = SVGBackend::new(path, (800, 480)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let steps = |i: usize| r.targets.get(i).map(|t| t.fanout.steps.clone()).unwrap_or_default();
+    let all: Vec<Step> = steps(0).into_iter().chain(steps(1)).collect();
+    let x_max = all.iter().map(|s| s.deliveries_per_s).fold(1.0, f64::max) * 1.1;
+    let y_max = all.iter().map(|s| s.latency.p99_ms).fold(1.0, f64::max).min(1_000.0) * 1.1;
+    let mut chart = ChartBuilder::on(&root)
+        .caption("Fan-out: p99 send→deliver latency vs deliveries/s", ("sans-serif", 20))
+        .margin(15)
+        .x_label_area_size(40)
+        .y_label_area_size(55)
+        .build_cartesian_2d(0.0..x_max, 0.0..y_max)?;
+    chart.configure_mesh().x_desc("deliveries per second").y_desc("p99 latency (ms)").draw()?;
+    for (i, colour) in [(0, RED), (1, BLUE)] {
+        let Some(t) = r.targets.get(i) else { continue };
+        let points: Vec<(f64, f64)> = t
+            .fanout
+            .steps
+            .iter()
+            .map(|s| (s.deliveries_per_s, s.latency.p99_ms.min(y_max)))
+            .collect();
+        chart
+            .draw_series(LineSeries::new(points.clone(), colour.stroke_width(2)))?
+            .label(t.name.clone())
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2))
+            });
+        chart.draw_series(points.into_iter().map(|p| Circle::new(p, 3, colour.filled())))?;
+    }
+    chart.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(BLACK).draw()?;
+    root.present()?;
+    Ok(())
+}

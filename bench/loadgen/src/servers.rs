@@ -1,0 +1,151 @@
+//! The servers under test, each started fresh for a scenario as a child process on a free
+//! loopback port, so its memory can be read from `/proc` and nothing carries over.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+/// Which server a scenario runs against; decides the wire details of a chat message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Parley (`/chat` namespace, a session cookie, `message:send` acked with the stored message).
+    Parley,
+    /// The Node Socket.IO tutorial chat (`/` namespace, room from the query, `chat message`).
+    Reference,
+}
+
+impl Kind {
+    /// The name in tables.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Parley => "Parley",
+            Self::Reference => "Node socket.io",
+        }
+    }
+}
+
+/// Where the programs live.
+#[derive(Debug, Clone)]
+pub struct Programs {
+    /// The release `parley` binary.
+    pub parley: PathBuf,
+    /// cargo-leptos's site directory (pages are not benchmarked, but the server wants one).
+    pub site_root: PathBuf,
+    /// `bench/reference`, with its `node_modules` installed.
+    pub reference: PathBuf,
+    /// Where the servers' logs go.
+    pub logs: PathBuf,
+}
+
+/// A running server; killed when dropped.
+pub struct Server {
+    /// What it is.
+    pub kind: Kind,
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    child: Child,
+    _data: tempfile::TempDir,
+}
+
+impl Server {
+    /// Starts a fresh server of `kind` and waits until it answers its health check.
+    pub async fn start(kind: Kind, programs: &Programs, scenario: &str) -> Result<Self> {
+        let port = free_port()?;
+        let data = tempfile::tempdir()?;
+        let log = programs.logs.join(format!("{}-{scenario}.log", slug(kind)));
+        let log =
+            std::fs::File::create(&log).with_context(|| format!("create {}", log.display()))?;
+        let mut command = match kind {
+            Kind::Parley => {
+                let mut c = Command::new(&programs.parley);
+                c.env("PARLEY_LISTEN", format!("127.0.0.1:{port}"))
+                    .env("PARLEY_DATA_DIR", data.path())
+                    .env("LEPTOS_SITE_ROOT", &programs.site_root)
+                    .env("LEPTOS_OUTPUT_NAME", "parley")
+                    .env("RUST_LOG", "warn")
+                    // Generous limits: the benchmark measures throughput, not the limiter.
+                    .env("PARLEY_ALLOW_GUESTS", "true")
+                    .env("PARLEY_RATE_PER_SECOND", "1000000")
+                    .env("PARLEY_RATE_BURST", "1000000")
+                    .env("PARLEY_MAX_CONNECTIONS_PER_IP", "1000000")
+                    .env("PARLEY_MAX_CONNECTIONS_PER_PERSON", "1000");
+                c
+            }
+            Kind::Reference => {
+                let mut c = Command::new("node");
+                c.arg(programs.reference.join("server.js")).env("PORT", port.to_string());
+                c
+            }
+        };
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()
+            .with_context(|| format!("start {}", kind.label()))?;
+        let server = Self { kind, base: format!("http://127.0.0.1:{port}"), child, _data: data };
+        let health = match kind {
+            Kind::Parley => format!("{}/healthz", server.base),
+            Kind::Reference => format!("{}/health", server.base),
+        };
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(30) {
+            if reqwest::get(&health).await.is_ok_and(|r| r.status().is_success()) {
+                return Ok(server);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        bail!("{} did not answer {health} within 30 s", kind.label())
+    }
+
+    /// The server process's resident memory in KiB (`VmRSS` in `/proc/PID/status`).
+    pub fn rss_kib(&self) -> Result<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .context("no VmRSS in /proc status")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn slug(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Parley => "parley",
+        Kind::Reference => "reference",
+    }
+}
+
+fn free_port() -> Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// `node --version`, for the report.
+pub fn node_version() -> String {
+    Command::new("node")
+        .arg("--version")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .map(|v| v.trim().to_owned())
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// The `socket.io` version installed under `dir`.
+pub fn socket_io_version(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join("node_modules/socket.io/package.json"))
+        .ok()
+        .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok())
+        .and_then(|v| v.get("version").and_then(|v| v.as_str()).map(str::to_owned))
+        .unwrap_or_else(|| "unknown".to_owned())
+}
