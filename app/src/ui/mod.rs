@@ -250,17 +250,17 @@ fn SignInForm(
                 </button>
                 <p class="hint switch">
                     <Show when=move || mode.get() != Mode::SignIn>
-                        <button type="button" class="link" on:click=switch(Mode::SignIn)>
+                        <button type="button" class="link" disabled=move || !hydrated.get() on:click=switch(Mode::SignIn)>
                             "I have an account"
                         </button>
                     </Show>
                     <Show when=move || mode.get() != Mode::Register>
-                        <button type="button" class="link" on:click=switch(Mode::Register)>
+                        <button type="button" class="link" disabled=move || !hydrated.get() on:click=switch(Mode::Register)>
                             "Create an account"
                         </button>
                     </Show>
                     <Show when=move || guests && mode.get() != Mode::Guest>
-                        <button type="button" class="link" on:click=switch(Mode::Guest)>
+                        <button type="button" class="link" disabled=move || !hydrated.get() on:click=switch(Mode::Guest)>
                             "Join as a guest"
                         </button>
                     </Show>
