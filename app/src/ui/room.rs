@@ -96,9 +96,16 @@ fn MessageList() -> impl IntoView {
                 t.get(&room).is_none_or(|l| !l.iter().any(|x| matches!(x, Line::Message(_))))
             })
     };
+    // Following stops only when the reader scrolls *up*. Deciding from "is the view at the
+    // bottom right now" would race with arriving messages: a scroll event queued by our own
+    // scroll-to-bottom can run after the next message has already grown the list. Our own
+    // scrolls record where they left the view, so a reader's scroll up is measured from there
+    // even when their scroll event comes before ours.
+    let last_top = StoredValue::new(0);
     let scroll_to_bottom = move || {
         if let Some(el) = list_ref.get_untracked() {
             el.set_scroll_top(el.scroll_height());
+            last_top.set_value(el.scroll_top());
         }
         missed.set(false);
     };
@@ -115,14 +122,11 @@ fn MessageList() -> impl IntoView {
             request_animation_frame(move || {
                 if let Some(el) = list_ref.get_untracked() {
                     el.set_scroll_top(el.scroll_height() - from_bottom);
+                    last_top.set_value(el.scroll_top());
                 }
             });
         });
     };
-    // Following stops only when the reader scrolls *up*. Deciding from "is the view at the
-    // bottom right now" would race with arriving messages: a scroll event queued by our own
-    // scroll-to-bottom can run after the next message has already grown the list.
-    let last_top = StoredValue::new(0);
     let on_scroll = move |_| {
         if let Some(el) = list_ref.get_untracked() {
             let top = el.scroll_top();
