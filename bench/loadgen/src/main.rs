@@ -70,11 +70,25 @@ struct Args {
     #[arg(long, default_value_t = 1.0)]
     scale: f64,
     /// Run only against Node's reference (a smoke run of the generator without Parley).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "parley_only")]
     reference_only: bool,
+    /// Run only against Parley (while working on Parley's numbers).
+    #[arg(long)]
+    parley_only: bool,
     /// Seconds each fan-out step sends for.
     #[arg(long, default_value_t = 4)]
     step_seconds: u64,
+    /// Record a `perf` profile of Parley during each scenario's measured phase into this
+    /// directory (`*.perf.data`, and `*.perf.txt` summaries). Needs Debian's `linux-perf`.
+    #[arg(long)]
+    perf: Option<PathBuf>,
+    /// Pin the servers to these CPUs (`taskset -c` list, e.g. `0`); run the generator pinned to
+    /// the others (`taskset -c 1 parley-loadgen --server-cpus 0`) so the two stop competing.
+    #[arg(long)]
+    server_cpus: Option<String>,
+    /// Scenarios to run (comma-separated: fanout, rooms, idle).
+    #[arg(long, value_delimiter = ',', default_value = "fanout,rooms,idle")]
+    scenarios: Vec<String>,
 }
 
 #[tokio::main]
@@ -86,6 +100,8 @@ async fn main() -> Result<()> {
         site_root: args.site_root.clone(),
         reference: args.reference.clone(),
         logs: args.out.clone(),
+        perf: args.perf.clone(),
+        server_cpus: args.server_cpus.clone(),
     };
     let scaled = |n: usize| {
         #[allow(
@@ -99,8 +115,41 @@ async fn main() -> Result<()> {
     let step = Duration::from_secs(args.step_seconds);
     let started = Instant::now();
     let mut targets = Vec::new();
-    let kinds: &[Kind] =
-        if args.reference_only { &[Kind::Reference] } else { &[Kind::Parley, Kind::Reference] };
+    let kinds: &[Kind] = if args.reference_only {
+        &[Kind::Reference]
+    } else if args.parley_only {
+        &[Kind::Parley]
+    } else {
+        &[Kind::Parley, Kind::Reference]
+    };
+    let wanted = |name: &str| args.scenarios.iter().any(|s| s == name);
+    if !["fanout", "rooms", "idle"].into_iter().all(wanted) {
+        // A partial run (while working on one number): JSON only, the report needs all three.
+        let mut partial = serde_json::Map::new();
+        for &kind in kinds {
+            let mut one = serde_json::Map::new();
+            if wanted("fanout") {
+                let r = fan_out(kind, &programs, scaled(1_000), step).await?;
+                one.insert("fanout".into(), serde_json::to_value(r)?);
+            }
+            if wanted("rooms") {
+                let r = many_rooms(kind, &programs, scaled(5_000), 10).await?;
+                one.insert("rooms".into(), serde_json::to_value(r)?);
+            }
+            if wanted("idle") {
+                let r = idle(kind, &programs, scaled(15_000)).await?;
+                one.insert("idle".into(), serde_json::to_value(r)?);
+            }
+            partial.insert(kind.label().to_owned(), one.into());
+        }
+        let text = serde_json::to_string_pretty(&partial)?;
+        std::fs::write(args.out.join("partial.json"), &text)?;
+        #[allow(clippy::print_stdout)]
+        {
+            println!("{text}");
+        }
+        return Ok(());
+    }
     for &kind in kinds {
         let fanout = fan_out(kind, &programs, scaled(1_000), step).await?;
         let rooms = many_rooms(kind, &programs, scaled(5_000), 10).await?;
@@ -204,6 +253,7 @@ async fn connect_all(
 
 /// Sends at `rate` for `duration`, waits for the copies, and reads the window.
 async fn measure(
+    server: &Server,
     senders: &[&Chatter],
     probe: &Arc<Probe>,
     rate: f64,
@@ -211,9 +261,11 @@ async fn measure(
     copies_per_message: u64,
 ) -> Step {
     let _ = probe.take();
+    let cpu_before = server.cpu_ms().unwrap_or_default();
     let sent = send_at(senders, probe, MESSAGE_BYTES, rate, duration).await;
     tokio::time::sleep(DRAIN).await;
     let window = probe.take();
+    let server_cpu_ms = server.cpu_ms().unwrap_or_default() - cpu_before;
     #[allow(clippy::cast_precision_loss)]
     let deliveries_per_s = window.delivered as f64 / duration.as_secs_f64();
     Step {
@@ -224,6 +276,7 @@ async fn measure(
         deliveries_per_s,
         errors: sent.saturating_sub(window.acked),
         latency: Latency::of(&window.latency_us),
+        server_cpu_ms,
     }
 }
 
@@ -246,10 +299,11 @@ async fn fan_out(
         connect_all(&server, &probe, &plan, "fan-out").await;
     let copies = chatters.len() as u64;
     let senders: Vec<&Chatter> = chatters.iter().take(10).collect();
+    let profile = server.profile(programs.perf.as_deref(), "fanout")?;
     let mut steps = Vec::new();
     let bar = progress(FANOUT_RATES.len(), format!("{} fan-out: steps", kind.label()));
     for rate in FANOUT_RATES {
-        let result = measure(&senders, &probe, rate, step, copies).await;
+        let result = measure(&server, &senders, &probe, rate, step, copies).await;
         bar.inc(1);
         let holds = result.holds(P99_LIMIT_MS);
         steps.push(result);
@@ -266,9 +320,10 @@ async fn fan_out(
     // Let a backlog from the failed step clear before measuring again.
     tokio::time::sleep(Duration::from_secs(5)).await;
     let half = match &peak {
-        Some(peak) => Some(measure(&senders, &probe, peak.rate / 2.0, step, copies).await),
+        Some(peak) => Some(measure(&server, &senders, &probe, peak.rate / 2.0, step, copies).await),
         None => None,
     };
+    drop(profile);
     drop(senders);
     close_all(chatters).await;
     Ok(FanOut { clients, connect_per_s, connect_errors, steps, peak, half })
@@ -287,6 +342,7 @@ async fn many_rooms(
     let probe = Probe::new();
     let rooms = clients / per_room;
     let people = identities(&server, "room", rooms).await?;
+    let profile = server.profile(programs.perf.as_deref(), "rooms-connect")?;
     let started = Instant::now();
     // The first tab of each room creates it (Parley) or names it in its query (reference).
     let firsts: Vec<_> = people.iter().enumerate().map(|(i, p)| (p, format!("r{i}"))).collect();
@@ -307,10 +363,14 @@ async fn many_rooms(
     connect_errors += failed;
     #[allow(clippy::cast_precision_loss)]
     let connect_per_s = (firsts.len() + rest.len()) as f64 / started.elapsed().as_secs_f64();
+    drop(profile);
     let senders: Vec<&Chatter> = firsts.iter().collect();
+    let profile = server.profile(programs.perf.as_deref(), "rooms-send")?;
     #[allow(clippy::cast_precision_loss)]
     let step =
-        measure(&senders, &probe, rooms as f64, Duration::from_secs(10), per_room as u64).await;
+        measure(&server, &senders, &probe, rooms as f64, Duration::from_secs(10), per_room as u64)
+            .await;
+    drop(profile);
     drop(senders);
     close_all(firsts).await;
     close_all(rest).await;
@@ -332,8 +392,10 @@ async fn idle(kind: Kind, programs: &Programs, clients: usize) -> Result<Idle> {
         .take(clients)
         .map(|p| (p, "lobby".to_owned()))
         .collect();
+    let profile = server.profile(programs.perf.as_deref(), "idle-connect")?;
     let (chatters, connect_per_s, connect_errors) =
         connect_all(&server, &probe, &plan, "idle").await;
+    drop(profile);
     tokio::time::sleep(Duration::from_secs(3)).await;
     let rss_after_kib = server.rss_kib()?;
     let held = chatters.len();

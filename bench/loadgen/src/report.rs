@@ -45,6 +45,18 @@ pub struct Step {
     /// Sends not acknowledged (refused or no ack within 10 s).
     pub errors: u64,
     pub latency: Latency,
+    /// CPU time the server process used (user + system, all threads) from the first send
+    /// until the copies had arrived: what the work cost the server, whatever the generator did.
+    pub server_cpu_ms: f64,
+}
+
+impl Step {
+    /// Server CPU per delivered copy, in microseconds.
+    pub fn cpu_us_per_delivery(&self) -> f64 {
+        #[allow(clippy::cast_precision_loss)]
+        let delivered = self.delivered.max(1) as f64;
+        self.server_cpu_ms * 1000.0 / delivered
+    }
 }
 
 impl Step {
@@ -258,12 +270,12 @@ fn markdown(r: &Results) -> String {
         parley.fanout.connect_errors,
         node.fanout.connect_errors
     );
-    s.push_str("| server | msgs/s sent | deliveries/s | delivered | p50 | p90 | p99 | max | errors |\n|---|---|---|---|---|---|---|---|---|\n");
+    s.push_str("| server | msgs/s sent | deliveries/s | delivered | p50 | p90 | p99 | max | errors | server CPU µs/copy |\n|---|---|---|---|---|---|---|---|---|---|\n");
     for t in [parley, node] {
         for step in t.fanout.steps.iter().chain(t.fanout.half.iter()) {
             let _ = writeln!(
                 s,
-                "| {} | {:.0} | {:.0} | {}/{} | {:.1} | {:.1} | {:.1} | {:.1} | {} |",
+                "| {} | {:.0} | {:.0} | {}/{} | {:.1} | {:.1} | {:.1} | {:.1} | {} | {:.1} |",
                 t.name,
                 step.rate,
                 step.deliveries_per_s,
@@ -273,14 +285,15 @@ fn markdown(r: &Results) -> String {
                 step.latency.p90_ms,
                 step.latency.p99_ms,
                 step.latency.max_ms,
-                step.errors
+                step.errors,
+                step.cpu_us_per_delivery()
             );
         }
     }
     s.push_str("\nLatencies in ms. Each server's last row is the run at half its peak rate.\n");
 
     s.push_str("\n### Many rooms and idle connections\n\n| | Parley | Node socket.io | ratio |\n|---|---|---|---|\n");
-    let rows: [(&str, f64, f64, &str); 7] = [
+    let rows: [(&str, f64, f64, &str); 8] = [
         (
             "rooms: deliveries/s",
             parley.rooms.step.deliveries_per_s,
@@ -289,6 +302,12 @@ fn markdown(r: &Results) -> String {
         ),
         ("rooms: p50 ms", parley.rooms.step.latency.p50_ms, node.rooms.step.latency.p50_ms, ""),
         ("rooms: p99 ms", parley.rooms.step.latency.p99_ms, node.rooms.step.latency.p99_ms, ""),
+        (
+            "rooms: server CPU µs per copy",
+            parley.rooms.step.cpu_us_per_delivery(),
+            node.rooms.step.cpu_us_per_delivery(),
+            "",
+        ),
         ("rooms: connects/s", parley.rooms.connect_per_s, node.rooms.connect_per_s, ""),
         ("idle: connects/s", parley.idle.connect_per_s, node.idle.connect_per_s, ""),
         (

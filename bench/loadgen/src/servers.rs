@@ -38,6 +38,10 @@ pub struct Programs {
     pub reference: PathBuf,
     /// Where the servers' logs go.
     pub logs: PathBuf,
+    /// Where `perf` profiles of Parley go, if asked for.
+    pub perf: Option<PathBuf>,
+    /// CPUs the servers are pinned to (`taskset -c`), if any.
+    pub server_cpus: Option<String>,
 }
 
 /// A running server; killed when dropped.
@@ -80,6 +84,17 @@ impl Server {
                 c
             }
         };
+        if let Some(cpus) = &programs.server_cpus {
+            // taskset execs the server, so the child's pid stays the server's.
+            let mut pinned = Command::new("taskset");
+            pinned.arg("-c").arg(cpus).arg(command.get_program()).args(command.get_args());
+            for (key, value) in command.get_envs() {
+                if let Some(value) = value {
+                    pinned.env(key, value);
+                }
+            }
+            command = pinned;
+        }
         let child = command
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
@@ -101,6 +116,47 @@ impl Server {
         bail!("{} did not answer {health} within 30 s", kind.label())
     }
 
+    /// Starts `perf record` on this server for one phase of a scenario, if profiling was asked for
+    /// (Parley only: the reference is JIT-compiled JavaScript, which `perf` cannot name). The
+    /// profile stops when the returned guard is dropped.
+    pub fn profile(&self, perf: Option<&Path>, phase: &str) -> Result<Option<Profile>> {
+        let Some(dir) = perf else { return Ok(None) };
+        if self.kind != Kind::Parley {
+            return Ok(None);
+        }
+        std::fs::create_dir_all(dir)?;
+        let data = dir.join(format!("{}-{phase}.perf.data", slug(self.kind)));
+        // cpu-clock works in VMs without hardware counters; DWARF call graphs because release
+        // Rust omits frame pointers. 199 Hz keeps the data file to a few hundred MB.
+        let child = Command::new("perf")
+            .args(["record", "-q", "-e", "cpu-clock", "-F", "199", "--call-graph", "dwarf,16384"])
+            .arg("-p")
+            .arg(self.child.id().to_string())
+            .arg("-o")
+            .arg(&data)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .spawn()
+            .context("start perf (apt-get install linux-perf)")?;
+        // perf needs a moment to attach before the phase starts.
+        std::thread::sleep(Duration::from_millis(500));
+        Ok(Some(Profile { child, data }))
+    }
+
+    /// CPU time the server process has used so far (user + system, all threads), in ms
+    /// (`/proc/PID/stat` fields 14 and 15, in clock ticks of 10 ms on Linux).
+    pub fn cpu_ms(&self) -> Result<f64> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))?;
+        // The command name (field 2) is in parentheses and may hold spaces; count after it.
+        let after = stat.rsplit_once(')').map(|(_, rest)| rest).context("odd /proc stat")?;
+        let fields: Vec<&str> = after.split_whitespace().collect();
+        let ticks = |i: usize| -> Result<f64> {
+            Ok(fields.get(i).context("short /proc stat")?.parse::<u64>()? as f64)
+        };
+        // After the name: field 3 is index 0, so utime (14) is 11 and stime (15) is 12.
+        Ok((ticks(11)? + ticks(12)?) * 10.0)
+    }
+
     /// The server process's resident memory in KiB (`VmRSS` in `/proc/PID/status`).
     pub fn rss_kib(&self) -> Result<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;
@@ -116,6 +172,29 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// A running `perf record`; stopped (SIGINT, so it writes its file) when dropped, then
+/// summarised next to the data as `*.perf.txt` (`perf report`, hottest symbols first).
+pub struct Profile {
+    child: Child,
+    data: PathBuf,
+}
+
+impl Drop for Profile {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").arg("-INT").arg(self.child.id().to_string()).status();
+        let _ = self.child.wait();
+        let report = self.data.with_extension("txt");
+        let Ok(out) = std::fs::File::create(&report) else { return };
+        let _ = Command::new("perf")
+            .args(["report", "--stdio", "--no-children", "--percent-limit", "0.5"])
+            .args(["--sort", "dso,symbol", "-g", "none", "-i"])
+            .arg(&self.data)
+            .stdout(out)
+            .stderr(Stdio::null())
+            .status();
     }
 }
 
