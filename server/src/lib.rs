@@ -63,6 +63,7 @@ pub fn router(state: AppState) -> Router {
         .layer(tower_http::compression::CompressionLayer::new());
     state
         .with_socket_layer(pages)
+        .layer(axum::middleware::map_request(http::own_socket_request))
         .layer(http::cors(&state.origins))
         .layer(axum::middleware::from_fn_with_state(state.origins.clone(), http::guard_origin))
         .with_state(state)
