@@ -30,11 +30,13 @@ use futures_util::{StreamExt, stream};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use clients::{Chatter, Identity, Probe, send_at};
-use report::{FanOut, Idle, Latency, Rooms, Step, TargetResults};
+use report::{FanOut, Idle, Latency, P99_LIMIT_MS, Rooms, Step, TargetResults};
 use servers::{Kind, Programs, Server};
 
 /// Message size in the scenarios.
 const MESSAGE_BYTES: usize = 1024;
+/// The longest a scenario waits for the server to go quiet after connecting.
+const SETTLE_MAX: Duration = Duration::from_secs(120);
 /// How long to wait after the last send of a step for its copies to arrive.
 const DRAIN: Duration = Duration::from_secs(2);
 /// Connects in flight at once.
@@ -42,8 +44,6 @@ const CONNECTING: usize = 64;
 /// Fan-out send rates tried, in messages per second (each copied to every client).
 const FANOUT_RATES: [f64; 12] =
     [10.0, 20.0, 40.0, 80.0, 120.0, 160.0, 240.0, 320.0, 480.0, 640.0, 960.0, 1280.0];
-/// A fan-out step "holds" if p99 stays within this and (nearly) every copy arrived.
-const P99_LIMIT_MS: f64 = 100.0;
 
 #[derive(Parser, Debug)]
 #[command(about = "Runs the benchmark scenarios against Parley and the Node socket.io reference")]
@@ -171,6 +171,7 @@ async fn main() -> Result<()> {
         ),
         scale: args.scale,
         seconds: started.elapsed().as_secs(),
+        server_cpus: args.server_cpus.clone(),
         targets,
         browser,
     };
@@ -251,6 +252,23 @@ async fn connect_all(
     (chatters, rate, failed)
 }
 
+/// Waits until the server has finished the work that connecting set off (on Parley, telling
+/// everyone of each arrival), so a measurement starts on a quiet server: until it uses under
+/// 5% of a core over half a second, for at most [`SETTLE_MAX`]. Returns the seconds waited.
+async fn settle(server: &Server) -> f64 {
+    let started = Instant::now();
+    let window = Duration::from_millis(500);
+    while started.elapsed() < SETTLE_MAX {
+        let before = server.cpu_ms().unwrap_or_default();
+        tokio::time::sleep(window).await;
+        let used = server.cpu_ms().unwrap_or_default() - before;
+        if used < 0.05 * window.as_secs_f64() * 1000.0 {
+            break;
+        }
+    }
+    started.elapsed().as_secs_f64()
+}
+
 /// Sends at `rate` for `duration`, waits for the copies, and reads the window.
 async fn measure(
     server: &Server,
@@ -297,6 +315,7 @@ async fn fan_out(
     let plan: Vec<_> = people.iter().map(|p| (p, "lobby".to_owned())).collect();
     let (chatters, connect_per_s, connect_errors) =
         connect_all(&server, &probe, &plan, "fan-out").await;
+    let settle_s = settle(&server).await;
     let copies = chatters.len() as u64;
     let senders: Vec<&Chatter> = chatters.iter().take(10).collect();
     let profile = server.profile(programs.perf.as_deref(), "fanout")?;
@@ -326,7 +345,7 @@ async fn fan_out(
     drop(profile);
     drop(senders);
     close_all(chatters).await;
-    Ok(FanOut { clients, connect_per_s, connect_errors, steps, peak, half })
+    Ok(FanOut { clients, connect_per_s, connect_errors, settle_s, steps, peak, half })
 }
 
 /// Scenario 2: `clients` in rooms of `per_room`, one message per room per second. On Parley each
@@ -364,6 +383,7 @@ async fn many_rooms(
     #[allow(clippy::cast_precision_loss)]
     let connect_per_s = (firsts.len() + rest.len()) as f64 / started.elapsed().as_secs_f64();
     drop(profile);
+    let settle_s = settle(&server).await;
     let senders: Vec<&Chatter> = firsts.iter().collect();
     let profile = server.profile(programs.perf.as_deref(), "rooms-send")?;
     #[allow(clippy::cast_precision_loss)]
@@ -374,7 +394,7 @@ async fn many_rooms(
     drop(senders);
     close_all(firsts).await;
     close_all(rest).await;
-    Ok(Rooms { clients, rooms, connect_per_s, connect_errors, step })
+    Ok(Rooms { clients, rooms, connect_per_s, connect_errors, settle_s, step })
 }
 
 /// Scenario 3: `clients` idle connections; the server's RSS growth per connection. On Parley

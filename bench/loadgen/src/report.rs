@@ -59,6 +59,9 @@ impl Step {
     }
 }
 
+/// A fan-out step "holds" if p99 stays within this many ms and (nearly) every copy arrived.
+pub const P99_LIMIT_MS: f64 = 100.0;
+
 impl Step {
     /// Whether the server kept up: p99 within `p99_limit_ms` and at least 99% of the copies.
     pub fn holds(&self, p99_limit_ms: f64) -> bool {
@@ -71,6 +74,8 @@ pub struct FanOut {
     pub clients: usize,
     pub connect_per_s: f64,
     pub connect_errors: u64,
+    /// Seconds the server stayed busy after the last client connected (see `settle`).
+    pub settle_s: f64,
     pub steps: Vec<Step>,
     /// The step with the most deliveries/s that still held.
     pub peak: Option<Step>,
@@ -84,6 +89,8 @@ pub struct Rooms {
     pub rooms: usize,
     pub connect_per_s: f64,
     pub connect_errors: u64,
+    /// Seconds the server stayed busy after the last client connected.
+    pub settle_s: f64,
     pub step: Step,
 }
 
@@ -155,6 +162,8 @@ pub struct Results {
     pub reference: String,
     pub scale: f64,
     pub seconds: u64,
+    /// CPUs the servers were pinned to (the generator ran on the others), if pinned.
+    pub server_cpus: Option<String>,
     pub targets: Vec<TargetResults>,
     /// Written by `end2end/bench/first-load.spec.ts`.
     pub browser: Option<Value>,
@@ -204,9 +213,20 @@ fn markdown(r: &Results) -> String {
     let m = &r.machine;
     let _ = writeln!(
         s,
-        "Run {} on {} ({} cores, {:.0} GiB, Linux {}); reference: {}; scale {}; took {} s. \
-         The generator shares the cores with the server under test.\n",
-        m.date, m.cpu, m.cores, m.memory_gib, m.kernel, r.reference, r.scale, r.seconds
+        "Run {} on {} ({} cores, {:.0} GiB, Linux {}); reference: {}; scale {}; took {} s. {}\n",
+        m.date,
+        m.cpu,
+        m.cores,
+        m.memory_gib,
+        m.kernel,
+        r.reference,
+        r.scale,
+        r.seconds,
+        match &r.server_cpus {
+            Some(cpus) =>
+                format!("Each server ran pinned to CPU {cpus}, the generator on the other cores."),
+            None => "The generator shared the cores with the server under test.".to_owned(),
+        }
     );
     let (Some(parley), Some(node)) = (r.targets.first(), r.targets.get(1)) else {
         return s;
@@ -263,12 +283,16 @@ fn markdown(r: &Results) -> String {
     s.push_str("\n### Fan-out: 1 KB messages into one room\n\n");
     let _ = writeln!(
         s,
-        "{} clients. Connects/s: Parley {:.0}, Node {:.0} (failed: {}, {}).\n",
+        "{} clients. Connects/s: Parley {:.0}, Node {:.0} (failed: {}, {}). After the last \
+         connect the server stayed busy for {:.1} s (Parley) and {:.1} s (Node); steps start on a \
+         quiet server.\n",
         parley.fanout.clients,
         parley.fanout.connect_per_s,
         node.fanout.connect_per_s,
         parley.fanout.connect_errors,
-        node.fanout.connect_errors
+        node.fanout.connect_errors,
+        parley.fanout.settle_s,
+        node.fanout.settle_s
     );
     s.push_str("| server | msgs/s sent | deliveries/s | delivered | p50 | p90 | p99 | max | errors | server CPU µs/copy |\n|---|---|---|---|---|---|---|---|---|---|\n");
     for t in [parley, node] {
@@ -291,9 +315,33 @@ fn markdown(r: &Results) -> String {
         }
     }
     s.push_str("\nLatencies in ms. Each server's last row is the run at half its peak rate.\n");
+    // What one copy costs the server, over the steps it held: independent of how fast the
+    // generator can receive, so it says what a core of the server would carry on its own.
+    let cpu = |t: &TargetResults| {
+        let held: Vec<f64> = t
+            .fanout
+            .steps
+            .iter()
+            .filter(|st| st.holds(P99_LIMIT_MS))
+            .map(Step::cpu_us_per_delivery)
+            .collect();
+        #[allow(clippy::cast_precision_loss)]
+        let mean = held.iter().sum::<f64>() / held.len().max(1) as f64;
+        (!held.is_empty()).then_some(mean)
+    };
+    if let (Some(a), Some(b)) = (cpu(parley), cpu(node)) {
+        let _ = writeln!(
+            s,
+            "\nServer CPU per delivered copy over the steps each held: Parley {a:.1} µs, Node \
+             {b:.1} µs (Parley {}); one core would carry about {:.0} and {:.0} copies/s.",
+            if a <= b { format!("{:.2}× less", b / a) } else { format!("{:.2}× more", a / b) },
+            1e6 / a,
+            1e6 / b
+        );
+    }
 
     s.push_str("\n### Many rooms and idle connections\n\n| | Parley | Node socket.io | ratio |\n|---|---|---|---|\n");
-    let rows: [(&str, f64, f64, &str); 8] = [
+    let rows: [(&str, f64, f64, &str); 9] = [
         (
             "rooms: deliveries/s",
             parley.rooms.step.deliveries_per_s,
@@ -309,6 +357,7 @@ fn markdown(r: &Results) -> String {
             "",
         ),
         ("rooms: connects/s", parley.rooms.connect_per_s, node.rooms.connect_per_s, ""),
+        ("rooms: busy after connecting, s", parley.rooms.settle_s, node.rooms.settle_s, ""),
         ("idle: connects/s", parley.idle.connect_per_s, node.idle.connect_per_s, ""),
         (
             "idle: RSS per connection KiB",
