@@ -2,8 +2,10 @@
 //!
 //! The client's UMD bundle (installed from npm by the build scripts, served at
 //! `/vendor/socket.io.min.js` and loaded by the SSR shell before the WASM) defines a global `io`.
-//! Values cross the boundary through `serde_wasm_bindgen` in JSON-compatible mode, so a payload
-//! reaches the server exactly as `serde_json` would have written it.
+//! Values cross the boundary as JSON text (`serde_json` on this side, the browser's `JSON` on the
+//! other), so a payload reaches the server exactly as `serde_json` wrote it. The app already
+//! needs `serde_json` (Leptos hydrates resources with it); a second codec such as
+//! `serde_wasm_bindgen` would compile every payload type's (de)serializer twice into the WASM.
 //!
 //! JS handles are not `Send`; the WASM app runs on one thread, so [`SendWrapper`] makes the handle
 //! storable in Leptos signals and would panic (rather than misbehave) if that ever changed.
@@ -62,13 +64,17 @@ pub struct JsSocket {
 }
 
 fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, RequestError> {
-    value
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| RequestError::Codec(e.to_string()))
+    let text = serde_json::to_string(value).map_err(|e| RequestError::Codec(e.to_string()))?;
+    js_sys::JSON::parse(&text).map_err(|e| RequestError::Codec(error_message(&e)))
 }
 
 fn from_js<T: DeserializeOwned>(value: JsValue) -> Result<T, RequestError> {
-    serde_wasm_bindgen::from_value(value).map_err(|e| RequestError::Codec(e.to_string()))
+    // `JSON.stringify(undefined)` is `undefined`, not text: a missing value reads as `null`.
+    let text = js_sys::JSON::stringify(&value)
+        .ok()
+        .and_then(|t| t.as_string())
+        .unwrap_or_else(|| "null".to_owned());
+    serde_json::from_str(&text).map_err(|e| RequestError::Codec(e.to_string()))
 }
 
 fn error_message(err: &JsValue) -> String {
