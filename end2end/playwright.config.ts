@@ -65,7 +65,7 @@ export default defineConfig({
       },
     },
   ],
-  // The release build made by `cargo leptos build --release`.
+  // The release build made by `cargo leptos build --release --precompress` (scripts/test).
   webServer: [
     {
       command: path.join(root, 'target', 'release', 'parley'),
