@@ -37,6 +37,10 @@ use servers::{Kind, Programs, Server};
 const MESSAGE_BYTES: usize = 1024;
 /// The longest a scenario waits for the server to go quiet after connecting.
 const SETTLE_MAX: Duration = Duration::from_secs(120);
+/// Each scenario first sends at its lowest rate for this long, unrecorded: the first messages
+/// after connecting pay for warming caches, buffers and allocators, on both servers and in the
+/// generator (runs without it showed a first step with a p99 several times the next one's).
+const WARM_UP: Duration = Duration::from_secs(2);
 /// How long to wait after the last send of a step for its copies to arrive.
 const DRAIN: Duration = Duration::from_secs(2);
 /// Connects in flight at once.
@@ -318,6 +322,7 @@ async fn fan_out(
     let settle_s = settle(&server).await;
     let copies = chatters.len() as u64;
     let senders: Vec<&Chatter> = chatters.iter().take(10).collect();
+    let _ = measure(&server, &senders, &probe, FANOUT_RATES[0], WARM_UP, copies).await;
     let profile = server.profile(programs.perf.as_deref(), "fanout")?;
     let mut steps = Vec::new();
     let bar = progress(FANOUT_RATES.len(), format!("{} fan-out: steps", kind.label()));
@@ -385,6 +390,8 @@ async fn many_rooms(
     drop(profile);
     let settle_s = settle(&server).await;
     let senders: Vec<&Chatter> = firsts.iter().collect();
+    #[allow(clippy::cast_precision_loss)]
+    let _ = measure(&server, &senders, &probe, rooms as f64, WARM_UP, per_room as u64).await;
     let profile = server.profile(programs.perf.as_deref(), "rooms-send")?;
     #[allow(clippy::cast_precision_loss)]
     let step =

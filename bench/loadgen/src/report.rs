@@ -148,7 +148,12 @@ impl Machine {
             .unwrap_or_default();
         Self {
             cpu,
-            cores: std::thread::available_parallelism().map_or(0, usize::from),
+            // The machine's processors, not this process's share (the generator may be pinned).
+            cores: std::fs::read_to_string("/proc/cpuinfo")
+                .map(|c| c.lines().filter(|l| l.starts_with("processor")).count())
+                .ok()
+                .filter(|&n| n > 0)
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(0, usize::from)),
             memory_gib,
             kernel: read("/proc/sys/kernel/osrelease").trim().to_owned(),
             date,
@@ -224,7 +229,7 @@ fn markdown(r: &Results) -> String {
         r.seconds,
         match &r.server_cpus {
             Some(cpus) =>
-                format!("Each server ran pinned to CPU {cpus}, the generator on the other cores."),
+                format!("Each server ran pinned to CPUs {cpus}, the generator on the other cores."),
             None => "The generator shared the cores with the server under test.".to_owned(),
         }
     );
