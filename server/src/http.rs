@@ -48,7 +48,7 @@ impl OriginPolicy {
             let host = host.to_ascii_lowercase();
             origin == format!("http://{host}") || origin == format!("https://{host}")
         });
-        own || self.extra.iter().any(|allowed| *allowed == origin)
+        own || self.extra.contains(&origin)
     }
 }
 

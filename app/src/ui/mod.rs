@@ -288,6 +288,8 @@ fn ChatApp(
             None
         }
     };
+    // A cheap handle clone in the browser; the server's stand-in socket happens to be `Copy`.
+    #[allow(clippy::clone_on_copy)]
     let chat = ChatState::new(socket.clone());
     chat.me.set(Some(me));
     provide_context(chat);

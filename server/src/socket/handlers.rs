@@ -131,10 +131,10 @@ async fn delete_room<A: Adapter>(req: Request<A>, payload: RoomRef) -> Ack<Delet
     let kind = req.chat.delete_room(&req.identity, &payload.room).await?;
     emit::<_, RoomDeleted>(news(&req, kind, &payload.room), &payload).await;
     let key = room_key(&payload.room);
-    if let Some(ns) = req.io.of(CHAT_NAMESPACE) {
-        if let Err(e) = ns.within(key.clone()).leave(key).await {
-            tracing::warn!(error = %e, room = %payload.room, "could not empty a deleted room");
-        }
+    if let Some(ns) = req.io.of(CHAT_NAMESPACE)
+        && let Err(e) = ns.within(key.clone()).leave(key).await
+    {
+        tracing::warn!(error = %e, room = %payload.room, "could not empty a deleted room");
     }
     Ok(payload)
 }

@@ -103,10 +103,10 @@ pub trait Sockets: Send + Sync {
 #[async_trait::async_trait]
 impl<A: Adapter> Sockets for SocketIo<A> {
     async fn close_session(&self, session: &SessionDigest) {
-        if let Some(ns) = self.of(CHAT_NAMESPACE) {
-            if let Err(e) = ns.within(session_key(session)).disconnect().await {
-                tracing::debug!(error = %e, "could not close a signed-out session's sockets");
-            }
+        if let Some(ns) = self.of(CHAT_NAMESPACE)
+            && let Err(e) = ns.within(session_key(session)).disconnect().await
+        {
+            tracing::debug!(error = %e, "could not close a signed-out session's sockets");
         }
     }
 

@@ -349,12 +349,11 @@ impl ChatClient {
     {
         let deadline = tokio::time::Instant::now() + wait;
         while let Ok(Some(received)) = tokio::time::timeout_at(deadline, self.events.recv()).await {
-            if received.event == E::NAME {
-                if let Ok(payload) = serde_json::from_value::<E::Payload>(received.data) {
-                    if accept(&payload) {
-                        return Some(payload);
-                    }
-                }
+            if received.event == E::NAME
+                && let Ok(payload) = serde_json::from_value::<E::Payload>(received.data)
+                && accept(&payload)
+            {
+                return Some(payload);
             }
         }
         None
