@@ -29,3 +29,6 @@ pub const MIN_PASSWORD_CHARS: usize = 8;
 
 /// Longest password accepted (bounds the hashing work a request can cause).
 pub const MAX_PASSWORD_CHARS: usize = 128;
+
+/// How long the server gathers presence changes before it sends them as one `presence` event.
+pub const PRESENCE_BATCH_MS: u64 = 250;

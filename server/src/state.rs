@@ -61,7 +61,9 @@ impl AppState {
             sign_in_attempts_per_minute: config.sign_in_attempts_per_minute,
         };
         let accounts = Arc::new(Accounts::new(store, policy).await?);
+        let (news, changes) = socket::PresenceNews::new();
         let options = SocketOptions {
+            news: news.clone(),
             max_payload: config.max_payload,
             chat: Arc::clone(&chat),
             accounts: Arc::clone(&accounts),
@@ -71,33 +73,36 @@ impl AppState {
                 config.max_connections_per_person,
             ),
         };
-        let (socket_layer, sockets): (SocketLayerFn, Arc<dyn socket::Sockets>) =
-            match &config.redis_url {
-                None => {
-                    let (layer, io) = options.apply(SocketIo::builder()).build_layer();
-                    socket::register(&io);
-                    (
-                        Arc::new(move |router: Router<AppState>| router.layer(layer.clone())),
-                        Arc::new(io),
-                    )
-                }
-                Some(url) => {
-                    let adapter = socket::cluster::connect(url).await?;
-                    let builder = SocketIo::builder()
-                        .with_adapter::<socket::cluster::ClusterAdapter>(adapter);
-                    let (layer, io) = options.apply(builder).build_layer();
-                    // Subscribed to the cluster's channels before the first client is served.
-                    socket::register(&io)
-                        .await
-                        .map_err(|e| socket::cluster::ClusterError::Adapter(e.to_string()))?;
-                    tracing::info!("joined the cluster through redis");
-                    tokio::spawn(socket::cluster::sweep_presence(io.clone(), Arc::clone(&chat)));
-                    (
-                        Arc::new(move |router: Router<AppState>| router.layer(layer.clone())),
-                        Arc::new(io),
-                    )
-                }
-            };
+        let (socket_layer, sockets): (SocketLayerFn, Arc<dyn socket::Sockets>) = match &config
+            .redis_url
+        {
+            None => {
+                let (layer, io) = options.apply(SocketIo::builder()).build_layer();
+                socket::register(&io);
+                tokio::spawn(socket::presence::deliver(io.clone(), changes));
+                (
+                    Arc::new(move |router: Router<AppState>| router.layer(layer.clone())),
+                    Arc::new(io),
+                )
+            }
+            Some(url) => {
+                let adapter = socket::cluster::connect(url).await?;
+                let builder =
+                    SocketIo::builder().with_adapter::<socket::cluster::ClusterAdapter>(adapter);
+                let (layer, io) = options.apply(builder).build_layer();
+                // Subscribed to the cluster's channels before the first client is served.
+                socket::register(&io)
+                    .await
+                    .map_err(|e| socket::cluster::ClusterError::Adapter(e.to_string()))?;
+                tracing::info!("joined the cluster through redis");
+                tokio::spawn(socket::presence::deliver(io.clone(), changes));
+                tokio::spawn(socket::cluster::sweep_presence(io.clone(), Arc::clone(&chat), news));
+                (
+                    Arc::new(move |router: Router<AppState>| router.layer(layer.clone())),
+                    Arc::new(io),
+                )
+            }
+        };
         let origins = Arc::new(OriginPolicy::new(&config.allowed_origins));
         Ok(Self {
             leptos,
@@ -124,6 +129,7 @@ impl FromRef<AppState> for LeptosOptions {
 
 /// What every Socket.IO server gets, whichever adapter it runs on.
 struct SocketOptions {
+    news: socket::PresenceNews,
     max_payload: usize,
     chat: Arc<Chat>,
     accounts: Arc<Accounts>,
@@ -143,5 +149,6 @@ impl SocketOptions {
             .with_state(self.accounts)
             .with_state(self.limiter)
             .with_state(self.limits)
+            .with_state(self.news)
     }
 }

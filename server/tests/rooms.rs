@@ -4,7 +4,7 @@ mod common;
 
 use app::ChatError;
 use app::events::messages::{NewMessage, SendMessage, SendMessagePayload};
-use app::events::presence::{PresenceChanged, StartTyping, Typing};
+use app::events::presence::{Presence, PresenceChanged, StartTyping, Typing};
 use app::events::rooms::{
     CreateRoom, CreateRoomPayload, DeleteRoom, DirectOpened, Empty, InvitePayload, InviteToRoom,
     JoinRoom, LeaveRoom, ListRooms, MemberJoined, MemberLeft, OpenDirect, OpenDirectPayload,
@@ -151,34 +151,80 @@ async fn only_the_creator_deletes_a_room_and_everyone_hears_of_it() {
     );
 }
 
+/// Whether any `presence` event among `events` mentions `user`.
+fn presence_mentions(events: &[Received], user: &str) -> bool {
+    events_named(events, "presence").any(|r| {
+        serde_json::from_value::<Vec<Presence>>(r.data.clone())
+            .expect("presence is a list")
+            .iter()
+            .any(|p| p.user.id.0 == user)
+    })
+}
+
+/// Waits for the `presence` event that mentions `user`; returns their entry, the whole event
+/// and what came before it.
+async fn presence_of(
+    client: &mut ChatClient,
+    user: &str,
+) -> (Presence, Vec<Presence>, Vec<Received>) {
+    let (changes, before) = client
+        .until::<PresenceChanged>(|changes| changes.iter().any(|p| p.user.id.0 == user))
+        .await;
+    let entry = changes.iter().find(|p| p.user.id.0 == user).cloned().expect("mentioned");
+    (entry, changes, before)
+}
+
 #[tokio::test]
 async fn several_tabs_count_once_and_the_last_one_closing_goes_offline() {
     let app = spawn_app().await;
     let mut bob = app.connect("Bob").await;
 
     let ada1 = app.connect("Ada").await;
-    let online = bob.next::<PresenceChanged>().await;
+    let (online, _, _) = presence_of(&mut bob, "ada").await;
     assert_eq!((online.user.name.as_str(), online.online), ("Ada", true));
 
+    // News travels in order: once someone who arrives later is announced, a second tab of Ada
+    // would have been announced too.
     let ada2 = app.connect("ada").await; // same person: names are case-insensitive
-    let marker = ada2.request::<SendMessage>(&msg("lobby", "second tab")).await.expect("sent");
-    let (_, before) = bob.until::<NewMessage>(|m| m.id == marker.id).await;
-    assert_eq!(events_named(&before, "presence").count(), 0, "a second tab is not news");
+    let _cy = app.connect("Cy").await;
+    let (_, with_cy, before) = presence_of(&mut bob, "cy").await;
+    assert!(!presence_mentions(&before, "ada"), "a second tab is not news");
+    assert!(with_cy.iter().all(|p| p.user.id.0 != "ada"), "nor in the same event");
 
     let members = bob.request::<RoomMembers>(&room("lobby")).await.expect("members");
     let ada = members.members.iter().find(|m| m.user.id.0 == "ada").expect("ada is a member");
     assert!(ada.online);
 
     ada1.close().await;
-    let marker = ada2.request::<SendMessage>(&msg("lobby", "still here")).await.expect("sent");
-    let (_, before) = bob.until::<NewMessage>(|m| m.id == marker.id).await;
-    assert_eq!(events_named(&before, "presence").count(), 0, "one tab left: still online");
+    let _dee = app.connect("Dee").await;
+    let (_, with_dee, before) = presence_of(&mut bob, "dee").await;
+    assert!(!presence_mentions(&before, "ada"), "one tab left: still online");
+    assert!(with_dee.iter().all(|p| p.user.id.0 != "ada"), "nor in the same event");
 
     ada2.close().await;
-    let offline = bob.next::<PresenceChanged>().await;
+    let (offline, _, _) = presence_of(&mut bob, "ada").await;
     assert_eq!((offline.user.id.0.as_str(), offline.online), ("ada", false));
     let members = bob.request::<RoomMembers>(&room("lobby")).await.expect("members");
     assert!(members.members.iter().any(|m| m.user.id.0 == "ada" && !m.online));
+}
+
+#[tokio::test]
+async fn people_arriving_together_are_announced_together() {
+    let app = spawn_app().await;
+    let mut bob = app.connect("Bob").await;
+    let _ = presence_of(&mut bob, "bob").await;
+
+    let names: Vec<String> = (0..10).map(|i| format!("Arrival{i}")).collect();
+    let arrivals = futures_util::future::join_all(names.iter().map(|n| app.connect(n))).await;
+    let mut announced = std::collections::HashSet::new();
+    let mut events = 0;
+    while announced.len() < arrivals.len() {
+        let changes = bob.next::<PresenceChanged>().await;
+        events += 1;
+        announced.extend(changes.into_iter().filter(|p| p.online).map(|p| p.user.id.0));
+    }
+    // One `presence` per arrival would be ten; the server gathers what comes within its window.
+    assert!(events < arrivals.len(), "{events} presence events for {} arrivals", arrivals.len());
 }
 
 #[tokio::test]

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{RoomId, UserRef};
 
-/// Payload of [`PresenceChanged`].
+/// One entry of [`PresenceChanged`]'s list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Presence {
     /// Who.
@@ -23,8 +23,11 @@ pub struct TypingNotice {
 }
 
 server_event!(
-    /// `presence` (server → everyone): someone's first tab connected or last tab closed.
-    PresenceChanged, "presence", Presence
+    /// `presence` (server → everyone): people whose first tab connected or last tab closed since
+    /// the previous `presence`, oldest first, one entry per person. The server gathers them for
+    /// a moment ([`crate::limits::PRESENCE_BATCH_MS`]) so that many arrivals at once (everyone
+    /// reconnecting after a restart) cost one event per connection, not one per arrival.
+    PresenceChanged, "presence", Vec<Presence>
 );
 
 client_event!(

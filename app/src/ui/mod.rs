@@ -340,12 +340,14 @@ fn ChatApp(
             }),
             socket.subscribe::<MemberJoined>(move |change| chat.member_joined(change)),
             socket.subscribe::<MemberLeft>(move |change| chat.member_left(change)),
-            socket.subscribe::<PresenceChanged>(move |p| {
+            socket.subscribe::<PresenceChanged>(move |changes| {
                 chat.online.update(|online| {
-                    if p.online {
-                        online.insert(p.user.id);
-                    } else {
-                        online.remove(&p.user.id);
+                    for p in changes {
+                        if p.online {
+                            online.insert(p.user.id);
+                        } else {
+                            online.remove(&p.user.id);
+                        }
                     }
                 })
             }),

@@ -89,9 +89,10 @@ pub const PRESENCE_SWEEP: Duration = Duration::from_secs(2);
 pub async fn sweep_presence(
     io: socketioxide::SocketIo<ClusterAdapter>,
     chat: std::sync::Arc<crate::domain::Chat>,
+    news: super::PresenceNews,
 ) {
     use app::events::CHAT_NAMESPACE;
-    use app::events::presence::{Presence, PresenceChanged};
+    use app::events::presence::Presence;
     use app::model::UserId;
 
     let mut tick = tokio::time::interval(PRESENCE_SWEEP);
@@ -114,7 +115,7 @@ pub async fn sweep_presence(
             .collect();
         for gone in chat.report_cluster_presence(online) {
             let Ok(Some(user)) = chat.person(&gone).await else { continue };
-            super::emit::<_, PresenceChanged>(ns.clone(), &Presence { user, online: false }).await;
+            news.send(Presence { user, online: false });
         }
     }
 }

@@ -20,13 +20,15 @@
 pub mod cluster;
 mod handlers;
 mod limits;
+pub mod presence;
 
 pub use limits::{ConnectionLimits, RequestLimiter};
+pub use presence::{PresenceChanges, PresenceNews};
 
 use std::sync::Arc;
 
 use app::ChatError;
-use app::events::presence::{Presence, PresenceChanged};
+use app::events::presence::Presence;
 use app::events::rooms::MemberJoined;
 use app::events::{Ack, CHAT_NAMESPACE, ClientEvent, ServerEvent};
 use app::model::{RoomId, UserId};
@@ -133,6 +135,7 @@ async fn prepare<A: Adapter>(
     socket: SocketRef<A>,
     State(chat): State<Arc<Chat>>,
     State(limits): State<ConnectionLimits>,
+    State(news): State<PresenceNews>,
     Extension(identity): Extension<Identity>,
 ) -> Result<(), ConnectRefusal> {
     let connected = chat.connect(&identity).await?;
@@ -164,8 +167,7 @@ async fn prepare<A: Adapter>(
     if came_online
         && !has_other_tabs(socket.broadcast(), &identity.user.id, socket.id).await.unwrap_or(false)
     {
-        let presence = Presence { user: identity.user.clone(), online: true };
-        emit::<_, PresenceChanged>(socket.broadcast(), &presence).await;
+        news.send(Presence { user: identity.user.clone(), online: true });
     }
     tracing::debug!(sid = %socket.id, user = %identity.user.id, "connected");
     Ok(())
@@ -194,6 +196,7 @@ async fn on_disconnect<A: Adapter>(
     io: SocketIo<A>,
     State(chat): State<Arc<Chat>>,
     State(limits): State<ConnectionLimits>,
+    State(news): State<PresenceNews>,
     Extension(identity): Extension<Identity>,
     MaybeExtension(addr): MaybeExtension<ClientAddr>,
 ) {
@@ -204,9 +207,8 @@ async fn on_disconnect<A: Adapter>(
         let Some(ns) = io.of(CHAT_NAMESPACE) else { return };
         // Tabs on other nodes keep the person online. If the nodes could not be asked, the
         // cluster's presence sweep (see `cluster`) sends the news once they can.
-        if has_other_tabs(ns.clone(), &identity.user.id, socket.id).await == Some(false) {
-            let presence = Presence { user: identity.user, online: false };
-            emit::<_, PresenceChanged>(ns, &presence).await;
+        if has_other_tabs(ns, &identity.user.id, socket.id).await == Some(false) {
+            news.send(Presence { user: identity.user, online: false });
         }
     }
 }
