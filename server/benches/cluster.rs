@@ -1,14 +1,14 @@
 //! Cross-node delivery latency (not part of the test suite): the time from a message's send on
 //! one node to its arrival at clients on the other, under a steady load, beside the same load on
 //! a single node. Both setups store in the same real PostgreSQL (started as the tests start it,
-//! `tests/common/servers.rs`), so what differs is the hop through Redis.
+//! `tests/integration/common/servers.rs`), so what differs is the hop through Redis.
 //!
 //! Run: `cargo bench -p server --bench cluster`. Prints a table and writes it to
 //! `server/benches/cluster-results.md`. Needs Debian's `postgresql` and `redis-server`.
 
 #![allow(missing_docs, dead_code, clippy::unwrap_used, clippy::print_stdout)]
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/integration/common/mod.rs"]
 mod common;
 
 use std::fmt::Write as _;

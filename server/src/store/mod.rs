@@ -2,7 +2,7 @@
 //!
 //! [`SqliteStore`] is the embedded default (a file in the data dir, WAL mode, migrations embedded
 //! in the binary and applied at start). [`PostgresStore`] is the store several nodes share; it
-//! implements the same trait and passes the same conformance tests (`tests/store.rs`).
+//! implements the same trait and passes the same conformance tests (`tests/integration/store.rs`).
 
 mod postgres;
 mod sqlite;

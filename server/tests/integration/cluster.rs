@@ -1,7 +1,7 @@
 //! Two nodes sharing a real Redis (the Socket.IO adapter) and a real PostgreSQL (the store),
 //! each with real Socket.IO clients: what one node's clients do reaches the other's.
 
-mod common;
+use crate::common;
 
 use app::events::messages::{
     HistoryRequest, LoadHistory, NewMessage, SendMessage, SendMessagePayload, SyncRequest, SyncRoom,

@@ -1,7 +1,7 @@
 //! What a hostile or broken client can do: flood, oversize, malformed packets. Each is refused,
 //! changes nothing, and leaves the server serving everyone else.
 
-mod common;
+use crate::common;
 
 use app::ChatError;
 use app::events::messages::{

@@ -1,6 +1,6 @@
 //! `message:send` / `message:new` against the real server with real Socket.IO clients.
 
-mod common;
+use crate::common;
 
 use app::ChatError;
 use app::events::messages::{NewMessage, SendMessage, SendMessagePayload};

@@ -1,6 +1,6 @@
 //! Durable history: pages, resume by revision, edits and deletes, and a restart.
 
-mod common;
+use crate::common;
 
 use app::ChatError;
 use app::events::messages::{

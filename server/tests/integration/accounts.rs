@@ -1,7 +1,7 @@
 //! Accounts and sessions over real HTTP and a real Socket.IO client: registration, sign-in,
 //! guests, sign-out, and every way of connecting without a valid session.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! acknowledged message is stored exactly once, and every client's view, after resuming, equals
 //! the stored sequence.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, HashSet};
 use std::net::SocketAddr;

@@ -1,6 +1,6 @@
 //! Rooms, presence, typing and direct messages, with several real clients.
 
-mod common;
+use crate::common;
 
 use app::ChatError;
 use app::events::messages::{NewMessage, SendMessage, SendMessagePayload};

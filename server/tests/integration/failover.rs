@@ -1,7 +1,7 @@
 //! Faults with real processes: a node killed with `kill -9` while a client sends, and Redis
 //! restarted under the nodes. Two `parley` processes share a real Redis and a real PostgreSQL.
 
-mod common;
+use crate::common;
 
 use std::collections::HashSet;
 use std::time::Duration;

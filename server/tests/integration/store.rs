@@ -1,7 +1,7 @@
 //! One conformance suite for every store: each case runs against SQLite (a temporary file) and
 //! against a real PostgreSQL server of its own (see `common::servers`).
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

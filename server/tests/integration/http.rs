@@ -1,6 +1,6 @@
 //! Plain HTTP: health check, the server-rendered page, and the origin guard.
 
-mod common;
+use crate::common;
 
 use common::spawn_app;
 
