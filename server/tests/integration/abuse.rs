@@ -129,6 +129,42 @@ async fn an_oversized_websocket_message_closes_that_connection_only() {
     still_serving(&app).await;
 }
 
+/// The largest message a person may send, in four-byte characters, is ~16 KB on the wire: many
+/// times the server's initial WebSocket read buffer. It arrives whole and is stored.
+#[tokio::test]
+async fn the_largest_message_arrives_whole_over_websocket() {
+    let app = spawn_app().await;
+    let mut ws = raw_socket(&app, "Ada").await;
+    let body = "\u{1F600}".repeat(app::limits::MAX_MESSAGE_CHARS);
+    let packet = format!(
+        "42/chat,7[\"message:send\",{{\"id\":\"{}\",\"room\":\"lobby\",\"body\":\"{body}\"}}]",
+        Uuid::now_v7()
+    );
+    assert!(packet.len() > 16_000, "{}", packet.len());
+    ws.send(Message::text(packet)).await.expect("sent");
+    let ack = tokio::time::timeout(common::WAIT, async {
+        loop {
+            let frame = ws.next().await.expect("open").expect("frame");
+            let text = frame.to_text().expect("text").to_owned();
+            if let Some(ack) = text.strip_prefix("43/chat,7") {
+                return ack.to_owned();
+            }
+        }
+    })
+    .await
+    .expect("acknowledged");
+    let [ack]: [app::events::Ack<SendMessage>; 1] = serde_json::from_str(&ack).expect("typed ack");
+    assert_eq!(ack.expect("accepted").body, body);
+
+    let reader = app.connect("Auditor").await;
+    let page = reader
+        .request::<LoadHistory>(&HistoryRequest { room: RoomId::lobby(), before: None })
+        .await
+        .expect("history");
+    assert_eq!(page.messages.len(), 1);
+    assert_eq!(page.messages[0].body, body);
+}
+
 #[tokio::test]
 async fn an_oversized_long_polling_body_is_refused() {
     let app = spawn_app_with(|c| c.max_payload = 16 * 1024).await;
