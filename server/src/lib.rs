@@ -31,8 +31,9 @@ use std::sync::Arc;
 use app::session::SharedBackend;
 use app::{App, shell};
 use axum::Router;
+use axum::serve::{ListenerExt, TapIo};
 use leptos_axum::{LeptosRoutes, generate_route_list};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 
 pub use config::Config;
 pub use state::{AppState, StartError};
@@ -81,13 +82,27 @@ pub async fn run(
     tracing::info!(addr = %listener.local_addr()?, "listening");
     // The peer address reaches the Socket.IO middleware, for the per-address connection limit.
     let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app)
+    axum::serve(without_nagle(listener), app)
         .with_graceful_shutdown(async move {
             shutdown.await;
             tracing::info!("shutting down");
             sockets.close().await;
         })
         .await
+}
+
+/// `listener`, with Nagle's algorithm off on every connection it accepts (`TCP_NODELAY`).
+///
+/// A chat writes small frames that should leave at once. With Nagle on, a frame written while
+/// the previous one is still unacknowledged waits for that acknowledgement, which the client's
+/// kernel may delay by up to 40 ms: the second message of a quick pair, or every message in a
+/// busy room, would arrive late. Node's HTTP server turns Nagle off by default for the same reason.
+pub fn without_nagle(listener: TcpListener) -> TapIo<TcpListener, fn(&mut TcpStream)> {
+    listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        }
+    })
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.
@@ -115,5 +130,22 @@ pub async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {},
         () = terminate => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::serve::Listener;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn accepted_connections_send_without_nagle() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("address");
+        let mut listener = without_nagle(listener);
+        let _client = TcpStream::connect(addr).await.expect("connect");
+        let (accepted, _) = listener.accept().await;
+        assert!(accepted.nodelay().expect("socket option"), "TCP_NODELAY is set");
     }
 }
