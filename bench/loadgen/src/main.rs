@@ -283,8 +283,14 @@ async fn measure(
     copies_per_message: u64,
 ) -> Step {
     let _ = probe.take();
+    let generator_cpu = || servers::process_cpu_ms("self").unwrap_or_default();
     let cpu_before = server.cpu_ms().unwrap_or_default();
+    let generator_before = generator_cpu();
+    let started = Instant::now();
     let sent = send_at(senders, probe, MESSAGE_BYTES, rate, duration).await;
+    let sending_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let server_busy = (server.cpu_ms().unwrap_or_default() - cpu_before) / sending_ms;
+    let generator_busy = (generator_cpu() - generator_before) / sending_ms;
     tokio::time::sleep(DRAIN).await;
     let window = probe.take();
     let server_cpu_ms = server.cpu_ms().unwrap_or_default() - cpu_before;
@@ -299,6 +305,8 @@ async fn measure(
         errors: sent.saturating_sub(window.acked),
         latency: Latency::of(&window.latency_us),
         server_cpu_ms,
+        server_busy,
+        generator_busy,
     }
 }
 

@@ -48,6 +48,12 @@ pub struct Step {
     /// CPU time the server process used (user + system, all threads) from the first send
     /// until the copies had arrived: what the work cost the server, whatever the generator did.
     pub server_cpu_ms: f64,
+    /// Share of one core the server used while the messages were being sent (1.0 = one core
+    /// busy all the time): near 1.0 on a pinned server, the server is the limit.
+    pub server_busy: f64,
+    /// The same for the generator's own process: near 1.0 on a pinned generator, the generator
+    /// is the limit and the step says nothing about the server.
+    pub generator_busy: f64,
 }
 
 impl Step {
@@ -299,12 +305,12 @@ fn markdown(r: &Results) -> String {
         parley.fanout.settle_s,
         node.fanout.settle_s
     );
-    s.push_str("| server | msgs/s sent | deliveries/s | delivered | p50 | p90 | p99 | max | errors | server CPU µs/copy |\n|---|---|---|---|---|---|---|---|---|---|\n");
+    s.push_str("| server | msgs/s sent | deliveries/s | delivered | p50 | p90 | p99 | max | errors | server CPU µs/copy | server busy | generator busy |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     for t in [parley, node] {
         for step in t.fanout.steps.iter().chain(t.fanout.half.iter()) {
             let _ = writeln!(
                 s,
-                "| {} | {:.0} | {:.0} | {}/{} | {:.1} | {:.1} | {:.1} | {:.1} | {} | {:.1} |",
+                "| {} | {:.0} | {:.0} | {}/{} | {:.1} | {:.1} | {:.1} | {:.1} | {} | {:.1} | {:.0}% | {:.0}% |",
                 t.name,
                 step.rate,
                 step.deliveries_per_s,
@@ -315,11 +321,17 @@ fn markdown(r: &Results) -> String {
                 step.latency.p99_ms,
                 step.latency.max_ms,
                 step.errors,
-                step.cpu_us_per_delivery()
+                step.cpu_us_per_delivery(),
+                step.server_busy * 100.0,
+                step.generator_busy * 100.0
             );
         }
     }
-    s.push_str("\nLatencies in ms. Each server's last row is the run at half its peak rate.\n");
+    s.push_str(
+        "\nLatencies in ms. Each server's last row is the run at half its peak rate. Busy: the \
+         share of one core each process used while the messages were sent (on a pinned run, \
+         near 100% means that process was the limit).\n",
+    );
     // What one copy costs the server, over the steps it held: independent of how fast the
     // generator can receive, so it says what a core of the server would carry on its own.
     let cpu = |t: &TargetResults| {
@@ -346,7 +358,7 @@ fn markdown(r: &Results) -> String {
     }
 
     s.push_str("\n### Many rooms and idle connections\n\n| | Parley | Node socket.io | ratio |\n|---|---|---|---|\n");
-    let rows: [(&str, f64, f64, &str); 9] = [
+    let rows: [(&str, f64, f64, &str); 11] = [
         (
             "rooms: deliveries/s",
             parley.rooms.step.deliveries_per_s,
@@ -359,6 +371,18 @@ fn markdown(r: &Results) -> String {
             "rooms: server CPU µs per copy",
             parley.rooms.step.cpu_us_per_delivery(),
             node.rooms.step.cpu_us_per_delivery(),
+            "",
+        ),
+        (
+            "rooms: server busy, % of a core",
+            parley.rooms.step.server_busy * 100.0,
+            node.rooms.step.server_busy * 100.0,
+            "",
+        ),
+        (
+            "rooms: generator busy, % of a core",
+            parley.rooms.step.generator_busy * 100.0,
+            node.rooms.step.generator_busy * 100.0,
             "",
         ),
         ("rooms: connects/s", parley.rooms.connect_per_s, node.rooms.connect_per_s, ""),

@@ -143,18 +143,9 @@ impl Server {
         Ok(Some(Profile { child, data }))
     }
 
-    /// CPU time the server process has used so far (user + system, all threads), in ms
-    /// (`/proc/PID/stat` fields 14 and 15, in clock ticks of 10 ms on Linux).
+    /// CPU time the server process has used so far (user + system, all threads), in ms.
     pub fn cpu_ms(&self) -> Result<f64> {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))?;
-        // The command name (field 2) is in parentheses and may hold spaces; count after it.
-        let after = stat.rsplit_once(')').map(|(_, rest)| rest).context("odd /proc stat")?;
-        let fields: Vec<&str> = after.split_whitespace().collect();
-        let ticks = |i: usize| -> Result<f64> {
-            Ok(fields.get(i).context("short /proc stat")?.parse::<u64>()? as f64)
-        };
-        // After the name: field 3 is index 0, so utime (14) is 11 and stime (15) is 12.
-        Ok((ticks(11)? + ticks(12)?) * 10.0)
+        process_cpu_ms(&self.child.id().to_string())
     }
 
     /// The server process's resident memory in KiB (`VmRSS` in `/proc/PID/status`).
@@ -227,4 +218,18 @@ pub fn socket_io_version(dir: &Path) -> String {
         .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok())
         .and_then(|v| v.get("version").and_then(|v| v.as_str()).map(str::to_owned))
         .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// CPU time a process (`pid`, or `self`) has used so far (user + system, all threads), in ms
+/// (`/proc/PID/stat` fields 14 and 15, in clock ticks of 10 ms on Linux).
+pub fn process_cpu_ms(pid: &str) -> Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // The command name (field 2) is in parentheses and may hold spaces; count after it.
+    let after = stat.rsplit_once(')').map(|(_, rest)| rest).context("odd /proc stat")?;
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| -> Result<f64> {
+        Ok(fields.get(i).context("short /proc stat")?.parse::<u64>()? as f64)
+    };
+    // After the name: field 3 is index 0, so utime (14) is 11 and stime (15) is 12.
+    Ok((ticks(11)? + ticks(12)?) * 10.0)
 }
