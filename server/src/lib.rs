@@ -95,8 +95,8 @@ pub async fn run(
 ///
 /// A chat writes small frames that should leave at once. With Nagle on, a frame written while
 /// the previous one is still unacknowledged waits for that acknowledgement, which the client's
-/// kernel may delay by up to 40 ms: the second message of a quick pair, or every message in a
-/// busy room, would arrive late. Node's HTTP server turns Nagle off by default for the same reason.
+/// kernel may delay by up to 40 ms: the second message of a quick pair, or messages in a busy
+/// room, could arrive that much later. Node's HTTP server turns Nagle off by default too.
 pub fn without_nagle(listener: TcpListener) -> TapIo<TcpListener, fn(&mut TcpStream)> {
     listener.tap_io(|tcp| {
         if let Err(e) = tcp.set_nodelay(true) {
