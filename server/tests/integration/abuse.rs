@@ -7,7 +7,7 @@ use app::ChatError;
 use app::events::messages::{
     HistoryRequest, LoadHistory, NewMessage, SendMessage, SendMessagePayload,
 };
-use app::model::RoomId;
+use app::model::{ChatMessage, RoomId};
 use common::{TestApp, spawn_app, spawn_app_with};
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
@@ -17,13 +17,18 @@ fn lobby(body: &str) -> SendMessagePayload {
     SendMessagePayload { id: Uuid::now_v7(), room: RoomId::lobby(), body: body.to_owned() }
 }
 
-async fn lobby_count(app: &TestApp) -> usize {
+/// The lobby's stored messages (the newest page), as a fresh reader sees them.
+async fn lobby_messages(app: &TestApp) -> Vec<ChatMessage> {
     let reader = app.connect("Auditor").await;
     let page = reader
         .request::<LoadHistory>(&HistoryRequest { room: RoomId::lobby(), before: None })
         .await
         .expect("history");
-    page.messages.len()
+    page.messages
+}
+
+async fn lobby_count(app: &TestApp) -> usize {
+    lobby_messages(app).await.len()
 }
 
 /// The server still accepts a connection and delivers a message.
@@ -156,13 +161,9 @@ async fn the_largest_message_arrives_whole_over_websocket() {
     let [ack]: [app::events::Ack<SendMessage>; 1] = serde_json::from_str(&ack).expect("typed ack");
     assert_eq!(ack.expect("accepted").body, body);
 
-    let reader = app.connect("Auditor").await;
-    let page = reader
-        .request::<LoadHistory>(&HistoryRequest { room: RoomId::lobby(), before: None })
-        .await
-        .expect("history");
-    assert_eq!(page.messages.len(), 1);
-    assert_eq!(page.messages[0].body, body);
+    let stored = lobby_messages(&app).await;
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].body, body);
 }
 
 #[tokio::test]
