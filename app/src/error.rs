@@ -68,7 +68,16 @@ pub enum ChatError {
         /// The message id that was named.
         id: uuid::Uuid,
     },
-    /// The room does not exist.
+    /// A message id that belongs to another message (someone else's, or one in another room).
+    /// A retry of one's own send reuses its id and gets the stored message back instead; any
+    /// other reuse is refused and nothing is sent.
+    #[error("message id {id} is already used by another message")]
+    MessageIdTaken {
+        /// The id that was sent.
+        id: uuid::Uuid,
+    },
+    /// The room does not exist, or is private (or direct) and the caller is not in it: both get
+    /// this same answer, so nobody can probe which private rooms exist.
     #[error("no such room: {room}")]
     UnknownRoom {
         /// The room that was named.

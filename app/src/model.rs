@@ -20,15 +20,33 @@ impl RoomId {
     }
 
     /// The direct-message room of two people (the same whichever of them asks).
+    ///
+    /// A name may contain `:`, so the two ids are escaped before they are joined: `%` becomes
+    /// `%25` and `:` becomes `%3A`. An escaped id has no `:`, so the separator is the only one
+    /// and different pairs always get different ids (`a:b` + `c` is `dm:a%3Ab:c`, `a` + `b:c` is
+    /// `dm:a:b%3Ac`). Ids without either character read as before.
     pub fn direct(a: &UserId, b: &UserId) -> Self {
         let (first, second) = if a <= b { (a, b) } else { (b, a) };
-        Self(format!("dm:{}:{}", first.0, second.0))
+        Self(format!("dm:{}:{}", escape_id_part(&first.0), escape_id_part(&second.0)))
     }
 
     /// Whether this is a direct-message room.
     pub fn is_direct(&self) -> bool {
         self.0.starts_with("dm:")
     }
+}
+
+/// `part` with `%` and `:` percent-escaped, so it can be joined with `:` unambiguously.
+fn escape_id_part(part: &str) -> String {
+    let mut out = String::with_capacity(part.len());
+    for c in part.chars() {
+        match c {
+            '%' => out.push_str("%25"),
+            ':' => out.push_str("%3A"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// A public room's name: [`MIN_ROOM_NAME_CHARS`]–[`MAX_ROOM_NAME_CHARS`] characters, each a
@@ -259,6 +277,32 @@ mod tests {
         assert_eq!(RoomId::direct(&a, &b), RoomId::direct(&b, &a));
         assert!(RoomId::direct(&a, &b).is_direct());
         assert!(!RoomId::lobby().is_direct());
+        assert_eq!(RoomId::direct(&a, &b).0, "dm:ada:bob", "plain ids read as before");
+    }
+
+    #[test]
+    fn direct_rooms_of_different_pairs_never_share_an_id() {
+        let id = |s: &str| UserId(s.to_owned());
+        // Names may contain the separator and the escape character.
+        let parts =
+            ["a", "b", "c", "a:b", "b:c", ":", "::", "%", "%3a", "%3A", "a%3Ab", "a:", ":b"];
+        let mut seen = std::collections::HashMap::new();
+        for x in parts {
+            for y in parts {
+                if x >= y {
+                    continue;
+                }
+                let room = RoomId::direct(&id(x), &id(y));
+                if let Some(other) = seen.insert(room.clone(), (x, y)) {
+                    panic!("{x:?}+{y:?} and {other:?} share {room}");
+                }
+            }
+        }
+        assert_ne!(
+            RoomId::direct(&id("a:b"), &id("c")),
+            RoomId::direct(&id("a"), &id("b:c")),
+            "the pair from the review"
+        );
     }
 
     #[test]

@@ -41,14 +41,15 @@ pub struct Welcome {
     pub guests: bool,
 }
 
-/// A session the server opened: who, and the `Set-Cookie` value that hands it to the browser.
+/// A session the server opened: who, and the `Set-Cookie` values that hand it (and the device
+/// cookie) to the browser.
 #[cfg(feature = "ssr")]
 #[derive(Debug, Clone)]
 pub struct SignedIn {
     /// The person.
     pub user: UserRef,
-    /// A complete `Set-Cookie` header value (HttpOnly, SameSite, Path, Max-Age).
-    pub set_cookie: String,
+    /// Complete `Set-Cookie` header values (HttpOnly, SameSite, Path, Max-Age).
+    pub set_cookies: Vec<String>,
 }
 
 #[cfg(feature = "ssr")]
@@ -63,17 +64,27 @@ pub trait Backend: Send + Sync + 'static {
         headers: http::HeaderMap,
         room: crate::model::RoomId,
     ) -> BoxFuture<'_, Welcome>;
-    /// Creates an account and opens a session for it.
+    /// Creates an account and opens a session for it. `request` is the HTTP request's head
+    /// (its cookies and the peer address the server's limits go by).
     fn register(
         &self,
+        request: http::request::Parts,
         name: String,
         password: String,
     ) -> BoxFuture<'_, Result<SignedIn, ChatError>>;
     /// Checks a name and password and opens a session.
-    fn sign_in(&self, name: String, password: String)
-    -> BoxFuture<'_, Result<SignedIn, ChatError>>;
+    fn sign_in(
+        &self,
+        request: http::request::Parts,
+        name: String,
+        password: String,
+    ) -> BoxFuture<'_, Result<SignedIn, ChatError>>;
     /// Opens a session for a passwordless guest name, if the server admits guests.
-    fn guest(&self, name: String) -> BoxFuture<'_, Result<SignedIn, ChatError>>;
+    fn guest(
+        &self,
+        request: http::request::Parts,
+        name: String,
+    ) -> BoxFuture<'_, Result<SignedIn, ChatError>>;
     /// Ends the session in `headers` (and its open connections); returns the `Set-Cookie` value
     /// that clears the cookie.
     fn sign_out(&self, headers: http::HeaderMap) -> BoxFuture<'_, Result<String, ChatError>>;
@@ -96,6 +107,21 @@ fn set_cookie(value: &str) -> Result<(), ChatError> {
     Ok(())
 }
 
+/// Sets every cookie of a sign-in and returns its person.
+#[cfg(feature = "ssr")]
+fn signed_in(signed: SignedIn) -> Result<UserRef, ChatError> {
+    for cookie in &signed.set_cookies {
+        set_cookie(cookie)?;
+    }
+    Ok(signed.user)
+}
+
+/// The head of the request a server function is answering.
+#[cfg(feature = "ssr")]
+async fn request_parts() -> Result<http::request::Parts, ChatError> {
+    leptos_axum::extract().await.map_err(|e| ChatError::Request { reason: e.to_string() })
+}
+
 /// The first paint's data: who is signed in, their rooms and `room`'s newest messages.
 // The macro generates an argument struct whose fields cannot carry doc comments.
 #[allow(missing_docs)]
@@ -111,27 +137,21 @@ pub async fn welcome_page(room: Option<String>) -> Result<Welcome, ChatError> {
 #[allow(missing_docs)]
 #[server(endpoint = "register")]
 pub async fn register(name: String, password: String) -> Result<UserRef, ChatError> {
-    let signed = backend()?.register(name, password).await?;
-    set_cookie(&signed.set_cookie)?;
-    Ok(signed.user)
+    signed_in(backend()?.register(request_parts().await?, name, password).await?)
 }
 
 /// `POST /api/sign_in` (`name`, `password`): opens a session.
 #[allow(missing_docs)]
 #[server(endpoint = "sign_in")]
 pub async fn sign_in(name: String, password: String) -> Result<UserRef, ChatError> {
-    let signed = backend()?.sign_in(name, password).await?;
-    set_cookie(&signed.set_cookie)?;
-    Ok(signed.user)
+    signed_in(backend()?.sign_in(request_parts().await?, name, password).await?)
 }
 
 /// `POST /api/guest` (`name`): joins under a name without a password, where allowed.
 #[allow(missing_docs)]
 #[server(endpoint = "guest")]
 pub async fn guest(name: String) -> Result<UserRef, ChatError> {
-    let signed = backend()?.guest(name).await?;
-    set_cookie(&signed.set_cookie)?;
-    Ok(signed.user)
+    signed_in(backend()?.guest(request_parts().await?, name).await?)
 }
 
 /// `POST /api/sign_out`: ends the session (every tab of this browser is signed out).

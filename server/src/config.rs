@@ -72,9 +72,33 @@ pub struct Config {
     #[arg(long, env = "PARLEY_SESSION_DAYS", default_value_t = 30)]
     pub session_days: u32,
 
-    /// Sign-in attempts allowed per name and minute (slows password guessing).
+    /// How often (milliseconds) each node checks that its open connections' sessions are still
+    /// valid, closing those that expired or were signed out elsewhere: the longest a connection
+    /// outlives its session.
+    #[arg(long, env = "PARLEY_SESSION_CHECK_MS", default_value_t = 30_000)]
+    pub session_check_ms: u64,
+
+    /// Sign-in attempts allowed per name and minute (slows password guessing), from browsers
+    /// that never signed in to that name; each browser that did has as many of its own, so
+    /// other people's failures cannot lock a person out of their own browsers.
     #[arg(long, env = "PARLEY_SIGN_IN_ATTEMPTS_PER_MINUTE", default_value_t = 10)]
     pub sign_in_attempts_per_minute: u32,
+
+    /// Registrations, sign-ins and guest joins allowed per client address and minute, all
+    /// together (IPv6 addresses count by their /64). Behind a reverse proxy every client shares
+    /// the proxy's address: raise this there and limit at the proxy.
+    #[arg(long, env = "PARLEY_AUTH_ATTEMPTS_PER_ADDRESS_PER_MINUTE", default_value_t = 30)]
+    pub auth_attempts_per_address_per_minute: u32,
+
+    /// Password hashes (Argon2id, ~19 MiB of memory each) computed at once; a registration or
+    /// sign-in that finds them all busy waits up to 2 s, then gets `rate_limited`.
+    #[arg(long, env = "PARLEY_HASHES_AT_ONCE", default_value_t = 2)]
+    pub hashes_at_once: usize,
+
+    /// How long a registration or sign-in waits for a free hashing turn (milliseconds) before
+    /// it is refused with `rate_limited`.
+    #[arg(long, env = "PARLEY_HASH_WAIT_MS", default_value_t = 2_000)]
+    pub hash_wait_ms: u64,
 
     /// Mark the session cookie `Secure` (browsers then send it over HTTPS only). Turn on when
     /// Parley is served over HTTPS, directly or behind a proxy.
@@ -101,7 +125,12 @@ impl Config {
             max_rooms_per_person: 20,
             allow_guests: false,
             session_days: 30,
+            session_check_ms: 30_000,
             sign_in_attempts_per_minute: 10,
+            // Every test client comes from 127.0.0.1; the limit tests set their own.
+            auth_attempts_per_address_per_minute: 100_000,
+            hashes_at_once: 2,
+            hash_wait_ms: 2_000,
             secure_cookies: false,
         }
     }

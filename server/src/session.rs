@@ -14,22 +14,45 @@ use cookie::{Cookie, SameSite};
 use http::HeaderMap;
 use http::header::COOKIE;
 
-use crate::domain::{Accounts, Chat, Identity, NewSession, SessionToken};
+use crate::domain::{Accounts, Chat, Client, DeviceToken, Identity, NewSession, SessionToken};
 use crate::socket::Sockets;
 
 /// The cookie's name.
 pub const SESSION_COOKIE: &str = "parley_session";
 
-/// The session token in a request's `Cookie` headers, if any.
-pub fn session_token(headers: &HeaderMap) -> Option<SessionToken> {
+/// The device cookie's name: set on sign-in and registration, sent only to `/api` (the sign-in
+/// server functions), lasting [`DEVICE_COOKIE_DAYS`]. See [`crate::domain::guard`].
+pub const DEVICE_COOKIE: &str = "parley_device";
+
+/// How long a browser stays known as a device of its people.
+pub const DEVICE_COOKIE_DAYS: i64 = 365;
+
+fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(Cookie::split_parse)
         .filter_map(Result::ok)
-        .find(|cookie| cookie.name() == SESSION_COOKIE)
-        .map(|cookie| SessionToken::from_cookie(cookie.value()))
+        .find(|cookie| cookie.name() == name)
+        .map(|cookie| cookie.value().to_owned())
+}
+
+/// The session token in a request's `Cookie` headers, if any.
+pub fn session_token(headers: &HeaderMap) -> Option<SessionToken> {
+    cookie_value(headers, SESSION_COOKIE).map(|v| SessionToken::from_cookie(&v))
+}
+
+/// Who is asking, from a request's head: the peer address (as axum's `ConnectInfo` recorded
+/// it) and the device cookie.
+pub fn client_of(request: &http::request::Parts) -> Client {
+    Client {
+        address: request
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|info| info.0.ip()),
+        device: cookie_value(&request.headers, DEVICE_COOKIE).map(|v| DeviceToken::from_cookie(&v)),
+    }
 }
 
 /// Implements the app's [`Backend`] over the domain.
@@ -58,10 +81,19 @@ impl PageBackend {
 
     fn signed_in(&self, session: NewSession) -> SignedIn {
         let ttl = i64::try_from(self.accounts.session_ttl().as_secs()).unwrap_or(i64::MAX);
-        SignedIn {
-            set_cookie: self.cookie(session.token.as_str().to_owned(), ttl),
-            user: session.user,
+        let mut set_cookies = vec![self.cookie(session.token.as_str().to_owned(), ttl)];
+        if let Some(device) = &session.device {
+            let device = Cookie::build((DEVICE_COOKIE, device.as_str().to_owned()))
+                .http_only(true)
+                .same_site(SameSite::Strict)
+                .secure(self.secure_cookies)
+                .path("/api")
+                .max_age(cookie::time::Duration::days(DEVICE_COOKIE_DAYS))
+                .build()
+                .to_string();
+            set_cookies.push(device);
         }
+        SignedIn { set_cookies, user: session.user }
     }
 }
 
@@ -84,22 +116,37 @@ impl Backend for PageBackend {
 
     fn register(
         &self,
+        request: http::request::Parts,
         name: String,
         password: String,
     ) -> BoxFuture<'_, Result<SignedIn, ChatError>> {
-        Box::pin(async move { Ok(self.signed_in(self.accounts.register(&name, password).await?)) })
+        Box::pin(async move {
+            let client = client_of(&request);
+            Ok(self.signed_in(self.accounts.register(&name, password, &client).await?))
+        })
     }
 
     fn sign_in(
         &self,
+        request: http::request::Parts,
         name: String,
         password: String,
     ) -> BoxFuture<'_, Result<SignedIn, ChatError>> {
-        Box::pin(async move { Ok(self.signed_in(self.accounts.sign_in(&name, password).await?)) })
+        Box::pin(async move {
+            let client = client_of(&request);
+            Ok(self.signed_in(self.accounts.sign_in(&name, password, &client).await?))
+        })
     }
 
-    fn guest(&self, name: String) -> BoxFuture<'_, Result<SignedIn, ChatError>> {
-        Box::pin(async move { Ok(self.signed_in(self.accounts.guest(&name).await?)) })
+    fn guest(
+        &self,
+        request: http::request::Parts,
+        name: String,
+    ) -> BoxFuture<'_, Result<SignedIn, ChatError>> {
+        Box::pin(async move {
+            let client = client_of(&request);
+            Ok(self.signed_in(self.accounts.guest(&name, &client).await?))
+        })
     }
 
     fn sign_out(&self, headers: HeaderMap) -> BoxFuture<'_, Result<String, ChatError>> {

@@ -62,9 +62,13 @@ impl AppState {
             allow_guests: config.allow_guests,
             session_ttl: std::time::Duration::from_secs(u64::from(config.session_days) * 86_400),
             sign_in_attempts_per_minute: config.sign_in_attempts_per_minute,
+            attempts_per_address_per_minute: config.auth_attempts_per_address_per_minute,
+            hashes_at_once: config.hashes_at_once,
+            hash_wait: std::time::Duration::from_millis(config.hash_wait_ms),
         };
         let accounts = Arc::new(Accounts::new(store, policy).await?);
         let (news, changes) = socket::PresenceNews::new();
+        let check = std::time::Duration::from_millis(config.session_check_ms.max(1));
         let options = SocketOptions {
             news: news.clone(),
             max_payload: config.max_payload,
@@ -83,6 +87,7 @@ impl AppState {
                 let (layer, io) = options.apply(SocketIo::builder()).build_layer();
                 socket::register(&io);
                 tokio::spawn(socket::presence::deliver(io.clone(), changes));
+                tokio::spawn(socket::end_stale_sessions(io.clone(), Arc::clone(&accounts), check));
                 (
                     Arc::new(move |router: Router<AppState>| router.layer(layer.clone())),
                     Arc::new(io),
@@ -99,6 +104,7 @@ impl AppState {
                     .map_err(|e| socket::cluster::ClusterError::Adapter(e.to_string()))?;
                 tracing::info!("joined the cluster through redis");
                 tokio::spawn(socket::presence::deliver(io.clone(), changes));
+                tokio::spawn(socket::end_stale_sessions(io.clone(), Arc::clone(&accounts), check));
                 tokio::spawn(socket::cluster::sweep_presence(io.clone(), Arc::clone(&chat), news));
                 (
                     Arc::new(move |router: Router<AppState>| router.layer(layer.clone())),

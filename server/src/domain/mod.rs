@@ -7,6 +7,7 @@
 //! per-node memory.
 
 mod accounts;
+pub mod guard;
 mod presence;
 mod typing;
 
@@ -25,11 +26,13 @@ use app::model::{
 use app::session::Initial;
 use uuid::Uuid;
 
-pub use accounts::{AccountPolicy, Accounts, NewSession, SessionDigest, SessionToken};
+pub use accounts::{
+    AccountPolicy, Accounts, Client, DeviceToken, NewSession, SessionDigest, SessionToken,
+};
 pub use presence::Presence;
 pub use typing::TypingThrottle;
 
-use crate::store::{MessageChange, NewMessage, RoomRecord, Store, StoreError};
+use crate::store::{Appended, MessageChange, NewMessage, RoomRecord, Store, StoreError};
 
 /// Who a connection speaks for: always the person of a checked session (see [`Accounts`]),
 /// never anything a client payload says.
@@ -80,6 +83,16 @@ fn unknown(room: &RoomId) -> ChatError {
     ChatError::UnknownRoom { room: room.to_string() }
 }
 
+/// The refusal for someone who is not in `record`: a public room is listed for everyone, so they
+/// learn they are not a member; a private or direct room is, for them, a room that does not
+/// exist (the same answer as for a name nobody took), so its existence cannot be probed.
+fn outsider(record: &RoomRecord) -> ChatError {
+    match record.kind {
+        RoomKind::Public => ChatError::NotMember { room: record.id.to_string() },
+        RoomKind::Private | RoomKind::Direct => unknown(&record.id),
+    }
+}
+
 /// The chat service.
 #[derive(Debug)]
 pub struct Chat {
@@ -122,7 +135,7 @@ impl Chat {
     async fn member_room(&self, who: &Identity, room: &RoomId) -> Result<RoomRecord, ChatError> {
         let record = self.record(room).await?;
         if !self.store.is_member(room, who.id()).await.map_err(internal)? {
-            return Err(ChatError::NotMember { room: room.to_string() });
+            return Err(outsider(&record));
         }
         Ok(record)
     }
@@ -232,7 +245,7 @@ impl Chat {
         let member = self.store.is_member(room, who.id()).await.map_err(internal)?;
         // Direct rooms are entered with `dm:open`, private ones by invitation only.
         if record.kind != RoomKind::Public && !member {
-            return Err(ChatError::Forbidden { room: room.to_string() });
+            return Err(outsider(&record));
         }
         let added = self.store.add_member(room, who.id(), now_ms()).await.map_err(|e| match e {
             StoreError::NotFound => unknown(room),
@@ -255,6 +268,11 @@ impl Chat {
         room: &RoomId,
     ) -> Result<(RoomSummary, Option<MemberChange>), ChatError> {
         let record = self.record(room).await?;
+        if record.kind != RoomKind::Public
+            && !self.store.is_member(room, who.id()).await.map_err(internal)?
+        {
+            return Err(outsider(&record));
+        }
         if !record.kind.is_group() || *room == RoomId::lobby() {
             return Err(ChatError::Forbidden { room: room.to_string() });
         }
@@ -272,6 +290,11 @@ impl Chat {
     #[tracing::instrument(skip_all, fields(user = %who.user.id, room = %room))]
     pub async fn delete_room(&self, who: &Identity, room: &RoomId) -> Result<RoomKind, ChatError> {
         let record = self.record(room).await?;
+        if record.kind != RoomKind::Public
+            && !self.store.is_member(room, who.id()).await.map_err(internal)?
+        {
+            return Err(outsider(&record));
+        }
         if !record.kind.is_group() || record.created_by.as_ref() != Some(who.id()) {
             return Err(ChatError::Forbidden { room: room.to_string() });
         }
@@ -352,30 +375,41 @@ impl Chat {
         Ok((summary, created))
     }
 
-    /// Stores a message and says who must receive it. Posting the same id again returns the
-    /// message stored the first time.
+    /// Stores a message and says who must receive it: `None` when it is a retry (the same
+    /// author, room and id as a message stored before), which returns the stored message and
+    /// must not be delivered again. An id that belongs to any other message is refused with
+    /// [`ChatError::MessageIdTaken`].
     #[tracing::instrument(skip_all, fields(user = %who.user.id, room = %request.room, id = %request.id))]
     pub async fn post(
         &self,
         who: &Identity,
         request: SendMessagePayload,
-    ) -> Result<(ChatMessage, Audience), ChatError> {
+    ) -> Result<(ChatMessage, Option<Audience>), ChatError> {
         let body = validate_body(&request.body)?;
         let record = self.member_room(who, &request.room).await?;
-        let audience = self.audience(&record).await?;
-        let message = self
+        let id = request.id;
+        let appended = self
             .store
             .append(NewMessage {
-                id: request.id,
+                id,
                 room: request.room,
                 author: who.user.clone(),
                 body,
                 sent_at_ms: now_ms(),
             })
             .await
-            .map_err(internal)?;
-        self.typing.reset(who.id(), &message.room);
-        Ok((message, audience))
+            .map_err(|e| match e {
+                StoreError::Conflict => ChatError::MessageIdTaken { id },
+                e => internal(e),
+            })?;
+        Ok(match appended {
+            Appended::New(message) => {
+                self.typing.reset(who.id(), &message.room);
+                let audience = self.audience(&record).await?;
+                (message, Some(audience))
+            }
+            Appended::Retry(message) => (message, None),
+        })
     }
 
     /// A page of a room's history for a member: the newest, or the one before `before`.
@@ -431,7 +465,14 @@ impl Chat {
             return Err(not_yours());
         }
         let record = self.member_room(who, &message.room).await.map_err(|_| not_yours())?;
-        let changed = self.store.change_message(id, change, now_ms()).await.map_err(internal)?;
+        // The store checks author and deletion again in the write: a delete that lands between
+        // the read above and this write wins, and the edit is refused.
+        let changed = self.store.change_message(id, who.id(), change, now_ms()).await.map_err(
+            |e| match e {
+                StoreError::NotFound => not_yours(),
+                e => internal(e),
+            },
+        )?;
         Ok((changed, self.audience(&record).await?))
     }
 

@@ -97,6 +97,9 @@ pub async fn sweep_presence(
 
     let mut tick = tokio::time::interval(PRESENCE_SWEEP);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // People found gone whose announcement failed (their name could not be read): tried again
+    // at the next sweep unless they came back meanwhile, never dropped.
+    let mut unannounced: Vec<UserId> = Vec::new();
     loop {
         tick.tick().await;
         let Some(ns) = io.of(CHAT_NAMESPACE) else { return };
@@ -104,7 +107,7 @@ pub async fn sweep_presence(
             Ok(rooms) => rooms,
             Err(e) => {
                 // Redis is away: nobody is declared offline on a guess.
-                tracing::debug!(error = %e, "presence sweep skipped");
+                tracing::warn!(error = %e, "presence sweep skipped: the other nodes cannot be asked");
                 continue;
             }
         };
@@ -113,9 +116,20 @@ pub async fn sweep_presence(
             .filter_map(|r| r.strip_prefix("user:"))
             .map(|id| UserId(id.to_owned()))
             .collect();
-        for gone in chat.report_cluster_presence(online) {
-            let Ok(Some(user)) = chat.person(&gone).await else { continue };
-            news.send(Presence { user, online: false });
+        let mut gone = chat.report_cluster_presence(online);
+        gone.extend(unannounced.drain(..).filter(|u| !chat.is_online(u)));
+        for id in gone {
+            match chat.person(&id).await {
+                Ok(Some(user)) => news.send(Presence { user, online: false }),
+                // No such person any more: nobody to announce.
+                Ok(None) => {}
+                Err(_) => {
+                    tracing::warn!(user = %id, "offline announcement postponed to the next sweep");
+                    unannounced.push(id);
+                }
+            }
         }
+        unannounced.sort();
+        unannounced.dedup();
     }
 }

@@ -2,6 +2,7 @@
 
 use std::time::Instant;
 
+use app::ChatError;
 use app::events::messages::{
     DeleteMessage, DeleteRequest, EditMessage, EditRequest, HistoryRequest, LoadHistory,
     MessageUpdated, NewMessage, SendMessage, SendMessagePayload, SyncRequest, SyncRoom,
@@ -72,17 +73,41 @@ fn news<A: Adapter>(req: &Request<A>, kind: RoomKind, room: &RoomId) -> Broadcas
     }
 }
 
-/// Puts every tab of `change.user` into (or out of) a room's Socket.IO room.
-async fn move_tabs<A: Adapter>(req: &Request<A>, change: &MemberChange, join: bool) {
-    let Some(ns) = req.io.of(CHAT_NAMESPACE) else { return };
-    let tabs = ns.within(user_key(&change.user.id));
-    let result = if join {
-        tabs.join(room_key(&change.room)).await
-    } else {
-        tabs.leave(room_key(&change.room)).await
-    };
-    if let Err(e) = result {
-        tracing::warn!(error = %e, room = %change.room, "could not move a person's tabs");
+/// How often moving a person's tabs is tried before the request fails.
+const MOVE_ATTEMPTS: u32 = 3;
+
+/// Puts every tab of `user` into (or out of) a room's Socket.IO room, on every node.
+///
+/// The membership is stored first; if the tabs cannot be moved (the adapter cannot reach the
+/// other nodes) after a few tries, the request fails with `internal` so the client retries it.
+/// Join, leave and invite move the tabs on every call, also when the membership was already
+/// stored, so that retry makes the live rooms agree with the database: a person who left is
+/// never left receiving a private room's messages by a failed move.
+async fn move_tabs<A: Adapter>(
+    req: &Request<A>,
+    user: &app::model::UserId,
+    room: &RoomId,
+    join: bool,
+) -> Result<(), ChatError> {
+    let Some(ns) = req.io.of(CHAT_NAMESPACE) else { return Err(ChatError::Internal) };
+    let mut attempt = 0;
+    loop {
+        let tabs = ns.clone().within(user_key(user));
+        let result =
+            if join { tabs.join(room_key(room)).await } else { tabs.leave(room_key(room)).await };
+        match result {
+            Ok(()) => return Ok(()),
+            Err(e) if attempt + 1 < MOVE_ATTEMPTS => {
+                attempt += 1;
+                tracing::warn!(error = %e, %room, attempt, "could not move a person's tabs; retrying");
+                tokio::time::sleep(std::time::Duration::from_millis(100 * u64::from(attempt)))
+                    .await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, %room, join, "could not move a person's tabs; the request fails");
+                return Err(ChatError::Internal);
+            }
+        }
     }
 }
 
@@ -93,7 +118,7 @@ async fn create_room<A: Adapter>(req: Request<A>, payload: CreateRoomPayload) ->
         user: req.identity.user.clone(),
         members: summary.members,
     };
-    move_tabs(&req, &change, true).await;
+    move_tabs(&req, &change.user.id, &change.room, true).await?;
     emit::<_, RoomCreated>(news(&req, summary.kind, &summary.id), &summary).await;
     emit::<_, MemberJoined>(news(&req, summary.kind, &summary.id), &change).await;
     Ok(summary)
@@ -101,8 +126,8 @@ async fn create_room<A: Adapter>(req: Request<A>, payload: CreateRoomPayload) ->
 
 async fn join_room<A: Adapter>(req: Request<A>, payload: RoomRef) -> Ack<JoinRoom> {
     let (view, change) = req.chat.join(&req.identity, &payload.room).await?;
+    move_tabs(&req, &req.identity.user.id, &view.room.id, true).await?;
     if let Some(change) = change {
-        move_tabs(&req, &change, true).await;
         emit::<_, MemberJoined>(news(&req, view.room.kind, &view.room.id), &change).await;
     }
     Ok(view)
@@ -110,8 +135,8 @@ async fn join_room<A: Adapter>(req: Request<A>, payload: RoomRef) -> Ack<JoinRoo
 
 async fn invite<A: Adapter>(req: Request<A>, payload: InvitePayload) -> Ack<InviteToRoom> {
     let (view, change) = req.chat.invite(&req.identity, &payload.room, &payload.user).await?;
+    move_tabs(&req, &payload.user, &view.room.id, true).await?;
     if let Some(change) = change {
-        move_tabs(&req, &change, true).await;
         emit::<_, RoomAdded>(req.socket.to(user_key(&change.user.id)), &view.room).await;
         emit::<_, MemberJoined>(news(&req, view.room.kind, &view.room.id), &change).await;
     }
@@ -120,10 +145,10 @@ async fn invite<A: Adapter>(req: Request<A>, payload: InvitePayload) -> Ack<Invi
 
 async fn leave_room<A: Adapter>(req: Request<A>, payload: RoomRef) -> Ack<LeaveRoom> {
     let (summary, change) = req.chat.leave(&req.identity, &payload.room).await?;
-    if let Some(change) = change {
-        emit::<_, MemberLeft>(news(&req, summary.kind, &summary.id), &change).await;
-        move_tabs(&req, &change, false).await;
+    if let Some(change) = &change {
+        emit::<_, MemberLeft>(news(&req, summary.kind, &summary.id), change).await;
     }
+    move_tabs(&req, &req.identity.user.id, &summary.id, false).await?;
     Ok(summary)
 }
 
@@ -157,7 +182,10 @@ async fn send_message<A: Adapter>(
     payload: SendMessagePayload,
 ) -> Ack<SendMessage> {
     let (message, audience) = req.chat.post(&req.identity, payload).await?;
-    emit_to::<_, NewMessage>(&req.socket, &audience, &message).await;
+    // A retry's message was delivered when it was first stored.
+    if let Some(audience) = audience {
+        emit_to::<_, NewMessage>(&req.socket, &audience, &message).await;
+    }
     Ok(message)
 }
 

@@ -108,7 +108,8 @@ impl<A: Adapter> Sockets for SocketIo<A> {
         if let Some(ns) = self.of(CHAT_NAMESPACE)
             && let Err(e) = ns.within(session_key(session)).disconnect().await
         {
-            tracing::debug!(error = %e, "could not close a signed-out session's sockets");
+            // Other nodes close them at their next session check (`end_stale_sessions`).
+            tracing::warn!(error = %e, "could not close a signed-out session's sockets everywhere");
         }
     }
 
@@ -124,9 +125,49 @@ async fn authenticate<A: Adapter>(
 ) -> Result<(), ConnectRefusal> {
     let token = session_token(&socket.req_parts().headers).ok_or(ConnectRefusal::SignInRequired)?;
     let user = accounts.session(&token).await?.ok_or(ConnectRefusal::SignInRequired)?;
-    socket.join(session_key(&token.digest()));
+    let digest = token.digest();
+    socket.join(session_key(&digest));
+    // For `end_stale_sessions`: the session this connection lives on.
+    socket.extensions.insert(digest);
     socket.extensions.insert(Identity { user });
     Ok(())
+}
+
+/// Every `every`, closes this node's connections whose session has ended: expired, or signed
+/// out where the news could not reach this node (another node's sign-out during a Redis outage,
+/// a session deleted in the database). A session therefore outlives its end on an open socket
+/// by at most `every` (plus the store's answer); sign-out on a reachable node closes at once.
+pub async fn end_stale_sessions<A: Adapter>(
+    io: SocketIo<A>,
+    accounts: Arc<Accounts>,
+    every: std::time::Duration,
+) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let Some(ns) = io.of(CHAT_NAMESPACE) else { return };
+        let sockets = ns.local().sockets();
+        let mut sessions: Vec<SessionDigest> =
+            sockets.iter().filter_map(|s| s.extensions.get::<SessionDigest>()).collect();
+        sessions.sort_by(|a, b| a.0.cmp(&b.0));
+        sessions.dedup();
+        let live = match accounts.live_sessions(&sessions).await {
+            Ok(live) => live,
+            // Logged by the domain; nobody is disconnected on a failed look-up.
+            Err(_) => continue,
+        };
+        for socket in sockets {
+            let ended =
+                socket.extensions.get::<SessionDigest>().is_some_and(|d| !live.contains(&d));
+            if ended {
+                tracing::info!(sid = %socket.id, "closing a connection whose session has ended");
+                if let Err(e) = socket.disconnect() {
+                    tracing::warn!(error = %e, "could not close a connection whose session ended");
+                }
+            }
+        }
+    }
 }
 
 /// Second middleware: records the person, joins their rooms, registers the handlers and marks
@@ -138,7 +179,7 @@ async fn prepare<A: Adapter>(
     State(news): State<PresenceNews>,
     Extension(identity): Extension<Identity>,
 ) -> Result<(), ConnectRefusal> {
-    let connected = chat.connect(&identity).await?;
+    // The address limit comes before anything is written: a refused connection leaves no trace.
     let ip = socket
         .req_parts()
         .extensions
@@ -150,10 +191,20 @@ async fn prepare<A: Adapter>(
         }
         socket.extensions.insert(ClientAddr(ip));
     }
-    let Some(came_online) = chat.mark_online(&identity, limits.max_per_person) else {
+    let release = || {
         if let Some(ip) = ip {
             limits.release(ip);
         }
+    };
+    let connected = match chat.connect(&identity).await {
+        Ok(connected) => connected,
+        Err(e) => {
+            release();
+            return Err(e.into());
+        }
+    };
+    let Some(came_online) = chat.mark_online(&identity, limits.max_per_person) else {
+        release();
         return Err(ConnectRefusal::TooManyConnections("for this person"));
     };
     socket.join(user_key(&identity.user.id));
@@ -213,11 +264,12 @@ async fn on_disconnect<A: Adapter>(
     }
 }
 
-/// Emits a typed server event; a failed broadcast is logged (the recipients' resume covers it).
+/// Emits a typed server event. A failed broadcast is logged as a warning: the change is stored
+/// and recipients catch up when they next resume, but an operator must see that live delivery
+/// failed (typically the Redis adapter unreachable, so other nodes' clients missed it).
 async fn emit<A: Adapter, E: ServerEvent>(to: BroadcastOperators<A>, payload: &E::Payload) {
     if let Err(e) = to.emit(E::NAME, payload).await {
-        // Typically a recipient closed meanwhile; it catches up when it reconnects.
-        tracing::debug!(event = E::NAME, error = %e, "broadcast incomplete");
+        tracing::warn!(event = E::NAME, error = %e, "broadcast failed; recipients see it on resume");
     }
 }
 

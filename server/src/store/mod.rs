@@ -97,6 +97,42 @@ pub struct NewMessage {
     pub sent_at_ms: i64,
 }
 
+/// What [`Store::append`] did with a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Appended {
+    /// Stored now, with the room's next sequence number: its audience must hear of it.
+    New(ChatMessage),
+    /// Its author had already stored this id in this room (a retry after a lost ack): the
+    /// message as stored, unchanged, which its audience has heard of already.
+    Retry(ChatMessage),
+}
+
+impl Appended {
+    /// The stored message, new or not.
+    pub fn message(&self) -> &ChatMessage {
+        match self {
+            Self::New(m) | Self::Retry(m) => m,
+        }
+    }
+
+    /// Takes the stored message.
+    pub fn into_message(self) -> ChatMessage {
+        match self {
+            Self::New(m) | Self::Retry(m) => m,
+        }
+    }
+}
+
+/// The answer to an append whose id is stored already: a retry if the same author sent it to the
+/// same room, a conflict for anyone or anywhere else (so knowing an id never replays a message).
+fn retry_of(stored: ChatMessage, attempt: &NewMessage) -> StoreResult<Appended> {
+    if stored.author.id == attempt.author.id && stored.room == attempt.room {
+        Ok(Appended::Retry(stored))
+    } else {
+        Err(StoreError::Conflict)
+    }
+}
+
 /// Rooms, memberships and messages.
 #[async_trait]
 pub trait Store: Send + Sync + std::fmt::Debug + 'static {
@@ -123,10 +159,17 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         at_ms: i64,
         expires_ms: i64,
     ) -> StoreResult<()>;
+    /// Remembers that the device known by `token_hash` signed in to `user` (again).
+    async fn trust_device(&self, token_hash: &str, user: &UserId, at_ms: i64) -> StoreResult<()>;
+    /// Whether the device known by `token_hash` signed in to `user` before.
+    async fn is_trusted_device(&self, token_hash: &str, user: &UserId) -> StoreResult<bool>;
     /// The person of an unexpired session.
     async fn session_user(&self, token_hash: &str, now_ms: i64) -> StoreResult<Option<UserRef>>;
     /// Ends a session; false if there was none.
     async fn delete_session(&self, token_hash: &str) -> StoreResult<bool>;
+    /// Which of `token_hashes` are sessions that exist and have not expired at `now_ms`.
+    async fn live_sessions(&self, token_hashes: &[String], now_ms: i64)
+    -> StoreResult<Vec<String>>;
 
     /// Creates a room; [`StoreError::Conflict`] if the id is taken.
     async fn create_room(
@@ -157,8 +200,11 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn members(&self, room: &RoomId) -> StoreResult<Vec<UserRef>>;
 
     /// Appends a message with the room's next sequence number and revision, committed before
-    /// returning. If a message with the same id exists, returns that one unchanged.
-    async fn append(&self, message: NewMessage) -> StoreResult<ChatMessage>;
+    /// returning. A message id is an idempotency key scoped to its author and room: if the same
+    /// author stored the same id in the same room, that message is returned unchanged
+    /// ([`Appended::Retry`]); if the id belongs to anyone else's message or another room, the
+    /// append is refused with [`StoreError::Conflict`] and nothing changes.
+    async fn append(&self, message: NewMessage) -> StoreResult<Appended>;
     /// The `limit` newest messages of a room with `seq < before` (if given), oldest first.
     async fn history(
         &self,
@@ -175,10 +221,14 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     ) -> StoreResult<Vec<ChatMessage>>;
     /// One message.
     async fn message(&self, id: Uuid) -> StoreResult<Option<ChatMessage>>;
-    /// Edits or deletes a message, giving it the room's next revision.
+    /// Edits or deletes a message of `author`'s that is not deleted, giving it the room's next
+    /// revision. The condition is part of the write itself, so an edit racing a delete can never
+    /// put text back into a deleted message: [`StoreError::NotFound`] (and nothing changes) if
+    /// the message does not exist, is someone else's, or is deleted.
     async fn change_message(
         &self,
         id: Uuid,
+        author: &UserId,
         change: MessageChange,
         at_ms: i64,
     ) -> StoreResult<ChatMessage>;

@@ -12,7 +12,9 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::{PgPool, Row};
 use uuid::Uuid;
 
-use super::{HistorySlice, MessageChange, NewMessage, RoomRecord, Store, StoreError, StoreResult};
+use super::{
+    Appended, HistorySlice, MessageChange, NewMessage, RoomRecord, Store, StoreError, StoreResult,
+};
 
 /// Rooms, memberships and messages in a PostgreSQL database shared by every node.
 #[derive(Debug, Clone)]
@@ -118,12 +120,12 @@ impl PostgresStore {
     }
 
     /// One attempt at an append; `Ok(None)` if a concurrent append of the same id won.
-    async fn try_append(&self, message: &NewMessage) -> StoreResult<Option<ChatMessage>> {
+    async fn try_append(&self, message: &NewMessage) -> StoreResult<Option<Appended>> {
         let mut tx = self.pool.begin().await?;
         if let Some(row) =
             sqlx::query(MESSAGE_BY_ID).bind(message.id).fetch_optional(&mut *tx).await?
         {
-            return Ok(Some(message_from_row(&row)?));
+            return super::retry_of(message_from_row(&row)?, message).map(Some);
         }
         let counters: Option<(i64, i64)> = sqlx::query_as(
             "UPDATE rooms SET last_seq = last_seq + 1, last_rev = last_rev + 1 WHERE id = $1 \
@@ -156,7 +158,7 @@ impl PostgresStore {
         }
         tx.commit().await?;
         let number = |v: i64, what| u64::try_from(v).map_err(|_| corrupt(what));
-        Ok(Some(ChatMessage {
+        Ok(Some(Appended::New(ChatMessage {
             id: message.id,
             room: message.room.clone(),
             seq: number(seq, "sequence number")?,
@@ -166,7 +168,7 @@ impl PostgresStore {
             rev: number(rev, "revision")?,
             edited_at_ms: None,
             deleted: false,
-        }))
+        })))
     }
 }
 
@@ -240,6 +242,28 @@ impl Store for PostgresStore {
         Ok(())
     }
 
+    async fn trust_device(&self, token_hash: &str, user: &UserId, at_ms: i64) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO devices (token_hash, user_id, created_at, last_used) \
+             VALUES ($1, $2, $3, $3) ON CONFLICT (token_hash, user_id) DO UPDATE SET last_used = $3",
+        )
+        .bind(token_hash)
+        .bind(&user.0)
+        .bind(at_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn is_trusted_device(&self, token_hash: &str, user: &UserId) -> StoreResult<bool> {
+        let row = sqlx::query("SELECT 1 FROM devices WHERE token_hash = $1 AND user_id = $2")
+            .bind(token_hash)
+            .bind(&user.0)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some())
+    }
+
     async fn session_user(&self, token_hash: &str, now_ms: i64) -> StoreResult<Option<UserRef>> {
         let row = sqlx::query(
             "SELECT u.id, u.name FROM sessions s JOIN users u ON u.id = s.user_id \
@@ -250,6 +274,21 @@ impl Store for PostgresStore {
         .fetch_optional(&self.pool)
         .await?;
         row.as_ref().map(user_from_row).transpose()
+    }
+
+    async fn live_sessions(
+        &self,
+        token_hashes: &[String],
+        now_ms: i64,
+    ) -> StoreResult<Vec<String>> {
+        let live = sqlx::query_scalar(
+            "SELECT token_hash FROM sessions WHERE token_hash = ANY($1) AND expires_at > $2",
+        )
+        .bind(token_hashes)
+        .bind(now_ms)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(live)
     }
 
     async fn delete_session(&self, token_hash: &str) -> StoreResult<bool> {
@@ -372,11 +411,12 @@ impl Store for PostgresStore {
         rows.iter().map(user_from_row).collect()
     }
 
-    async fn append(&self, message: NewMessage) -> StoreResult<ChatMessage> {
-        if let Some(stored) = self.try_append(&message).await? {
-            return Ok(stored);
+    async fn append(&self, message: NewMessage) -> StoreResult<Appended> {
+        if let Some(appended) = self.try_append(&message).await? {
+            return Ok(appended);
         }
-        self.find_message(message.id).await?.ok_or(StoreError::NotFound)
+        let stored = self.find_message(message.id).await?.ok_or(StoreError::NotFound)?;
+        super::retry_of(stored, &message)
     }
 
     async fn history(
@@ -436,35 +476,47 @@ impl Store for PostgresStore {
     async fn change_message(
         &self,
         id: Uuid,
+        author: &UserId,
         change: MessageChange,
         at_ms: i64,
     ) -> StoreResult<ChatMessage> {
         let mut tx = self.pool.begin().await?;
+        // Takes the room row's lock: a concurrent change of the same room waits here.
         let rev: Option<i64> = sqlx::query_scalar(
             "UPDATE rooms SET last_rev = last_rev + 1 \
-             WHERE id = (SELECT room_id FROM messages WHERE id = $1) RETURNING last_rev",
+             WHERE id = (SELECT room_id FROM messages \
+                         WHERE id = $1 AND author_id = $2 AND NOT deleted) \
+             RETURNING last_rev",
         )
         .bind(id)
+        .bind(&author.0)
         .fetch_optional(&mut *tx)
         .await?;
         let rev = rev.ok_or(StoreError::NotFound)?;
-        let query = match &change {
-            MessageChange::Edit { body } => {
-                sqlx::query("UPDATE messages SET body = $2, edited_at = $3, rev = $4 WHERE id = $1")
-                    .bind(id)
-                    .bind(body.as_str())
-                    .bind(at_ms)
-                    .bind(rev)
-            }
-            MessageChange::Delete => sqlx::query(
-                "UPDATE messages SET body = '', deleted = TRUE, edited_at = $2, rev = $3 WHERE id = $1",
-            )
-            .bind(id)
-            .bind(at_ms)
-            .bind(rev),
+        let (body, deleted) = match &change {
+            MessageChange::Edit { body } => (body.as_str(), false),
+            MessageChange::Delete => ("", true),
         };
-        query.execute(&mut *tx).await?;
+        // The condition again on the row written, in a statement that sees every commit made
+        // while we waited for the lock (READ COMMITTED): a delete that won the race leaves
+        // nothing to edit.
+        let changed = sqlx::query(concat!(
+            "UPDATE messages SET body = $3, deleted = $4, edited_at = $5, rev = $6 \
+             WHERE id = $1 AND author_id = $2 AND NOT deleted RETURNING ",
+            message_columns!()
+        ))
+        .bind(id)
+        .bind(&author.0)
+        .bind(body)
+        .bind(deleted)
+        .bind(at_ms)
+        .bind(rev)
+        .fetch_optional(&mut *tx)
+        .await?;
+        // Nothing written: the transaction rolls back with the revision it took.
+        let changed = changed.ok_or(StoreError::NotFound)?;
+        let message = message_from_row(&changed)?;
         tx.commit().await?;
-        self.find_message(id).await?.ok_or(StoreError::NotFound)
+        Ok(message)
     }
 }

@@ -11,7 +11,9 @@ use sqlx::{Row, Sqlite, SqliteConnection, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
-use super::{HistorySlice, MessageChange, NewMessage, RoomRecord, Store, StoreError, StoreResult};
+use super::{
+    Appended, HistorySlice, MessageChange, NewMessage, RoomRecord, Store, StoreError, StoreResult,
+};
 
 /// Rooms, memberships and messages in one SQLite file.
 ///
@@ -27,7 +29,7 @@ pub struct SqliteStore {
 #[derive(Debug)]
 struct AppendJob {
     message: NewMessage,
-    reply: oneshot::Sender<StoreResult<ChatMessage>>,
+    reply: oneshot::Sender<StoreResult<Appended>>,
 }
 
 /// The most appends committed in one transaction.
@@ -199,6 +201,28 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn trust_device(&self, token_hash: &str, user: &UserId, at_ms: i64) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO devices (token_hash, user_id, created_at, last_used) \
+             VALUES (?1, ?2, ?3, ?3) ON CONFLICT (token_hash, user_id) DO UPDATE SET last_used = ?3",
+        )
+        .bind(token_hash)
+        .bind(&user.0)
+        .bind(at_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn is_trusted_device(&self, token_hash: &str, user: &UserId) -> StoreResult<bool> {
+        let row = sqlx::query("SELECT 1 FROM devices WHERE token_hash = ?1 AND user_id = ?2")
+            .bind(token_hash)
+            .bind(&user.0)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some())
+    }
+
     async fn session_user(&self, token_hash: &str, now_ms: i64) -> StoreResult<Option<UserRef>> {
         let row = sqlx::query(
             "SELECT u.id, u.name FROM sessions s JOIN users u ON u.id = s.user_id \
@@ -209,6 +233,25 @@ impl Store for SqliteStore {
         .fetch_optional(&self.pool)
         .await?;
         row.as_ref().map(user_from_row).transpose()
+    }
+
+    async fn live_sessions(
+        &self,
+        token_hashes: &[String],
+        now_ms: i64,
+    ) -> StoreResult<Vec<String>> {
+        // The list travels as one JSON array (SQLite has no array parameters).
+        let list = serde_json::to_string(token_hashes)
+            .map_err(|e| StoreError::Database(sqlx::Error::Encode(Box::new(e))))?;
+        let live = sqlx::query_scalar(
+            "SELECT token_hash FROM sessions \
+             WHERE token_hash IN (SELECT value FROM json_each(?1)) AND expires_at > ?2",
+        )
+        .bind(list)
+        .bind(now_ms)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(live)
     }
 
     async fn delete_session(&self, token_hash: &str) -> StoreResult<bool> {
@@ -343,7 +386,7 @@ impl Store for SqliteStore {
         rows.iter().map(user_from_row).collect()
     }
 
-    async fn append(&self, message: NewMessage) -> StoreResult<ChatMessage> {
+    async fn append(&self, message: NewMessage) -> StoreResult<Appended> {
         let (reply, answer) = oneshot::channel();
         let closed = || StoreError::Database(sqlx::Error::PoolClosed);
         self.appends.send(AppendJob { message, reply }).await.map_err(|_| closed())?;
@@ -407,6 +450,7 @@ impl Store for SqliteStore {
     async fn change_message(
         &self,
         id: Uuid,
+        author: &UserId,
         change: MessageChange,
         at_ms: i64,
     ) -> StoreResult<ChatMessage> {
@@ -414,30 +458,39 @@ impl Store for SqliteStore {
         let mut tx = write_transaction(&self.pool).await?;
         let rev: Option<i64> = sqlx::query_scalar(
             "UPDATE rooms SET last_rev = last_rev + 1 \
-             WHERE id = (SELECT room_id FROM messages WHERE id = ?1) RETURNING last_rev",
+             WHERE id = (SELECT room_id FROM messages \
+                         WHERE id = ?1 AND author_id = ?2 AND deleted = 0) \
+             RETURNING last_rev",
         )
         .bind(&id_text)
+        .bind(&author.0)
         .fetch_optional(&mut *tx)
         .await?;
         let rev = rev.ok_or(StoreError::NotFound)?;
-        let query = match &change {
-            MessageChange::Edit { body } => {
-                sqlx::query("UPDATE messages SET body = ?2, edited_at = ?3, rev = ?4 WHERE id = ?1")
-                    .bind(&id_text)
-                    .bind(body.as_str())
-                    .bind(at_ms)
-                    .bind(rev)
-            }
-            MessageChange::Delete => sqlx::query(
-                "UPDATE messages SET body = '', deleted = 1, edited_at = ?2, rev = ?3 WHERE id = ?1",
-            )
-            .bind(&id_text)
-            .bind(at_ms)
-            .bind(rev),
+        let (body, deleted) = match &change {
+            MessageChange::Edit { body } => (body.as_str(), false),
+            MessageChange::Delete => ("", true),
         };
-        query.execute(&mut *tx).await?;
+        // The author and not-deleted condition again, on the row written: the guard belongs to
+        // the write, not to a read before it.
+        let changed = sqlx::query(concat!(
+            "UPDATE messages SET body = ?3, deleted = ?4, edited_at = ?5, rev = ?6 \
+             WHERE id = ?1 AND author_id = ?2 AND deleted = 0 RETURNING ",
+            message_columns!()
+        ))
+        .bind(&id_text)
+        .bind(&author.0)
+        .bind(body)
+        .bind(deleted)
+        .bind(at_ms)
+        .bind(rev)
+        .fetch_optional(&mut *tx)
+        .await?;
+        // Nothing written: the transaction rolls back with the revision it took.
+        let changed = changed.ok_or(StoreError::NotFound)?;
+        let message = message_from_row(&changed)?;
         tx.commit().await?;
-        self.find_message(id).await?.ok_or(StoreError::NotFound)
+        Ok(message)
     }
 }
 
@@ -476,7 +529,7 @@ async fn write_appends(pool: SqlitePool, mut jobs: mpsc::Receiver<AppendJob>) {
 async fn commit_group(
     pool: &SqlitePool,
     batch: &[AppendJob],
-) -> StoreResult<Vec<StoreResult<ChatMessage>>> {
+) -> StoreResult<Vec<StoreResult<Appended>>> {
     let mut tx = write_transaction(pool).await?;
     let mut results = Vec::with_capacity(batch.len());
     for job in batch {
@@ -487,15 +540,16 @@ async fn commit_group(
 }
 
 /// Appends one message inside the group's transaction. The outer error aborts the group (a
-/// database failure); the inner one answers this message only (its room is gone).
+/// database failure); the inner one answers this message only (its room is gone, or its id is
+/// someone else's).
 async fn append_one(
     conn: &mut SqliteConnection,
     message: &NewMessage,
-) -> StoreResult<StoreResult<ChatMessage>> {
+) -> StoreResult<StoreResult<Appended>> {
     let id = message.id.to_string();
     let existing = sqlx::query(MESSAGE_BY_ID).bind(&id).fetch_optional(&mut *conn).await?;
     if let Some(row) = existing {
-        return Ok(Ok(message_from_row(&row)?));
+        return Ok(super::retry_of(message_from_row(&row)?, message));
     }
     let counters: Option<(i64, i64)> = sqlx::query_as(
         "UPDATE rooms SET last_seq = last_seq + 1, last_rev = last_rev + 1 WHERE id = ?1 \
@@ -520,7 +574,7 @@ async fn append_one(
     .execute(&mut *conn)
     .await?;
     let number = |v: i64, what| u64::try_from(v).map_err(|_| corrupt(what));
-    Ok(Ok(ChatMessage {
+    Ok(Ok(Appended::New(ChatMessage {
         id: message.id,
         room: message.room.clone(),
         seq: number(seq, "sequence number")?,
@@ -530,5 +584,5 @@ async fn append_one(
         rev: number(rev, "revision")?,
         edited_at_ms: None,
         deleted: false,
-    }))
+    })))
 }

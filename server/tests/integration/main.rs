@@ -12,6 +12,7 @@ mod accounts;
 mod cluster;
 mod crash;
 mod failover;
+mod hardening;
 mod history;
 mod http;
 mod messages;

@@ -296,14 +296,14 @@ async fn direct_messages_reach_every_tab_of_both_people_and_nobody_else() {
     assert_eq!(events_named(&before, "message:new").count(), 0, "{before:?}");
     assert_eq!(events_named(&before, "room:direct").count(), 0, "{before:?}");
 
-    // Cy can neither post in nor join their room.
+    // Cy can neither post in nor join their room: for Cy it does not exist.
     assert!(matches!(
         cy.request::<SendMessage>(&msg(&dm.id.0, "hi")).await,
-        Err(ChatError::NotMember { .. })
+        Err(ChatError::UnknownRoom { .. })
     ));
     assert!(matches!(
         cy.request::<JoinRoom>(&RoomRef { room: dm.id.clone() }).await,
-        Err(ChatError::Forbidden { .. })
+        Err(ChatError::UnknownRoom { .. })
     ));
 
     // Cy's room list does not include it; Bob's does.
@@ -393,21 +393,23 @@ async fn private_rooms_are_seen_and_joined_only_by_invitation() {
     for outsider in [&bob, &cy] {
         let list = outsider.request::<ListRooms>(&Empty {}).await.expect("rooms");
         assert!(list.rooms.iter().all(|r| r.id != id), "a private room is not listed");
+        // The same answer as for a room that does not exist (see `hardening`).
+        let hidden = ChatError::UnknownRoom { room: "secret".into() };
         let refused = outsider.request::<JoinRoom>(&room("secret")).await.expect_err("refused");
-        assert_eq!(refused, ChatError::Forbidden { room: "secret".into() });
+        assert_eq!(refused, hidden);
         let send = outsider
             .request::<SendMessage>(&msg("secret", "let me in"))
             .await
             .expect_err("refused");
-        assert_eq!(send, ChatError::NotMember { room: "secret".into() });
+        assert_eq!(send, hidden);
         let members = outsider.request::<RoomMembers>(&room("secret")).await.expect_err("refused");
-        assert_eq!(members, ChatError::NotMember { room: "secret".into() });
+        assert_eq!(members, hidden);
     }
     let by_outsider = bob
         .request::<InviteToRoom>(&InvitePayload { room: id.clone(), user: UserId("bob".into()) })
         .await
         .expect_err("only members invite");
-    assert_eq!(by_outsider, ChatError::NotMember { room: "secret".into() });
+    assert_eq!(by_outsider, ChatError::UnknownRoom { room: "secret".into() });
 
     // Ada invites Bob: his tabs learn of the room and receive its messages from then on.
     let view = ada

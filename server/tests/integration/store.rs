@@ -6,7 +6,9 @@ use crate::common;
 use std::sync::Arc;
 
 use app::model::{DisplayName, RoomId, RoomKind, UserId, UserRef};
-use server::store::{MessageChange, NewMessage, PostgresStore, SqliteStore, Store, StoreError};
+use server::store::{
+    Appended, MessageChange, NewMessage, PostgresStore, SqliteStore, Store, StoreError,
+};
 use uuid::Uuid;
 
 /// A store under test and what keeps it alive.
@@ -70,6 +72,7 @@ conformance!(
     appends_succeed_while_other_writes_commit,
     history_pages_backwards,
     edits_and_deletions_get_new_revisions,
+    changes_are_guarded_in_the_write,
     deleting_a_room_removes_its_messages_and_members,
 );
 
@@ -103,7 +106,11 @@ async fn sessions_expire_and_end(store: &dyn Store) {
     assert_eq!(store.session_user("live", 5_000).await.expect("read"), Some(ada.clone()));
     assert_eq!(store.session_user("short", 2_000).await.expect("read"), None, "expired at its end");
     assert_eq!(store.session_user("forged", 5_000).await.expect("read"), None);
+    let asked: Vec<String> = ["live", "short", "forged"].map(String::from).to_vec();
+    assert_eq!(store.live_sessions(&asked, 5_000).await.expect("read"), ["live"]);
+    assert!(store.live_sessions(&[], 5_000).await.expect("read").is_empty());
     assert!(store.delete_session("live").await.expect("delete"));
+    assert!(store.live_sessions(&asked, 5_000).await.expect("read").is_empty(), "signed out");
     assert!(!store.delete_session("live").await.expect("delete twice"));
     assert_eq!(store.session_user("live", 5_000).await.expect("read"), None);
 }
@@ -170,16 +177,32 @@ async fn memberships_add_remove_and_list(store: &dyn Store) {
 async fn appends_number_messages_and_are_idempotent(store: &dyn Store) {
     let ada = person("Ada");
     store.create_account(&ada, Some("h"), 0).await.expect("account");
-    let first = store.append(message("lobby", &ada, "one")).await.expect("append");
+    let first = store.append(message("lobby", &ada, "one")).await.expect("append").into_message();
     let second_msg = message("lobby", &ada, "two ' OR 1=1; --");
-    let second = store.append(second_msg.clone()).await.expect("append");
+    let second = store.append(second_msg.clone()).await.expect("append").into_message();
     assert_eq!((first.seq, second.seq), (1, 2));
     assert!(second.rev > first.rev);
     assert_eq!(second.body, "two ' OR 1=1; --");
-    // A retry of the same id returns the stored message and stores nothing new.
-    let retry =
-        store.append(NewMessage { body: "changed".into(), ..second_msg }).await.expect("retry");
-    assert_eq!(retry, second);
+    // A retry of the same id by its author in its room returns the stored message and stores
+    // nothing new.
+    let retry = store
+        .append(NewMessage { body: "changed".into(), ..second_msg.clone() })
+        .await
+        .expect("retry");
+    assert_eq!(retry, Appended::Retry(second.clone()));
+    // The same id from someone else, or in another room, is not a retry: refused, nothing
+    // stored, the original untouched.
+    let bob = person("Bob");
+    store.create_account(&bob, Some("h"), 0).await.expect("account");
+    store.add_member(&room("lobby"), &bob.id, 0).await.expect("join");
+    let stolen = store.append(NewMessage { author: bob.clone(), ..second_msg.clone() }).await;
+    assert!(matches!(stolen, Err(StoreError::Conflict)), "{stolen:?}");
+    store.create_room(&room("elsewhere"), RoomKind::Public, None, 0).await.expect("room");
+    let moved = store.append(NewMessage { room: room("elsewhere"), ..second_msg.clone() }).await;
+    assert!(matches!(moved, Err(StoreError::Conflict)), "{moved:?}");
+    let elsewhere = store.history(&room("elsewhere"), None, 10).await.expect("history");
+    assert!(elsewhere.messages.is_empty(), "{elsewhere:?}");
+    assert_eq!(store.message(second.id).await.expect("read"), Some(second.clone()));
     assert_eq!(store.history(&room("lobby"), None, 10).await.expect("history").messages.len(), 2);
     assert_eq!(store.message(first.id).await.expect("read"), Some(first));
     let lost = store.append(message("nowhere", &ada, "x")).await;
@@ -193,7 +216,7 @@ async fn concurrent_appends_get_gap_free_sequence_numbers(store: &dyn Store) {
     let mut seqs: Vec<u64> = futures_util::future::join_all(sends)
         .await
         .into_iter()
-        .map(|r| r.expect("append").seq)
+        .map(|r| r.expect("append").message().seq)
         .collect();
     seqs.sort_unstable();
     assert_eq!(seqs, (1..=64).collect::<Vec<_>>());
@@ -204,7 +227,8 @@ async fn concurrent_appends_get_gap_free_sequence_numbers(store: &dyn Store) {
 async fn appends_succeed_while_other_writes_commit(store: &dyn Store) {
     let ada = person("Ada");
     store.create_account(&ada, Some("h"), 0).await.expect("account");
-    let edited = store.append(message("lobby", &ada, "edited")).await.expect("append");
+    let edited =
+        store.append(message("lobby", &ada, "edited")).await.expect("append").into_message();
     let appends = async {
         for round in 0..50 {
             let sends =
@@ -225,7 +249,10 @@ async fn appends_succeed_while_other_writes_commit(store: &dyn Store) {
     let edits = async {
         for i in 0..100 {
             let change = MessageChange::Edit { body: format!("edit {i}") };
-            store.change_message(edited.id, change, i).await.expect("edit while others write");
+            store
+                .change_message(edited.id, &ada.id, change, i)
+                .await
+                .expect("edit while others write");
         }
     };
     tokio::join!(appends, sign_ins, edits);
@@ -237,7 +264,11 @@ async fn history_pages_backwards(store: &dyn Store) {
     let ada = person("Ada");
     store.create_account(&ada, Some("h"), 0).await.expect("account");
     for i in 0..5 {
-        store.append(message("lobby", &ada, &format!("m{i}"))).await.expect("append");
+        store
+            .append(message("lobby", &ada, &format!("m{i}")))
+            .await
+            .expect("append")
+            .into_message();
     }
     let newest = store.history(&room("lobby"), None, 2).await.expect("page");
     let bodies = |p: &server::store::HistorySlice| {
@@ -257,22 +288,70 @@ async fn history_pages_backwards(store: &dyn Store) {
 async fn edits_and_deletions_get_new_revisions(store: &dyn Store) {
     let ada = person("Ada");
     store.create_account(&ada, Some("h"), 0).await.expect("account");
-    let a = store.append(message("lobby", &ada, "tpyo")).await.expect("append");
-    let b = store.append(message("lobby", &ada, "gone soon")).await.expect("append");
+    let a = store.append(message("lobby", &ada, "tpyo")).await.expect("append").into_message();
+    let b = store.append(message("lobby", &ada, "gone soon")).await.expect("append").into_message();
     let edited = store
-        .change_message(a.id, MessageChange::Edit { body: "typo".into() }, 5)
+        .change_message(a.id, &ada.id, MessageChange::Edit { body: "typo".into() }, 5)
         .await
         .expect("edit");
     assert_eq!((edited.body.as_str(), edited.edited_at_ms, edited.seq), ("typo", Some(5), a.seq));
     assert!(edited.rev > b.rev);
-    let deleted = store.change_message(b.id, MessageChange::Delete, 6).await.expect("delete");
+    let deleted =
+        store.change_message(b.id, &ada.id, MessageChange::Delete, 6).await.expect("delete");
     assert!(deleted.deleted);
     assert_eq!(deleted.body, "");
     let changes = store.changes(&room("lobby"), b.rev, 10).await.expect("changes");
     assert_eq!(changes, [edited.clone(), deleted.clone()], "by revision, after the cursor");
     assert_eq!(store.changes(&room("lobby"), deleted.rev, 10).await.expect("changes"), []);
-    let unknown = store.change_message(Uuid::now_v7(), MessageChange::Delete, 7).await;
+    let unknown = store.change_message(Uuid::now_v7(), &ada.id, MessageChange::Delete, 7).await;
     assert!(matches!(unknown, Err(StoreError::NotFound)), "{unknown:?}");
+}
+
+/// The author and not-deleted conditions are part of the write: an edit that arrives after a
+/// delete (or from someone else) changes nothing, whatever the caller checked before.
+async fn changes_are_guarded_in_the_write(store: &dyn Store) {
+    let (ada, bob) = (person("Ada"), person("Bob"));
+    for p in [&ada, &bob] {
+        store.create_account(p, Some("h"), 0).await.expect("account");
+    }
+    let m = store.append(message("lobby", &ada, "original")).await.expect("append").into_message();
+    let edit = |body: &str| MessageChange::Edit { body: body.to_owned() };
+    let by_bob = store.change_message(m.id, &bob.id, edit("bob was here"), 5).await;
+    assert!(matches!(by_bob, Err(StoreError::NotFound)), "{by_bob:?}");
+    let deleted = store.change_message(m.id, &ada.id, MessageChange::Delete, 6).await.expect("del");
+    let late_edit = store.change_message(m.id, &ada.id, edit("resurrected"), 7).await;
+    assert!(matches!(late_edit, Err(StoreError::NotFound)), "{late_edit:?}");
+    let again = store.change_message(m.id, &ada.id, MessageChange::Delete, 8).await;
+    assert!(matches!(again, Err(StoreError::NotFound)), "{again:?}");
+    assert_eq!(store.message(m.id).await.expect("read"), Some(deleted.clone()), "untouched");
+    let page = store.history(&room("lobby"), None, 10).await.expect("history");
+    assert_eq!(page.rev, deleted.rev, "a refused change takes no revision");
+
+    // Racing pairs: whichever lands first, a deleted message never carries text.
+    let mut ids = Vec::new();
+    for i in 0..20 {
+        ids.push(
+            store
+                .append(message("lobby", &ada, &format!("m{i}")))
+                .await
+                .expect("append")
+                .message()
+                .id,
+        );
+    }
+    let ada_id = &ada.id;
+    let races = ids.iter().map(|id| async move {
+        let (_, _) = tokio::join!(
+            store.change_message(*id, ada_id, MessageChange::Delete, 9),
+            store.change_message(*id, ada_id, MessageChange::Edit { body: "late".into() }, 9),
+        );
+    });
+    futures_util::future::join_all(races).await;
+    for id in ids {
+        let m = store.message(id).await.expect("read").expect("exists");
+        assert!(m.deleted, "the delete always applies, before or after the edit");
+        assert_eq!(m.body, "", "a deleted message keeps no text");
+    }
 }
 
 async fn deleting_a_room_removes_its_messages_and_members(store: &dyn Store) {
@@ -280,7 +359,7 @@ async fn deleting_a_room_removes_its_messages_and_members(store: &dyn Store) {
     store.create_account(&ada, Some("h"), 0).await.expect("account");
     store.create_room(&room("tmp"), RoomKind::Public, Some(&ada.id), 1).await.expect("room");
     store.add_member(&room("tmp"), &ada.id, 1).await.expect("join");
-    let m = store.append(message("tmp", &ada, "bye")).await.expect("append");
+    let m = store.append(message("tmp", &ada, "bye")).await.expect("append").into_message();
     assert!(store.delete_room(&room("tmp")).await.expect("delete"));
     assert!(!store.delete_room(&room("tmp")).await.expect("delete twice"));
     assert_eq!(store.message(m.id).await.expect("read"), None);

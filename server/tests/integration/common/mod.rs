@@ -156,6 +156,31 @@ pub async fn call_auth(
     }
 }
 
+/// Calls a sign-in server function and returns its status, every cookie pair it set
+/// (`name=value`) and its JSON body.
+pub async fn call_auth_cookies(
+    addr: SocketAddr,
+    endpoint: &str,
+    form: &[(&str, &str)],
+    cookies: &[String],
+) -> (u16, Vec<String>, Value) {
+    let mut request =
+        reqwest::Client::new().post(format!("http://{addr}/api/{endpoint}")).form(form);
+    if !cookies.is_empty() {
+        request = request.header("cookie", cookies.join("; "));
+    }
+    let response = request.send().await.expect("server answered");
+    let status = response.status().as_u16();
+    let set: Vec<String> = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or_default().to_owned())
+        .collect();
+    (status, set, response.json().await.unwrap_or(Value::Null))
+}
+
 /// Registers an account; `Ok` carries its session cookie.
 pub async fn register(
     addr: SocketAddr,
@@ -169,6 +194,9 @@ pub async fn register(
 pub async fn sign_in(addr: SocketAddr, name: &str, password: &str) -> Result<String, (u16, Value)> {
     call_auth(addr, "sign_in", &[("name", name), ("password", password)], None).await
 }
+
+/// The name [`ChatClient`] records the server's closing of the connection under.
+pub const CLOSED: &str = "close";
 
 /// A received server event.
 #[derive(Debug, Clone)]
@@ -203,6 +231,7 @@ impl ChatClient {
         let (events_tx, events) = mpsc::unbounded_channel();
         let (status_tx, mut status) = mpsc::unbounded_channel::<Result<(), String>>();
         let connected = status_tx.clone();
+        let closed = events_tx.clone();
         let mut builder = ClientBuilder::new(base).namespace(namespace).auth(auth);
         if let Some(cookie) = cookie {
             builder = builder.opening_header("Cookie", cookie.to_owned());
@@ -215,6 +244,12 @@ impl ChatClient {
             })
             .on(Event::Error, move |payload, _| {
                 let _ = status_tx.send(Err(format!("{:?}", first_value(payload))));
+                async {}.boxed()
+            })
+            // The server ending the namespace connection (a `41` packet) is recorded as an
+            // event named `close`, so tests can wait for it (see `ChatClient::closed`).
+            .on(Event::Close, move |_, _| {
+                let _ = closed.send(Received { event: CLOSED.to_owned(), data: Value::Null });
                 async {}.boxed()
             })
             .on_any(move |event, payload, _| {
@@ -357,6 +392,21 @@ impl ChatClient {
             }
         }
         None
+    }
+
+    /// Waits until the server closes this connection (skipping other events).
+    pub async fn closed(&mut self) {
+        loop {
+            let received =
+                tokio::time::timeout(WAIT, self.events.recv()).await.unwrap_or_else(|_| {
+                    panic!("the server did not close the connection within {WAIT:?}")
+                });
+            match received {
+                Some(r) if r.event == CLOSED => return,
+                Some(_) => {}
+                None => return,
+            }
+        }
     }
 
     /// Closes the connection.
