@@ -199,12 +199,27 @@ impl Chat {
     }
 
     /// The sidebar: public rooms, the caller's private and direct rooms, and what they joined.
+    /// A fixed number of queries however many direct rooms the caller has.
     pub async fn list_rooms(&self, who: &Identity) -> Result<RoomList, ChatError> {
         let records = self.store.rooms_visible_to(who.id()).await.map_err(internal)?;
-        let mut rooms = Vec::with_capacity(records.len());
-        for record in records {
-            rooms.push(self.summary(record).await?);
+        let mut peers: std::collections::HashMap<RoomId, Vec<UserRef>> =
+            std::collections::HashMap::new();
+        for (room, person) in self.store.direct_peers(who.id()).await.map_err(internal)? {
+            peers.entry(room).or_default().push(person);
         }
+        let rooms = records
+            .into_iter()
+            .map(|record| RoomSummary {
+                peers: match record.kind {
+                    RoomKind::Direct => peers.remove(&record.id).unwrap_or_default(),
+                    RoomKind::Public | RoomKind::Private => Vec::new(),
+                },
+                id: record.id,
+                kind: record.kind,
+                members: record.members,
+                created_by: record.created_by,
+            })
+            .collect();
         let joined = self.store.memberships(who.id()).await.map_err(internal)?;
         Ok(RoomList { me: who.user.clone(), rooms, joined })
     }
@@ -501,5 +516,82 @@ impl Chat {
         }
         let notice = TypingNotice { room: room.clone(), user: who.user.clone() };
         Ok(Some((notice, self.audience(&record).await?)))
+    }
+}
+
+/// The domain on its own, over a real (SQLite, temporary) store: no sockets involved.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use app::model::DisplayName;
+
+    async fn chat() -> (Chat, tempfile::TempDir) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = crate::store::SqliteStore::open(dir.path()).await.expect("store");
+        (Chat::new(Arc::new(store), 5), dir)
+    }
+
+    async fn person(chat: &Chat, name: &str) -> Identity {
+        let user = UserRef::named(DisplayName::parse(name).expect("name"));
+        chat.store.create_account(&user, Some("h"), 0).await.expect("account");
+        let who = Identity { user };
+        chat.connect(&who).await.expect("connected");
+        who
+    }
+
+    fn send(room: &RoomId, id: Uuid, body: &str) -> SendMessagePayload {
+        SendMessagePayload { id, room: room.clone(), body: body.to_owned() }
+    }
+
+    #[tokio::test]
+    async fn a_retry_is_answered_but_not_delivered_and_a_foreign_id_is_refused() {
+        let (chat, _dir) = chat().await;
+        let (ada, bob) = (person(&chat, "Ada").await, person(&chat, "Bob").await);
+        let lobby = RoomId::lobby();
+        let id = Uuid::now_v7();
+        let (first, audience) = chat.post(&ada, send(&lobby, id, "hello")).await.expect("posted");
+        assert_eq!(audience, Some(Audience::Room(lobby.clone())));
+        let (again, audience) = chat.post(&ada, send(&lobby, id, "hello?")).await.expect("retry");
+        assert_eq!((again, audience), (first, None), "the stored message, delivered to nobody");
+        assert_eq!(
+            chat.post(&bob, send(&lobby, id, "mine")).await.err(),
+            Some(ChatError::MessageIdTaken { id })
+        );
+    }
+
+    #[tokio::test]
+    async fn private_and_direct_rooms_do_not_exist_for_outsiders() {
+        let (chat, _dir) = chat().await;
+        let (ada, bob, eve) =
+            (person(&chat, "Ada").await, person(&chat, "Bob").await, person(&chat, "Eve").await);
+        chat.create_room(&ada, "secret", true).await.expect("created");
+        let (dm, created) = chat.open_direct(&ada, bob.id()).await.expect("opened");
+        assert!(created);
+        for room in [RoomId("secret".into()), dm.id.clone()] {
+            let unknown = Some(unknown(&room));
+            assert_eq!(chat.history(&eve, &room, None).await.err(), unknown);
+            assert_eq!(chat.join(&eve, &room).await.err(), unknown);
+            assert_eq!(chat.leave(&eve, &room).await.err(), unknown);
+            assert_eq!(chat.delete_room(&eve, &room).await.err(), unknown);
+        }
+        // The sidebar gives the direct room's people, from one query.
+        let list = chat.list_rooms(&bob).await.expect("rooms");
+        let listed = list.rooms.iter().find(|r| r.id == dm.id).expect("listed");
+        let peers: Vec<&str> = listed.peers.iter().map(|p| p.id.0.as_str()).collect();
+        assert_eq!(peers, ["ada", "bob"]);
+        assert!(list.rooms.iter().all(|r| r.id.0 != "secret"));
+    }
+
+    #[tokio::test]
+    async fn an_edit_after_a_delete_is_refused() {
+        let (chat, _dir) = chat().await;
+        let ada = person(&chat, "Ada").await;
+        let (m, _) =
+            chat.post(&ada, send(&RoomId::lobby(), Uuid::now_v7(), "x")).await.expect("ok");
+        chat.change_message(&ada, m.id, None).await.expect("deleted");
+        assert_eq!(
+            chat.change_message(&ada, m.id, Some("back")).await.err(),
+            Some(ChatError::NotAuthor { id: m.id })
+        );
     }
 }

@@ -254,10 +254,16 @@ async fn on_disconnect<A: Adapter>(
     if let Some(ClientAddr(ip)) = addr {
         limits.release(ip);
     }
+    // Out of the person's room first: socketioxide removes a closing socket from its rooms only
+    // after this handler, and a tab opening on another node meanwhile would count this one as
+    // still there and not announce itself (while this one, not seeing it yet, announces the
+    // person offline). Leaving first, whichever check runs second sees the other's truth.
+    socket.leave(user_key(&identity.user.id));
     if chat.disconnect(&identity) {
         let Some(ns) = io.of(CHAT_NAMESPACE) else { return };
         // Tabs on other nodes keep the person online. If the nodes could not be asked, the
-        // cluster's presence sweep (see `cluster`) sends the news once they can.
+        // cluster's presence sweep (see `cluster`) sends the news once they can. `deliver`
+        // checks the news again before sending it.
         if has_other_tabs(ns, &identity.user.id, socket.id).await == Some(false) {
             news.send(Presence { user: identity.user, online: false });
         }

@@ -53,8 +53,38 @@ pub async fn deliver<A: Adapter>(io: SocketIo<A>, PresenceChanges(mut received):
             changes.push(more);
         }
         let Some(ns) = io.of(CHAT_NAMESPACE) else { continue };
-        super::emit::<_, PresenceChanged>(ns, &latest_per_person(changes)).await;
+        let changes = still_offline(&ns, latest_per_person(changes)).await;
+        if !changes.is_empty() {
+            super::emit::<_, PresenceChanged>(ns, &changes).await;
+        }
     }
+}
+
+/// Drops "offline" news about people who have a tab somewhere by the time it is sent: news of
+/// a tab closing on one node and a tab opening on another are gathered on different nodes and
+/// could otherwise arrive in either order, leaving someone shown offline while connected. One
+/// look-up of the cluster's rooms per batch; if it fails the news goes out as it is (the sweep
+/// corrects it).
+async fn still_offline<A: Adapter>(
+    ns: &socketioxide::operators::BroadcastOperators<A>,
+    changes: Vec<Presence>,
+) -> Vec<Presence> {
+    if changes.iter().all(|p| p.online) {
+        return changes;
+    }
+    let rooms = match ns.clone().rooms().await {
+        Ok(rooms) => rooms,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not check presence news against the cluster");
+            return changes;
+        }
+    };
+    let connected: std::collections::HashSet<String> =
+        rooms.into_iter().map(|r| r.to_string()).collect();
+    changes
+        .into_iter()
+        .filter(|p| p.online || !connected.contains(&super::user_key(&p.user.id)))
+        .collect()
 }
 
 /// Each person's last change, in the order of those last changes.

@@ -55,7 +55,7 @@ pub struct RoomRecord {
     pub kind: RoomKind,
     /// Creator, if any.
     pub created_by: Option<UserId>,
-    /// Members at the time of reading.
+    /// Members at the time of reading (a count the store maintains, not a count of rows).
     pub members: u32,
 }
 
@@ -198,6 +198,8 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn memberships(&self, user: &UserId) -> StoreResult<Vec<RoomId>>;
     /// A room's members.
     async fn members(&self, room: &RoomId) -> StoreResult<Vec<UserRef>>;
+    /// The people of every direct room `user` is in (`user` included), by room, in one query.
+    async fn direct_peers(&self, user: &UserId) -> StoreResult<Vec<(RoomId, UserRef)>>;
 
     /// Appends a message with the room's next sequence number and revision, committed before
     /// returning. A message id is an idempotency key scoped to its author and room: if the same

@@ -99,7 +99,7 @@ fn message_from_row(row: &sqlx::sqlite::SqliteRow) -> StoreResult<ChatMessage> {
 macro_rules! room_columns {
     () => {
         "r.id, r.kind, r.invite_only, r.created_by, \
-         (SELECT COUNT(*) FROM memberships m WHERE m.room_id = r.id) AS members"
+         r.member_count AS members"
     };
 }
 
@@ -373,6 +373,20 @@ impl Store for SqliteStore {
                 .fetch_all(&self.pool)
                 .await?;
         rows.iter().map(|r| Ok(RoomId(r.try_get("room_id")?))).collect()
+    }
+
+    async fn direct_peers(&self, user: &UserId) -> StoreResult<Vec<(RoomId, UserRef)>> {
+        let rows = sqlx::query(
+            "SELECT m.room_id, u.id, u.name FROM memberships m JOIN users u ON u.id = m.user_id \
+             WHERE m.room_id IN (SELECT mine.room_id FROM memberships mine \
+                                 JOIN rooms r ON r.id = mine.room_id \
+                                 WHERE mine.user_id = ?1 AND r.kind = 'direct') \
+             ORDER BY m.room_id, u.name",
+        )
+        .bind(&user.0)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|row| Ok((RoomId(row.try_get("room_id")?), user_from_row(row)?))).collect()
     }
 
     async fn members(&self, room: &RoomId) -> StoreResult<Vec<UserRef>> {

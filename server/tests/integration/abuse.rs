@@ -166,13 +166,10 @@ async fn the_largest_message_arrives_whole_over_websocket() {
     assert_eq!(stored[0].body, body);
 }
 
-#[tokio::test]
-async fn an_oversized_long_polling_body_is_refused() {
-    let app = spawn_app_with(|c| c.max_payload = 16 * 1024).await;
-    let http = reqwest::Client::new();
+/// A signed-in long-polling connection to `/chat`: the URL to post packets to.
+async fn polling_session(app: &TestApp, http: &reqwest::Client, cookie: &str) -> String {
     let base = app.url("/socket.io/?EIO=4&transport=polling");
-    let eve = app.session("Eve").await;
-    let open = http.get(&base).header("cookie", &eve).send().await.expect("handshake");
+    let open = http.get(&base).header("cookie", cookie).send().await.expect("handshake");
     let open = open.text().await.expect("body");
     let sid = open
         .split("\"sid\":\"")
@@ -182,22 +179,50 @@ async fn an_oversized_long_polling_body_is_refused() {
         .to_owned();
     let url = format!("{base}&sid={sid}");
     let connect =
-        http.post(&url).header("cookie", &eve).body("40/chat,{}").send().await.expect("post");
+        http.post(&url).header("cookie", cookie).body("40/chat,{}").send().await.expect("post");
     assert!(connect.status().is_success());
     let mut polled = String::new();
     for _ in 0..5 {
-        let res = http.get(&url).header("cookie", &eve).send().await.expect("poll");
+        let res = http.get(&url).header("cookie", cookie).send().await.expect("poll");
         polled.push_str(&res.text().await.expect("body"));
         if polled.contains("40/chat,") {
             break;
         }
     }
     assert!(polled.contains("40/chat,{\"sid\""), "the signed-in connect is accepted: {polled}");
+    url
+}
 
-    let big = format!("42/chat,[\"message:send\",{{\"body\":\"{}\"}}]", "x".repeat(32 * 1024));
-    let res = http.post(&url).body(big).send().await.expect("post");
+/// A `message:send` packet (acked as `ack`) that the server would store.
+fn send_packet(body: &str, ack: u32) -> String {
+    let payload = serde_json::json!({ "id": Uuid::now_v7(), "room": "lobby", "body": body });
+    format!("42/chat,{ack}[\"message:send\",{payload}]")
+}
+
+#[tokio::test]
+async fn an_oversized_long_polling_body_is_refused() {
+    let app = spawn_app_with(|c| c.max_payload = 8 * 1024).await;
+    let http = reqwest::Client::new();
+    let eve = app.session("Eve").await;
+    let url = polling_session(&app, &http, &eve).await;
+
+    // A valid message of 3,000 characters (within the message limit) in 3-byte characters: over
+    // the 8 KiB packet limit, so the only reason to refuse it is the payload limit.
+    let big = send_packet(&"€".repeat(3_000), 1);
+    assert!(big.len() > 8 * 1024);
+    let res = http.post(&url).header("cookie", &eve).body(big).send().await.expect("post");
     assert!(!res.status().is_success(), "an oversized body is refused: {}", res.status());
-    assert_eq!(lobby_count(&app).await, 0);
+    assert_eq!(lobby_count(&app).await, 0, "the oversized message was stored");
+
+    // The same path with a message under the limit stores it: the check above could fail.
+    let url = polling_session(&app, &http, &eve).await;
+    let small = send_packet(&"€".repeat(100), 1);
+    let res = http.post(&url).header("cookie", &eve).body(small).send().await.expect("post");
+    assert!(res.status().is_success(), "{}", res.status());
+    let deadline = tokio::time::Instant::now() + common::WAIT;
+    while lobby_count(&app).await == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "the small message was never stored");
+    }
     still_serving(&app).await;
 }
 
@@ -211,17 +236,35 @@ async fn malformed_packets_over_websocket_change_nothing_and_hurt_no_one() {
         "42/chat,[]",
         "42/chat,[123]",
         "42/chat,{\"message:send\":1}",
-        "42/chat,[\"message:send\",{\"id\":\"x\",\"room\":\"lobby\",\"body\":\"hi\"}]",
+        "42/chat,[\"message:send\",{\"id\":\"x\",\"room\":\"lobby\",\"body\":\"garbage\"}]",
         "41/chat,",
         "\u{0}\u{1}\u{2}",
     ];
-    for packet in garbage {
+    let mut acked = Vec::new();
+    for (i, packet) in garbage.into_iter().enumerate() {
         let mut ws = raw_socket(&app, "Eve").await;
         let _ = ws.send(Message::text(packet)).await;
         let _ = ws.send(Message::binary(vec![0xff, 0x00, 0x13])).await;
+        // A valid message after the garbage, where the connection survived it: proof that a
+        // packet that should be stored is stored, so "nothing else was" means something.
+        let control = format!("after garbage {i}");
+        if ws.send(Message::text(send_packet(&control, 7))).await.is_ok() {
+            let deadline = tokio::time::Instant::now() + common::WAIT;
+            while let Ok(Some(Ok(frame))) = tokio::time::timeout_at(deadline, ws.next()).await {
+                if frame.to_text().is_ok_and(|t| t.starts_with("43/chat,7")) {
+                    acked.push(control);
+                    break;
+                }
+            }
+        }
         let _ = ws.close(None).await;
     }
-    assert_eq!(lobby_count(&app).await, 0, "nothing was stored");
+    let stored: Vec<String> = lobby_messages(&app).await.into_iter().map(|m| m.body).collect();
+    // A control may be stored and its ack lost when the connection closes on the garbage that
+    // follows; what must never be stored is anything but a control.
+    assert!(stored.iter().all(|b| b.starts_with("after garbage ")), "{stored:?}");
+    assert!(acked.iter().all(|b| stored.contains(b)), "acked but not stored: {acked:?} {stored:?}");
+    assert!(!stored.is_empty(), "no control message was stored: the check proves nothing");
     still_serving(&app).await;
 }
 
@@ -229,26 +272,35 @@ async fn malformed_packets_over_websocket_change_nothing_and_hurt_no_one() {
 async fn malformed_long_polling_bodies_are_refused() {
     let app = spawn_app().await;
     let http = reqwest::Client::new();
-    let base = app.url("/socket.io/?EIO=4&transport=polling");
-    for body in ["garbage", "42/chat,[", "\u{1e}\u{1e}", ""] {
-        let open = http.get(&base).send().await.expect("handshake").text().await.expect("body");
-        let sid = open
-            .split("\"sid\":\"")
-            .nth(1)
-            .and_then(|r| r.split('"').next())
-            .expect("sid")
-            .to_owned();
-        let _ = http.post(format!("{base}&sid={sid}")).body(body).send().await;
+    let eve = app.session("Eve").await;
+    for body in
+        ["garbage", "42/chat,[", "\u{1e}\u{1e}", "", "42/chat,[\"message:send\",{\"body\":1}]"]
+    {
+        let url = polling_session(&app, &http, &eve).await;
+        let res = http.post(&url).header("cookie", &eve).body(body).send().await.expect("post");
+        let status = res.status();
+        let text = res.text().await.unwrap_or_default();
+        assert!(status.is_client_error(), "{body:?} was not refused: {status} {text}");
     }
-    // A made-up session id is refused too.
+    // A made-up session id is refused.
+    let base = app.url("/socket.io/?EIO=4&transport=polling");
     let res = http
         .post(format!("{base}&sid=AAAAAAAAAAAAAAAAAAAA"))
-        .body("40/chat,{}")
+        .header("cookie", &eve)
+        .body(send_packet("forged session", 1))
         .send()
         .await
         .expect("post");
-    assert!(!res.status().is_success(), "{}", res.status());
-    assert_eq!(lobby_count(&app).await, 0);
+    assert_eq!(res.status().as_u16(), 400, "a made-up session id is refused");
+    assert_eq!(lobby_count(&app).await, 0, "nothing malformed or forged was stored");
+    // The control: the same path with a valid packet stores it, so the check above can fail.
+    let url = polling_session(&app, &http, &eve).await;
+    let res = http.post(&url).header("cookie", &eve).body(send_packet("valid", 1)).send().await;
+    assert!(res.expect("post").status().is_success());
+    let deadline = tokio::time::Instant::now() + common::WAIT;
+    while lobby_count(&app).await == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "the valid message was never stored");
+    }
     still_serving(&app).await;
 }
 

@@ -164,3 +164,62 @@ async fn presence_counts_tabs_on_every_node() {
         .await;
     assert!(offline.iter().any(|p| p.user.id.0 == "cy" && !p.online));
 }
+
+/// A tab closing on one node while another opens on the second: the person ends up online for
+/// everyone whichever check runs first. Each order is run as it comes (close then open, open
+/// then close) and interleaved (both at once, several times).
+#[tokio::test]
+async fn a_tab_moving_between_nodes_leaves_the_person_online_in_either_order() {
+    let cluster = cluster().await;
+    let [one, two] = &cluster.nodes;
+    let mut watcher = one.connect("Watcher").await;
+    let cookie = one.session("Cy").await;
+    let mut tab = one.connect_with_cookie(Some(&cookie)).await.expect("connected");
+    watcher.until::<PresenceChanged>(|c| c.iter().any(|p| p.user.id.0 == "cy" && p.online)).await;
+
+    let orders = ["close then open", "open then close", "together", "together", "together"];
+    for (round, order) in orders.into_iter().enumerate() {
+        // Alternate the nodes so both directions are covered (the tab is on the other one).
+        let to_node = if round % 2 == 0 { two } else { one };
+        let opened = match order {
+            "close then open" => {
+                tab.close().await;
+                to_node.connect_with_cookie(Some(&cookie)).await.expect("connected")
+            }
+            "open then close" => {
+                let opened = to_node.connect_with_cookie(Some(&cookie)).await.expect("connected");
+                tab.close().await;
+                opened
+            }
+            _ => {
+                let (opened, ()) =
+                    tokio::join!(to_node.connect_with_cookie(Some(&cookie)), tab.close());
+                opened.expect("connected")
+            }
+        };
+        tab = opened;
+        // Markers arriving on both nodes afterwards: by the time both are announced, each
+        // node's earlier news about Cy has arrived too.
+        let (m1, m2) = (format!("markone{round}"), format!("marktwo{round}"));
+        let _a = one.connect(&m1).await;
+        let _b = two.connect(&m2).await;
+        let mut cy_online = None;
+        let (mut seen1, mut seen2) = (false, false);
+        while !(seen1 && seen2) {
+            let (batch, _) = watcher.until::<PresenceChanged>(|_| true).await;
+            for p in batch {
+                match p.user.id.0.as_str() {
+                    "cy" => cy_online = Some(p.online),
+                    id if id == m1 => seen1 = true,
+                    id if id == m2 => seen2 = true,
+                    _ => {}
+                }
+            }
+        }
+        assert_ne!(
+            cy_online,
+            Some(false),
+            "{order} (round {round}): Cy shown offline while connected"
+        );
+    }
+}

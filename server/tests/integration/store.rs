@@ -73,6 +73,7 @@ conformance!(
     history_pages_backwards,
     edits_and_deletions_get_new_revisions,
     changes_are_guarded_in_the_write,
+    member_counts_are_kept_and_direct_peers_read_at_once,
     deleting_a_room_removes_its_messages_and_members,
 );
 
@@ -365,4 +366,51 @@ async fn deleting_a_room_removes_its_messages_and_members(store: &dyn Store) {
     assert_eq!(store.message(m.id).await.expect("read"), None);
     assert!(store.memberships(&ada.id).await.expect("rooms").is_empty());
     assert_eq!(store.rooms_created_by(&ada.id).await.expect("count"), 0);
+}
+
+/// Room reads carry a member count the store keeps (no count of rows per send), right through
+/// joins, leaves and repeated calls; the peers of all of a person's direct rooms come together.
+async fn member_counts_are_kept_and_direct_peers_read_at_once(store: &dyn Store) {
+    let people: Vec<UserRef> = ["Ada", "Bob", "Cy", "Di"].into_iter().map(person).collect();
+    for p in &people {
+        store.create_account(p, Some("h"), 0).await.expect("account");
+    }
+    let ops = room("ops");
+    store.create_room(&ops, RoomKind::Public, None, 0).await.expect("room");
+    let count =
+        |r: RoomId| async move { store.room(&r).await.expect("read").expect("exists").members };
+    assert_eq!(count(ops.clone()).await, 0);
+    for p in &people {
+        assert!(store.add_member(&ops, &p.id, 1).await.expect("join"));
+    }
+    assert!(!store.add_member(&ops, &people[0].id, 1).await.expect("again"), "no double count");
+    assert_eq!(count(ops.clone()).await, 4);
+    assert!(store.remove_member(&ops, &people[1].id).await.expect("leave"));
+    assert!(!store.remove_member(&ops, &people[1].id).await.expect("leave twice"));
+    assert_eq!(count(ops.clone()).await, 3);
+    let listed = store.rooms_visible_to(&people[0].id).await.expect("list");
+    assert_eq!(listed.iter().find(|r| r.id == ops).map(|r| r.members), Some(3));
+
+    let (ada, bob, cy) = (&people[0], &people[1], &people[2]);
+    for (id, other) in [("dm-ab", bob), ("dm-ac", cy)] {
+        store.create_room(&room(id), RoomKind::Direct, Some(&ada.id), 0).await.expect("dm");
+        store.add_member(&room(id), &ada.id, 0).await.expect("ada");
+        store.add_member(&room(id), &other.id, 0).await.expect("peer");
+    }
+    store.create_room(&room("dm-bc"), RoomKind::Direct, None, 0).await.expect("dm");
+    store.add_member(&room("dm-bc"), &bob.id, 0).await.expect("bob");
+    store.add_member(&room("dm-bc"), &cy.id, 0).await.expect("cy");
+    let peers: Vec<(String, String)> = store
+        .direct_peers(&ada.id)
+        .await
+        .expect("peers")
+        .into_iter()
+        .map(|(r, u)| (r.0, u.id.0))
+        .collect();
+    let expected: Vec<(String, String)> =
+        [("dm-ab", "ada"), ("dm-ab", "bob"), ("dm-ac", "ada"), ("dm-ac", "cy")]
+            .map(|(r, u)| (r.to_owned(), u.to_owned()))
+            .to_vec();
+    assert_eq!(peers, expected, "Ada's direct rooms only, with both people");
+    assert_eq!(count(room("dm-ab")).await, 2);
 }
