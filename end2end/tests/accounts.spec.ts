@@ -61,6 +61,10 @@ test('a private room is invisible to others until a member invites them', async 
   const bob = await person(browser, `Bob-${t}`);
   const room = `hush-${t}`;
   await ada.createRoom(room, { private: true });
+  // A public room created after it reaches Bob; news of the private one would have come first.
+  const open = `open-${t}`;
+  await ada.createRoom(open);
+  await expect(bob.sidebar.getByRole('button', { name: `Join # ${open}` })).toBeVisible();
   await expect(bob.sidebar).not.toContainText(room);
 
   await ada.page.getByLabel('Invite someone').fill(`Bob-${t}`);

@@ -21,7 +21,9 @@ test('a reload shows the room and its history straight from the server', async (
   await expect(ada.room(`# ${room}`)).toBeVisible();
   for (const line of lines) await expect(ada.message(line)).toHaveCount(1);
   await expect(ada.status).toHaveText('Connected');
-  // Still exactly once each after the socket has connected and resumed.
+  // Still exactly once each after the socket has connected and resumed: the log is busy from
+  // the connect until every room's sync is in, so this checks after the resume, not before it.
+  await expect(ada.messages).toHaveAttribute('aria-busy', 'false');
   for (const line of lines) await expect(ada.message(line)).toHaveCount(1);
 
   // Even without JavaScript the history is there.

@@ -314,10 +314,13 @@ fn ChatApp(
                 }
                 if s == ConnectionStatus::Connected {
                     // On every (re)connect: the server's view of rooms and memberships wins.
+                    // Busy from now until the room list and every sync it starts are in.
+                    chat.catching_up.set(1);
                     chat.request_or_report::<ListRooms>(Empty {}, move |list| {
                         chat.apply_room_list(list);
                         chat.open(chat.current.get_untracked());
                         chat.resume();
+                        chat.catching_up.update(|n| *n = n.saturating_sub(1));
                     });
                 }
                 status.set(s);

@@ -160,7 +160,8 @@ fn MessageList() -> impl IntoView {
 
     view! {
         <div class="timeline">
-            <ol class="messages" node_ref=list_ref on:scroll=on_scroll role="log" aria-label="Messages">
+            <ol class="messages" node_ref=list_ref on:scroll=on_scroll role="log" aria-label="Messages"
+                aria-busy=move || (chat.catching_up.get() > 0).to_string()>
                 <Show when=has_more>
                     <li class="older">
                         <button type="button" class="link" on:click=move |_| load_older()>

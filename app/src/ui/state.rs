@@ -147,6 +147,10 @@ pub struct ChatState {
     pub typing: RwSignal<HashMap<RoomId, Vec<(UserRef, f64)>>>,
     /// The last failed request, shown until the next one succeeds or is dismissed.
     pub error: RwSignal<Option<String>>,
+    /// Catch-up steps outstanding after a (re)connect: the room list, then every page of every
+    /// room's sync. While above zero the message log is `aria-busy` (still being brought up to
+    /// date), which screen readers and tests wait for.
+    pub catching_up: RwSignal<u32>,
     next_notice: StoredValue<u64>,
 }
 
@@ -165,6 +169,7 @@ impl ChatState {
             online: RwSignal::new(HashSet::new()),
             typing: RwSignal::new(HashMap::new()),
             error: RwSignal::new(None),
+            catching_up: RwSignal::new(0),
             next_notice: StoredValue::new(0),
         }
     }
@@ -500,8 +505,10 @@ impl ChatState {
     fn sync_from(&self, room: RoomId, after_rev: u64) {
         let state = *self;
         let request = SyncRequest { room: room.clone(), after_rev };
+        self.catching_up.update(|n| *n += 1);
+        let caught_up = move || state.catching_up.update(|n| *n = n.saturating_sub(1));
         self.request::<SyncRoom>(request, move |result| {
-            let Ok(page) = result else { return };
+            let Ok(page) = result else { return caught_up() };
             let last = page.changes.last().map(|m| m.rev);
             for msg in page.changes {
                 state.apply_message(msg, true);
@@ -515,6 +522,7 @@ impl ChatState {
                     state.sync_from(room, last);
                 }
             }
+            caught_up();
         });
     }
 

@@ -16,5 +16,6 @@ mod hardening;
 mod history;
 mod http;
 mod messages;
+mod request_fuzz;
 mod rooms;
 mod store;
