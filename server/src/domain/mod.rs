@@ -301,6 +301,14 @@ impl Chat {
         Ok((summary, change))
     }
 
+    /// Makes the caller a member of `room` again after a [`Chat::leave`] whose live part (moving
+    /// their connections out of the room) failed, so the store and the live rooms agree.
+    #[tracing::instrument(skip_all, fields(user = %who.user.id, room = %room))]
+    pub async fn undo_leave(&self, who: &Identity, room: &RoomId) -> Result<(), ChatError> {
+        self.store.add_member(room, who.id(), now_ms()).await.map_err(internal)?;
+        Ok(())
+    }
+
     /// Deletes a group room; only its creator may. Returns who must hear of it.
     #[tracing::instrument(skip_all, fields(user = %who.user.id, room = %room))]
     pub async fn delete_room(&self, who: &Identity, room: &RoomId) -> Result<RoomKind, ChatError> {

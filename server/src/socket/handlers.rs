@@ -73,16 +73,17 @@ fn news<A: Adapter>(req: &Request<A>, kind: RoomKind, room: &RoomId) -> Broadcas
     }
 }
 
-/// How often moving a person's tabs is tried before the request fails.
-const MOVE_ATTEMPTS: u32 = 3;
+/// How often moving a person's tabs is tried before the request fails (each try waits at most
+/// the Redis command timeout, 1 s).
+const MOVE_ATTEMPTS: u32 = 2;
 
 /// Puts every tab of `user` into (or out of) a room's Socket.IO room, on every node.
 ///
 /// The membership is stored first; if the tabs cannot be moved (the adapter cannot reach the
-/// other nodes) after a few tries, the request fails with `internal` so the client retries it.
-/// Join, leave and invite move the tabs on every call, also when the membership was already
-/// stored, so that retry makes the live rooms agree with the database: a person who left is
-/// never left receiving a private room's messages by a failed move.
+/// other nodes) after a retry, the request fails with `internal`. Join and invite move the tabs
+/// on every call, also when the membership was already stored, so the client's retry makes the
+/// live rooms agree with the database; a leave whose move failed is undone (see `leave_room`),
+/// so a person is never left receiving a room's messages after being told they left.
 async fn move_tabs<A: Adapter>(
     req: &Request<A>,
     user: &app::model::UserId,
@@ -145,10 +146,19 @@ async fn invite<A: Adapter>(req: Request<A>, payload: InvitePayload) -> Ack<Invi
 
 async fn leave_room<A: Adapter>(req: Request<A>, payload: RoomRef) -> Ack<LeaveRoom> {
     let (summary, change) = req.chat.leave(&req.identity, &payload.room).await?;
+    let me = &req.identity.user.id;
+    if let Err(e) = move_tabs(&req, me, &summary.id, false).await {
+        // Some tabs may still be in the room: undo the leave, so the person is still a member
+        // (and their tabs are put back where they can be), and refuse; they can leave again.
+        if change.is_some() {
+            req.chat.undo_leave(&req.identity, &summary.id).await?;
+        }
+        let _ = move_tabs(&req, me, &summary.id, true).await;
+        return Err(e);
+    }
     if let Some(change) = &change {
         emit::<_, MemberLeft>(news(&req, summary.kind, &summary.id), change).await;
     }
-    move_tabs(&req, &req.identity.user.id, &summary.id, false).await?;
     Ok(summary)
 }
 

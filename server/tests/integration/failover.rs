@@ -152,3 +152,76 @@ async fn delivery_across_nodes_resumes_after_redis_restarts() {
     assert!(page.messages.iter().any(|m| m.id == during.id));
     drop(redis);
 }
+
+/// Leaving a private room while Redis is down cannot move the person's tabs on other nodes out
+/// of it: the leave is refused and undone (still a member, still receiving, consistent), and a
+/// leave once Redis is back takes every tab out, so nothing more of the room reaches them.
+#[tokio::test]
+async fn a_leave_that_cannot_reach_every_node_is_refused_and_undone() {
+    use app::ChatError;
+    use app::events::rooms::{
+        CreateRoom, CreateRoomPayload, InvitePayload, InviteToRoom, LeaveRoom,
+    };
+
+    let (redis, postgres) = servers().await;
+    let database = postgres.fresh_database().await;
+    let node = |redis_url: String, database: String| {
+        common::spawn_app_with(move |c| {
+            c.redis_url = Some(redis_url);
+            c.database_url = Some(database);
+        })
+    };
+    let one = node(redis.url(), database.clone()).await;
+    let two = node(redis.url(), database).await;
+    let bob = one.connect("Bob").await;
+    let ada_cookie = one.session("Ada").await;
+    let ada_here = one.connect_with_cookie(Some(&ada_cookie)).await.expect("connected");
+    let mut ada_there = two.connect_with_cookie(Some(&ada_cookie)).await.expect("connected");
+    bob.request::<CreateRoom>(&CreateRoomPayload { name: "hush".into(), private: true })
+        .await
+        .expect("created");
+    let hush = RoomId("hush".into());
+    bob.request::<InviteToRoom>(&InvitePayload {
+        room: hush.clone(),
+        user: app::model::UserId("ada".into()),
+    })
+    .await
+    .expect("invited");
+    let in_hush = |body: &str| SendMessagePayload {
+        id: Uuid::now_v7(),
+        room: hush.clone(),
+        body: body.to_owned(),
+    };
+    let first = bob.request::<SendMessage>(&in_hush("welcome")).await.expect("sent");
+    ada_there.until::<NewMessage>(|m| m.id == first.id).await;
+
+    let port = redis.kill();
+    let refused = ada_here.request::<LeaveRoom>(&RoomRef { room: hush.clone() }).await;
+    assert_eq!(refused, Err(ChatError::Internal), "a leave that could not reach node two");
+    let redis =
+        tokio::task::spawn_blocking(move || Redis::start_on(port)).await.expect("restart redis");
+    // Once messages cross again, Ada is still a member on both nodes: she receives hush.
+    let deadline = tokio::time::Instant::now() + WAIT * 2;
+    loop {
+        let probe = bob.request::<SendMessage>(&in_hush("still yours")).await.expect("sent");
+        if ada_there
+            .try_until::<NewMessage>(|m| m.id == probe.id, Duration::from_millis(500))
+            .await
+            .is_some()
+        {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "delivery never resumed");
+    }
+
+    // Leaving now takes every tab out.
+    ada_here.request::<LeaveRoom>(&RoomRef { room: hush.clone() }).await.expect("left");
+    let secret = bob.request::<SendMessage>(&in_hush("after she left")).await.expect("sent");
+    let marker = bob.request::<SendMessage>(&msg("lobby marker")).await.expect("sent");
+    let (_, before) = ada_there.until::<NewMessage>(|m| m.id == marker.id).await;
+    assert!(
+        !before.iter().any(|r| r.data.to_string().contains(&secret.id.to_string())),
+        "a tab kept receiving the room she left: {before:?}"
+    );
+    drop(redis);
+}
