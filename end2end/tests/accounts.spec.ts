@@ -66,6 +66,7 @@ test('a private room is invisible to others until a member invites them', async 
   await ada.createRoom(open);
   await expect(bob.sidebar.getByRole('button', { name: `Join # ${open}` })).toBeVisible();
   await expect(bob.sidebar).not.toContainText(room);
+  await ada.openRoom(`🔒 ${room}`);
 
   await ada.page.getByLabel('Invite someone').fill(`Bob-${t}`);
   await ada.page.getByRole('button', { name: 'Invite', exact: true }).click();
