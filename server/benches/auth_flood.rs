@@ -1,8 +1,9 @@
 //! A flood of password work from one address (not part of the test suite): 500 concurrent
 //! registrations and 500 concurrent sign-ins with wrong passwords, while someone who is already
 //! signed in keeps chatting. Reports what the flood got (created, refused, wrong password),
-//! that person's message ack latency during the flood beside before it, and the process's peak
-//! RSS (the server runs in this process; its clients are small beside ~19 MiB per Argon2 hash).
+//! that person's message ack latency during the flood beside before it, and the server's peak
+//! RSS. The server is the real `parley` binary in a process of its own, so its memory is its
+//! own (an earlier in-process version measured mostly its 1,000 HTTP clients).
 //!
 //! Two setups: the default limits, and the per-address limit lifted (a deployment behind a proxy
 //! that shares one address), where only the bounded hashing (`--hashes-at-once`) stands between
@@ -23,7 +24,8 @@ use std::time::{Duration, Instant};
 
 use app::events::messages::{SendMessage, SendMessagePayload};
 use app::model::RoomId;
-use common::{register, sign_in, spawn_app_with};
+use common::servers::Node;
+use common::{ChatClient, call_auth};
 use uuid::Uuid;
 
 const REGISTRATIONS: usize = 500;
@@ -31,8 +33,8 @@ const SIGN_INS: usize = 500;
 /// One message from the chatting person every this long.
 const CHAT_EVERY: Duration = Duration::from_millis(20);
 
-fn rss_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status
         .lines()
         .find_map(|l| l.strip_prefix("VmRSS:"))
@@ -60,7 +62,7 @@ struct Outcome {
     rss_peak_kib: u64,
 }
 
-async fn chat_acks(tab: &common::ChatClient, until: &AtomicBool, at_least: usize) -> Vec<Duration> {
+async fn chat_acks(tab: &ChatClient, until: &AtomicBool, at_least: usize) -> Vec<Duration> {
     let mut acks = Vec::new();
     while !until.load(Ordering::Relaxed) || acks.len() < at_least {
         let started = Instant::now();
@@ -77,15 +79,25 @@ async fn chat_acks(tab: &common::ChatClient, until: &AtomicBool, at_least: usize
     acks
 }
 
-async fn run(setup: &str, configure: impl FnOnce(&mut server::Config)) -> Outcome {
-    let app = spawn_app_with(configure).await;
-    register(app.addr, "Victim", "the right password").await.expect("victim");
-    let tab = app.connect("Chatter").await;
+async fn run(setup: &str, env: &[(&str, String)]) -> Outcome {
+    let node = Node::start(env).await;
+    let pid = node.pid();
+    let addr = node.addr;
+    call_auth(addr, "register", &[("name", "Victim"), ("password", "the right password")], None)
+        .await
+        .expect("victim");
+    let cookie =
+        call_auth(addr, "register", &[("name", "Chatter"), ("password", "chatter's")], None)
+            .await
+            .expect("chatter");
+    let tab = ChatClient::connect(&node.url("/"), "/chat", serde_json::json!({}), Some(&cookie))
+        .await
+        .expect("connected");
     let mut outcome = Outcome::default();
 
     let done = AtomicBool::new(true);
     outcome.quiet = chat_acks(&tab, &done, 50).await;
-    outcome.rss_before_kib = rss_kib();
+    outcome.rss_before_kib = rss_kib(pid);
 
     let flooding = Arc::new(AtomicBool::new(false));
     let peak = Arc::new(AtomicU64::new(outcome.rss_before_kib));
@@ -93,19 +105,34 @@ async fn run(setup: &str, configure: impl FnOnce(&mut server::Config)) -> Outcom
         let (flooding, peak) = (Arc::clone(&flooding), Arc::clone(&peak));
         async move {
             while !flooding.load(Ordering::Relaxed) {
-                peak.fetch_max(rss_kib(), Ordering::Relaxed);
+                peak.fetch_max(rss_kib(pid), Ordering::Relaxed);
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }
         }
     });
-    let addr = app.addr;
-    let registrations = (0..REGISTRATIONS).map(|i| async move {
-        register(addr, &format!("Flood{i}"), "a long enough password").await.map(|_| ())
-    });
-    let sign_ins = (0..SIGN_INS).map(|i| async move {
-        // Half at an existing name, half at fresh ones.
+    // One HTTP client for the whole flood (a client per request costs the generator more than
+    // the server).
+    let http = reqwest::Client::new();
+    let call = |endpoint: &'static str, name: String, password: &'static str| {
+        let http = http.clone();
+        async move {
+            let response = http
+                .post(format!("http://{addr}/api/{endpoint}"))
+                .form(&[("name", name.as_str()), ("password", password)])
+                .send()
+                .await
+                .expect("answered");
+            let ok = response.status().is_success();
+            let body: serde_json::Value = response.json().await.unwrap_or_default();
+            if ok { Ok(()) } else { Err(body) }
+        }
+    };
+    let registrations =
+        (0..REGISTRATIONS).map(|i| call("register", format!("Flood{i}"), "a long enough password"));
+    // Half at an existing name, half at fresh ones.
+    let sign_ins = (0..SIGN_INS).map(|i| {
         let name = if i % 2 == 0 { "Victim".to_owned() } else { format!("Nobody{i}") };
-        sign_in(addr, &name, "a wrong password").await.map(|_| ())
+        call("sign_in", name, "a wrong password")
     });
     let started = Instant::now();
     let flood = async {
@@ -126,7 +153,7 @@ async fn run(setup: &str, configure: impl FnOnce(&mut server::Config)) -> Outcom
     for r in results {
         match r {
             Ok(()) => outcome.created += 1,
-            Err((_, e)) => match e["code"].as_str() {
+            Err(e) => match e["code"].as_str() {
                 Some("rate_limited") => outcome.rate_limited += 1,
                 Some("bad_credentials") => outcome.bad_credentials += 1,
                 _ => outcome.other += 1,
@@ -134,7 +161,6 @@ async fn run(setup: &str, configure: impl FnOnce(&mut server::Config)) -> Outcom
         }
     }
     println!("{setup}: done in {:?}", outcome.flood_time);
-    app.stop().await;
     outcome
 }
 
@@ -159,12 +185,16 @@ fn row(setup: &str, o: &Outcome) -> String {
 
 #[tokio::main]
 async fn main() {
-    server::telemetry::init_for_tests();
-    let defaults = run("defaults", |_| {}).await;
-    let lifted = run("per-address limit lifted", |c| {
-        c.auth_attempts_per_address_per_minute = 1_000_000;
-        c.sign_in_attempts_per_minute = 1_000_000;
-    })
+    // The server's defaults, then its account limits lifted (as behind a proxy that gives
+    // every client one address), where only the bounded hashing protects it.
+    let defaults = run("defaults", &[]).await;
+    let lifted = run(
+        "per-address limit lifted",
+        &[
+            ("PARLEY_AUTH_ATTEMPTS_PER_ADDRESS_PER_MINUTE", "1000000".into()),
+            ("PARLEY_SIGN_IN_ATTEMPTS_PER_MINUTE", "1000000".into()),
+        ],
+    )
     .await;
 
     let mut out = String::new();

@@ -38,21 +38,75 @@ use tokio::sync::Semaphore;
 /// How often stale limiter entries are dropped.
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
 
-/// Runs password hashes on blocking threads, a bounded number at a time.
+/// Logs a refusal at most once per [`REFUSALS_LOGGED_EVERY`], with how many there were since:
+/// under a flood a line per refused request would be a flood of its own.
+#[derive(Debug, Default)]
+struct RefusalLog {
+    since_last: AtomicU64,
+    last: Mutex<Option<std::time::Instant>>,
+}
+
+/// How often a stream of refusals is logged.
+const REFUSALS_LOGGED_EVERY: Duration = Duration::from_secs(10);
+
+impl RefusalLog {
+    fn refused(&self, what: &'static str) {
+        let count = self.since_last.fetch_add(1, Ordering::Relaxed) + 1;
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        if last.is_none_or(|at| at.elapsed() >= REFUSALS_LOGGED_EVERY) {
+            *last = Some(std::time::Instant::now());
+            self.since_last.store(0, Ordering::Relaxed);
+            tracing::warn!(limit = what, refused = count, "refused account requests over a limit");
+        }
+    }
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Runs password hashes on threads of its own, a bounded number at a time.
+///
+/// Not on tokio's blocking pool: that pool starts a new thread whenever its threads are busy
+/// (up to 512), and each thread's allocator arena keeps the ~19 MiB an Argon2 hash allocated, so
+/// even a few hashes at a time spread over many threads grew the process by gigabytes in the
+/// flood benchmark. `at_once` long-lived threads hold at most `at_once` arenas.
 #[derive(Debug)]
 pub struct HashGate {
     permits: Arc<Semaphore>,
+    jobs: Mutex<std::sync::mpsc::Sender<Job>>,
     wait: Duration,
     computed: AtomicU64,
+    refusals: RefusalLog,
 }
 
 impl HashGate {
-    /// At most `at_once` hashes at a time (at least one); others wait up to `wait`.
+    /// At most `at_once` hashes at a time (at least one), on as many threads; others wait up to
+    /// `wait`. The threads end when the gate is dropped.
     pub fn new(at_once: usize, wait: Duration) -> Self {
+        let at_once = at_once.max(1);
+        let (jobs, queue) = std::sync::mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        for i in 0..at_once {
+            let queue = Arc::clone(&queue);
+            let spawned =
+                std::thread::Builder::new().name(format!("parley-hash-{i}")).spawn(move || {
+                    loop {
+                        let job = queue.lock().unwrap_or_else(|e| e.into_inner()).recv();
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => return,
+                        }
+                    }
+                });
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "could not start a password hashing thread");
+            }
+        }
         Self {
-            permits: Arc::new(Semaphore::new(at_once.max(1))),
+            permits: Arc::new(Semaphore::new(at_once)),
+            jobs: Mutex::new(jobs),
             wait,
             computed: AtomicU64::new(0),
+            refusals: RefusalLog::default(),
         }
     }
 
@@ -71,20 +125,23 @@ impl HashGate {
                 Ok(Ok(permit)) => permit,
                 // Timed out, or the semaphore was closed (never, here).
                 Ok(Err(_)) | Err(_) => {
-                    tracing::warn!("password hashing is saturated; refused a request");
+                    self.refusals.refused("password hashing turns");
                     return Err(busy());
                 }
             };
         self.computed.fetch_add(1, Ordering::Relaxed);
-        tokio::task::spawn_blocking(move || {
+        let (done, result) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
             let _turn = permit;
-            work()
-        })
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "password hashing task failed");
+            let _ = done.send(work());
+        });
+        let sent = self.jobs.lock().unwrap_or_else(|e| e.into_inner()).send(job);
+        let failed = |what: &str| {
+            tracing::error!("password hashing failed: {what}");
             ChatError::Internal
-        })
+        };
+        sent.map_err(|_| failed("no hashing thread"))?;
+        result.await.map_err(|_| failed("the hashing thread stopped"))
     }
 
     /// Hashes and verifications started since the server started.
@@ -122,6 +179,7 @@ pub struct AuthLimits<C: Clock + Clone = DefaultClock> {
     per_device: Keyed<String, C>,
     clock: C,
     last_pruned: Mutex<C::Instant>,
+    refusals: RefusalLog,
 }
 
 impl<C: Clock + Clone> std::fmt::Debug for AuthLimits<C> {
@@ -153,6 +211,7 @@ impl<C: Clock + Clone> AuthLimits<C> {
             per_device: RateLimiter::dashmap_with_clock(per_minute(per_name), clock.clone()),
             clock,
             last_pruned: Mutex::new(now),
+            refusals: RefusalLog::default(),
         }
     }
 
@@ -165,7 +224,7 @@ impl<C: Clock + Clone> AuthLimits<C> {
         self.prune_if_due();
         limiter.check_key(key).map_err(|not_until| {
             let wait: Duration = not_until.wait_time_from(self.clock.now());
-            tracing::info!(limit = what, "refused an account request over its limit");
+            self.refusals.refused(what);
             ChatError::RateLimited {
                 retry_after_ms: u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1),
             }

@@ -247,6 +247,11 @@ impl Node {
         format!("http://{}{}", self.addr, path)
     }
 
+    /// The process id (to read its memory from `/proc`).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// `kill -9`: no goodbye to Redis, to clients or to anyone.
     pub fn kill(&mut self) {
         let _ = self.child.kill();
