@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use app::model::{DisplayName, RoomId, RoomKind, UserId, UserRef};
-use server::store::{NewMessage, SqliteStore, Store};
+use server::store::{MessageToAppend, SqliteStore, Store};
 use uuid::Uuid;
 
 const WRITERS: usize = 64;
@@ -27,8 +27,8 @@ fn ada() -> UserRef {
     UserRef { id: UserId("ada".into()), name: DisplayName::parse("Ada").unwrap() }
 }
 
-fn message(room: &RoomId, i: usize) -> NewMessage {
-    NewMessage {
+fn message(room: &RoomId, i: usize) -> MessageToAppend {
+    MessageToAppend {
         id: Uuid::now_v7(),
         room: room.clone(),
         author: ada(),

@@ -32,7 +32,7 @@ pub use accounts::{
 pub use presence::Presence;
 pub use typing::TypingThrottle;
 
-use crate::store::{Appended, MessageChange, NewMessage, RoomRecord, Store, StoreError};
+use crate::store::{Appended, MessageChange, MessageToAppend, RoomRecord, Store, StoreError};
 
 /// Who a connection speaks for: always the person of a checked session (see [`Accounts`]),
 /// never anything a client payload says.
@@ -413,7 +413,7 @@ impl Chat {
         let id = request.id;
         let appended = self
             .store
-            .append(NewMessage {
+            .append(MessageToAppend {
                 id,
                 room: request.room,
                 author: who.user.clone(),

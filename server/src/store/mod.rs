@@ -1,18 +1,22 @@
 //! Persistence behind one trait, so the domain never names a database.
 //!
 //! [`SqliteStore`] is the embedded default (a file in the data dir, WAL mode, migrations embedded
-//! in the binary and applied at start). [`PostgresStore`] is the store several nodes share; it
-//! implements the same trait and passes the same conformance tests (`tests/integration/store.rs`).
+//! in the binary and applied at start). [`PostgresStore`] is the store several nodes share. Both
+//! are one implementation, [`sql::SqlStore`], over the same schema model and the same query text;
+//! each database adds only what is its own (`sqlite.rs`, `postgres.rs`). One conformance suite
+//! (`tests/integration/store.rs`) runs every method against both.
 
 mod postgres;
+mod sql;
 mod sqlite;
 
 use app::model::{ChatMessage, RoomId, RoomKind, UserId, UserRef};
 use async_trait::async_trait;
 use uuid::Uuid;
 
-pub use postgres::PostgresStore;
-pub use sqlite::SqliteStore;
+pub use postgres::{PostgresAppends, PostgresStore};
+pub use sql::{Dialect, MessageKey, SqlStore};
+pub use sqlite::{MIGRATIONS as SQLITE_MIGRATIONS, SqliteStore, SqliteWriter};
 
 /// Opens the store a configuration names: Postgres for a `postgres://` (or `postgresql://`)
 /// database URL, otherwise SQLite in `data_dir`.
@@ -82,9 +86,10 @@ pub enum MessageChange {
     Delete,
 }
 
-/// A message to append; the store assigns its sequence number.
+/// A message to append (what a send becomes once validated); the store assigns its sequence
+/// number and revision.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewMessage {
+pub struct MessageToAppend {
     /// Client-chosen id.
     pub id: Uuid,
     /// Room.
@@ -125,7 +130,7 @@ impl Appended {
 
 /// The answer to an append whose id is stored already: a retry if the same author sent it to the
 /// same room, a conflict for anyone or anywhere else (so knowing an id never replays a message).
-fn retry_of(stored: ChatMessage, attempt: &NewMessage) -> StoreResult<Appended> {
+fn retry_of(stored: ChatMessage, attempt: &MessageToAppend) -> StoreResult<Appended> {
     if stored.author.id == attempt.author.id && stored.room == attempt.room {
         Ok(Appended::Retry(stored))
     } else {
@@ -206,7 +211,7 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// author stored the same id in the same room, that message is returned unchanged
     /// ([`Appended::Retry`]); if the id belongs to anyone else's message or another room, the
     /// append is refused with [`StoreError::Conflict`] and nothing changes.
-    async fn append(&self, message: NewMessage) -> StoreResult<Appended>;
+    async fn append(&self, message: MessageToAppend) -> StoreResult<Appended>;
     /// The `limit` newest messages of a room with `seq < before` (if given), oldest first.
     async fn history(
         &self,

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use app::model::{DisplayName, RoomId, RoomKind, UserId, UserRef};
 use server::store::{
-    Appended, MessageChange, NewMessage, PostgresStore, SqliteStore, Store, StoreError,
+    Appended, MessageChange, MessageToAppend, PostgresStore, SqliteStore, Store, StoreError,
 };
 use uuid::Uuid;
 
@@ -40,8 +40,8 @@ fn room(id: &str) -> RoomId {
     RoomId(id.to_owned())
 }
 
-fn message(room_id: &str, author: &UserRef, body: &str) -> NewMessage {
-    NewMessage {
+fn message(room_id: &str, author: &UserRef, body: &str) -> MessageToAppend {
+    MessageToAppend {
         id: Uuid::now_v7(),
         room: room(room_id),
         author: author.clone(),
@@ -75,6 +75,9 @@ conformance!(
     changes_are_guarded_in_the_write,
     member_counts_are_kept_and_direct_peers_read_at_once,
     deleting_a_room_removes_its_messages_and_members,
+    devices_are_trusted_per_person,
+    lists_sort_by_bytes_whatever_the_database_locale,
+    live_sessions_answers_lists_longer_than_one_query,
 );
 
 async fn accounts_are_unique_and_keep_their_hash(store: &dyn Store) {
@@ -187,7 +190,7 @@ async fn appends_number_messages_and_are_idempotent(store: &dyn Store) {
     // A retry of the same id by its author in its room returns the stored message and stores
     // nothing new.
     let retry = store
-        .append(NewMessage { body: "changed".into(), ..second_msg.clone() })
+        .append(MessageToAppend { body: "changed".into(), ..second_msg.clone() })
         .await
         .expect("retry");
     assert_eq!(retry, Appended::Retry(second.clone()));
@@ -196,10 +199,11 @@ async fn appends_number_messages_and_are_idempotent(store: &dyn Store) {
     let bob = person("Bob");
     store.create_account(&bob, Some("h"), 0).await.expect("account");
     store.add_member(&room("lobby"), &bob.id, 0).await.expect("join");
-    let stolen = store.append(NewMessage { author: bob.clone(), ..second_msg.clone() }).await;
+    let stolen = store.append(MessageToAppend { author: bob.clone(), ..second_msg.clone() }).await;
     assert!(matches!(stolen, Err(StoreError::Conflict)), "{stolen:?}");
     store.create_room(&room("elsewhere"), RoomKind::Public, None, 0).await.expect("room");
-    let moved = store.append(NewMessage { room: room("elsewhere"), ..second_msg.clone() }).await;
+    let moved =
+        store.append(MessageToAppend { room: room("elsewhere"), ..second_msg.clone() }).await;
     assert!(matches!(moved, Err(StoreError::Conflict)), "{moved:?}");
     let elsewhere = store.history(&room("elsewhere"), None, 10).await.expect("history");
     assert!(elsewhere.messages.is_empty(), "{elsewhere:?}");
@@ -413,4 +417,135 @@ async fn member_counts_are_kept_and_direct_peers_read_at_once(store: &dyn Store)
             .to_vec();
     assert_eq!(peers, expected, "Ada's direct rooms only, with both people");
     assert_eq!(count(room("dm-ab")).await, 2);
+}
+
+async fn devices_are_trusted_per_person(store: &dyn Store) {
+    let (ada, bob) = (person("Ada"), person("Bob"));
+    for p in [&ada, &bob] {
+        store.create_account(p, Some("h"), 0).await.expect("account");
+    }
+    assert!(!store.is_trusted_device("laptop", &ada.id).await.expect("read"));
+    store.trust_device("laptop", &ada.id, 1).await.expect("trust");
+    store.trust_device("laptop", &ada.id, 2).await.expect("trusting again only refreshes it");
+    assert!(store.is_trusted_device("laptop", &ada.id).await.expect("read"));
+    assert!(!store.is_trusted_device("laptop", &bob.id).await.expect("read"), "Ada's, not Bob's");
+    assert!(!store.is_trusted_device("phone", &ada.id).await.expect("read"));
+}
+
+/// Rooms and people come back in the same order from either database: by bytes, so `Zeta`
+/// (upper case) sorts before `alpha` and `_` between them, whatever the Postgres locale.
+async fn lists_sort_by_bytes_whatever_the_database_locale(store: &dyn Store) {
+    let names = ["bob", "Zed", "_under", "Ada", "émile"];
+    let people: Vec<UserRef> = names.iter().map(|n| person(n)).collect();
+    for p in &people {
+        store.create_account(p, Some("h"), 0).await.expect("account");
+        store.add_member(&room("lobby"), &p.id, 1).await.expect("join");
+    }
+    let mut by_name: Vec<&str> = names.to_vec();
+    by_name.sort_unstable();
+    let members = store.members(&room("lobby")).await.expect("members");
+    assert_eq!(members.iter().map(|m| m.name.as_str()).collect::<Vec<_>>(), by_name);
+
+    for id in ["Zeta", "alpha", "_mid", "Beta-2"] {
+        store.create_room(&room(id), RoomKind::Public, None, 1).await.expect("room");
+        store.add_member(&room(id), &people[0].id, 2).await.expect("join");
+    }
+    let visible: Vec<String> = store
+        .rooms_visible_to(&people[0].id)
+        .await
+        .expect("rooms")
+        .into_iter()
+        .map(|r| r.id.0)
+        .collect();
+    assert_eq!(visible, ["Beta-2", "Zeta", "_mid", "alpha", "lobby"]);
+    let mine: Vec<String> =
+        store.memberships(&people[0].id).await.expect("rooms").into_iter().map(|r| r.0).collect();
+    assert_eq!(mine, visible);
+}
+
+async fn live_sessions_answers_lists_longer_than_one_query(store: &dyn Store) {
+    let ada = person("Ada");
+    store.create_account(&ada, Some("h"), 0).await.expect("account");
+    let hashes: Vec<String> = (0..2_500).map(|i| format!("token-{i:04}")).collect();
+    for (i, hash) in hashes.iter().enumerate() {
+        // Every third one has expired.
+        let expires = if i % 3 == 0 { 500 } else { 10_000 };
+        store.create_session(hash, &ada.id, 100, expires).await.expect("session");
+    }
+    let mut live = store.live_sessions(&hashes, 1_000).await.expect("read");
+    live.sort_unstable();
+    let expected: Vec<String> =
+        hashes.iter().enumerate().filter(|(i, _)| i % 3 != 0).map(|(_, h)| h.clone()).collect();
+    assert_eq!(live, expected);
+}
+
+/// A database made by the migrations before room kinds were unified (private rooms were
+/// `'public'` with `invite_only = 1`) upgrades in place: every room keeps its kind, members,
+/// counters and messages.
+#[tokio::test]
+async fn an_old_sqlite_database_upgrades_in_place() {
+    use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let options = SqliteConnectOptions::new()
+        .filename(dir.path().join("parley.db"))
+        .create_if_missing(true)
+        .foreign_keys(true);
+    let pool = SqlitePoolOptions::new().connect_with(options).await.expect("open");
+    server::store::SQLITE_MIGRATIONS.run_to(5, &pool).await.expect("old migrations");
+    for statement in [
+        "INSERT INTO users (id, name) VALUES ('ada', 'Ada'), ('bob', 'Bob')",
+        "INSERT INTO rooms (id, kind, invite_only, created_by, created_at) VALUES \
+         ('open', 'public', 0, 'ada', 1), ('secret', 'public', 1, 'ada', 1), \
+         ('dm:ada:bob', 'direct', 0, NULL, 1)",
+        "INSERT INTO memberships (room_id, user_id, joined_at) VALUES \
+         ('secret', 'ada', 2), ('secret', 'bob', 2), ('dm:ada:bob', 'ada', 2), \
+         ('dm:ada:bob', 'bob', 2), ('lobby', 'ada', 2)",
+        "UPDATE rooms SET last_seq = 1, last_rev = 1 WHERE id = 'secret'",
+        "INSERT INTO messages (room_id, seq, id, author_id, author_name, body, sent_at, rev) \
+         VALUES ('secret', 1, '0190a5e0-0000-7000-8000-000000000001', 'bob', 'Bob', 'psst', 3, 1)",
+    ] {
+        sqlx::query(statement).execute(&pool).await.expect(statement);
+    }
+    pool.close().await;
+
+    let store = SqliteStore::open(dir.path()).await.expect("upgrade");
+    let kind = |id: &'static str| {
+        let store = &store;
+        async move { store.room(&room(id)).await.expect("read").expect("kept") }
+    };
+    let secret = kind("secret").await;
+    assert_eq!((secret.kind, secret.members), (RoomKind::Private, 2));
+    assert_eq!(kind("open").await.kind, RoomKind::Public);
+    assert_eq!(
+        (kind("dm:ada:bob").await.kind, kind("dm:ada:bob").await.members),
+        (RoomKind::Direct, 2)
+    );
+    assert_eq!(kind("lobby").await.members, 1);
+    let bob = UserId("bob".into());
+    let visible: Vec<String> =
+        store.rooms_visible_to(&bob).await.expect("rooms").into_iter().map(|r| r.id.0).collect();
+    assert_eq!(visible, ["dm:ada:bob", "lobby", "open", "secret"]);
+    let cy = UserId("cy".into());
+    store.upsert_user(&person("Cy")).await.expect("cy");
+    let for_cy: Vec<String> =
+        store.rooms_visible_to(&cy).await.expect("rooms").into_iter().map(|r| r.id.0).collect();
+    assert_eq!(for_cy, ["lobby", "open"], "a private room stays hidden from outsiders");
+
+    let history = store.history(&room("secret"), None, 10).await.expect("history");
+    assert_eq!(history.messages.iter().map(|m| m.body.as_str()).collect::<Vec<_>>(), ["psst"]);
+    // Counters and triggers still work on the rebuilt table.
+    let next = store.append(message("secret", &person("Ada"), "hello")).await.expect("append");
+    assert_eq!((next.message().seq, next.message().rev), (2, 2));
+    assert!(store.remove_member(&room("secret"), &bob).await.expect("leave"));
+    assert_eq!(kind("secret").await.members, 1);
+    assert!(store.delete_room(&room("secret")).await.expect("delete"));
+    assert!(
+        store
+            .memberships(&UserId("ada".into()))
+            .await
+            .expect("rooms")
+            .iter()
+            .all(|r| r.0 != "secret")
+    );
 }

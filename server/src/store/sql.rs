@@ -1,0 +1,706 @@
+//! The one implementation of [`Store`] both databases run: every query, column list and row
+//! mapping is written here once.
+//!
+//! SQLite and PostgreSQL share the schema model (the same tables, columns and room kinds; see the
+//! migrations) and nearly all of their SQL: `$N` parameters (SQLite reads `$3` as "the third
+//! argument", as Postgres does), `ON CONFLICT … DO UPDATE`, `RETURNING`, `NOT deleted`. What
+//! really differs is behind [`Dialect`], one small implementation per database:
+//!
+//! - how a write transaction begins (SQLite must take its write lock up front),
+//! - how appends are committed (SQLite groups them in one writer task; Postgres commits each and
+//!   resolves a race between nodes on the message id),
+//! - how a message id is stored ([`MessageKey`]: text in SQLite, `UUID` in Postgres).
+//!
+//! Lists are sorted here, in Rust, by bytes, rather than with `ORDER BY`: Postgres sorts text by
+//! the database's locale unless told `COLLATE "C"`, which SQLite does not know, and a page of
+//! rooms must come out in the same order whichever database a node runs on.
+//!
+//! The generic code is bounded by what it asks of the database (an executor for connections and
+//! pools, the column types it binds and decodes); both `sqlx::Sqlite` and `sqlx::Postgres` meet
+//! those bounds, and the compiler checks it where each store is built.
+
+use std::fmt;
+
+use app::model::{ChatMessage, DisplayName, RoomId, RoomKind, UserId, UserRef};
+use async_trait::async_trait;
+use sqlx::{
+    Database, Encode, Executor, FromRow, IntoArguments, Pool, QueryBuilder, Transaction, Type,
+};
+use uuid::Uuid;
+
+use super::{
+    Appended, HistorySlice, MessageChange, MessageToAppend, RoomRecord, Store, StoreError,
+    StoreResult,
+};
+
+/// What differs between the databases; everything else is [`SqlStore`]'s.
+#[async_trait]
+pub trait Dialect: Send + Sync + fmt::Debug + 'static {
+    /// The sqlx driver.
+    type Db: Database;
+
+    /// Begins a transaction that is going to write.
+    async fn begin_write(pool: &Pool<Self::Db>) -> StoreResult<Transaction<'static, Self::Db>>;
+
+    /// Appends a message (see [`Store::append`]), usually through [`append_in`].
+    async fn append(
+        &self,
+        pool: &Pool<Self::Db>,
+        message: MessageToAppend,
+    ) -> StoreResult<Appended>;
+}
+
+/// A store over one SQL database: a pool and the dialect's own parts.
+#[derive(Debug, Clone)]
+pub struct SqlStore<D: Dialect> {
+    pub(super) pool: Pool<D::Db>,
+    pub(super) dialect: D,
+}
+
+/// A message id as a column: each dialect says how it is stored (`Type`/`Encode`/`Decode` impls
+/// beside the dialect).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MessageKey(pub Uuid);
+
+/// Room kinds as the `kind` column spells them (a `CHECK` constraint in both schemas).
+fn kind_text(kind: RoomKind) -> &'static str {
+    match kind {
+        RoomKind::Public => "public",
+        RoomKind::Private => "private",
+        RoomKind::Direct => "direct",
+    }
+}
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Database(sqlx::Error::Decode(format!("bad {what} in the database").into()))
+}
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+fn unsigned(v: i64, what: &str) -> StoreResult<u64> {
+    u64::try_from(v).map_err(|_| corrupt(what))
+}
+
+fn count(v: i64) -> u32 {
+    u32::try_from(v).unwrap_or(u32::MAX)
+}
+
+fn display_name(name: &str, what: &str) -> StoreResult<DisplayName> {
+    DisplayName::parse(name).map_err(|_| corrupt(what))
+}
+
+/// A `rooms` row as `room_columns!()` selects it.
+#[derive(FromRow)]
+pub(super) struct RoomRow {
+    id: String,
+    kind: String,
+    created_by: Option<String>,
+    members: i64,
+}
+
+/// The columns of [`RoomRow`], as a macro so queries stay one literal.
+macro_rules! room_columns {
+    () => {
+        "r.id, r.kind, r.created_by, r.member_count AS members"
+    };
+}
+
+impl TryFrom<RoomRow> for RoomRecord {
+    type Error = StoreError;
+
+    fn try_from(row: RoomRow) -> StoreResult<Self> {
+        let kind = match row.kind.as_str() {
+            "public" => RoomKind::Public,
+            "private" => RoomKind::Private,
+            "direct" => RoomKind::Direct,
+            _ => return Err(corrupt("room kind")),
+        };
+        Ok(Self {
+            id: RoomId(row.id),
+            kind,
+            created_by: row.created_by.map(UserId),
+            members: count(row.members),
+        })
+    }
+}
+
+/// A person: `u.id, u.name`.
+#[derive(FromRow)]
+pub(super) struct UserRow {
+    id: String,
+    name: String,
+}
+
+impl TryFrom<UserRow> for UserRef {
+    type Error = StoreError;
+
+    fn try_from(row: UserRow) -> StoreResult<Self> {
+        Ok(Self { id: UserId(row.id), name: display_name(&row.name, "user name")? })
+    }
+}
+
+/// A person with their password hash.
+#[derive(FromRow)]
+pub(super) struct CredentialsRow {
+    #[sqlx(flatten)]
+    user: UserRow,
+    password_hash: Option<String>,
+}
+
+/// A member of a direct room.
+#[derive(FromRow)]
+pub(super) struct PeerRow {
+    room_id: String,
+    #[sqlx(flatten)]
+    user: UserRow,
+}
+
+/// A `messages` row as `message_columns!()` selects it.
+#[derive(FromRow)]
+pub(super) struct MessageRow {
+    room_id: String,
+    seq: i64,
+    id: MessageKey,
+    author_id: String,
+    author_name: String,
+    body: String,
+    sent_at: i64,
+    rev: i64,
+    edited_at: Option<i64>,
+    deleted: bool,
+}
+
+/// The columns of [`MessageRow`], as a macro so queries stay one literal.
+macro_rules! message_columns {
+    () => {
+        "room_id, seq, id, author_id, author_name, body, sent_at, rev, edited_at, deleted"
+    };
+}
+
+impl TryFrom<MessageRow> for ChatMessage {
+    type Error = StoreError;
+
+    fn try_from(row: MessageRow) -> StoreResult<Self> {
+        Ok(Self {
+            id: row.id.0,
+            room: RoomId(row.room_id),
+            seq: unsigned(row.seq, "sequence number")?,
+            author: UserRef {
+                id: UserId(row.author_id),
+                name: display_name(&row.author_name, "author name")?,
+            },
+            body: row.body,
+            sent_at_ms: row.sent_at,
+            rev: unsigned(row.rev, "revision")?,
+            edited_at_ms: row.edited_at,
+            deleted: row.deleted,
+        })
+    }
+}
+
+const MESSAGE_BY_ID: &str = concat!("SELECT ", message_columns!(), " FROM messages WHERE id = $1");
+
+/// How many ids one `IN (…)` list carries (SQLite allows 32,766 parameters, Postgres 65,535).
+const IDS_PER_QUERY: usize = 1_000;
+
+fn mapped<R, T: TryFrom<R, Error = StoreError>>(rows: Vec<R>) -> StoreResult<Vec<T>> {
+    rows.into_iter().map(T::try_from).collect()
+}
+
+/// Appends one message inside `conn`'s transaction; both dialects' appends end here.
+///
+/// The outer error is the database failing (the caller aborts its transaction); the inner one
+/// answers this message only: [`StoreError::NotFound`] if its room is gone,
+/// [`StoreError::Conflict`] if its id is someone else's message or another room's.
+/// `Ok(Ok(None))`: the insert found the id taken although the check before it did not (another
+/// transaction committed it in between, possible only where appends run concurrently): the
+/// transaction must be rolled back and the stored message read again.
+pub async fn append_in<DB>(
+    conn: &mut DB::Connection,
+    message: &MessageToAppend,
+) -> StoreResult<StoreResult<Option<Appended>>>
+where
+    DB: Database,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    DB::Arguments: IntoArguments<DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> MessageKey: Encode<'q, DB> + Type<DB>,
+    for<'r> MessageRow: FromRow<'r, DB::Row>,
+    for<'r> (i64, i64): FromRow<'r, DB::Row>,
+{
+    let key = MessageKey(message.id);
+    let existing: Option<MessageRow> =
+        sqlx::query_as(MESSAGE_BY_ID).bind(key).fetch_optional(&mut *conn).await?;
+    if let Some(row) = existing {
+        return Ok(super::retry_of(row.try_into()?, message).map(Some));
+    }
+    let counters: Option<(i64, i64)> = sqlx::query_as(
+        "UPDATE rooms SET last_seq = last_seq + 1, last_rev = last_rev + 1 WHERE id = $1 \
+         RETURNING last_seq, last_rev",
+    )
+    .bind(message.room.0.as_str())
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some((seq, rev)) = counters else { return Ok(Err(StoreError::NotFound)) };
+    let inserted = sqlx::query(
+        "INSERT INTO messages (room_id, seq, id, author_id, author_name, body, sent_at, rev) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(message.room.0.as_str())
+    .bind(seq)
+    .bind(key)
+    .bind(message.author.id.0.as_str())
+    .bind(message.author.name.as_str())
+    .bind(message.body.as_str())
+    .bind(message.sent_at_ms)
+    .bind(rev)
+    .execute(&mut *conn)
+    .await;
+    match inserted {
+        Ok(_) => {}
+        Err(e) if is_unique_violation(&e) => return Ok(Ok(None)),
+        Err(e) => return Err(e.into()),
+    }
+    Ok(Ok(Some(Appended::New(ChatMessage {
+        id: message.id,
+        room: message.room.clone(),
+        seq: unsigned(seq, "sequence number")?,
+        author: message.author.clone(),
+        body: message.body.clone(),
+        sent_at_ms: message.sent_at_ms,
+        rev: unsigned(rev, "revision")?,
+        edited_at_ms: None,
+        deleted: false,
+    }))))
+}
+
+#[async_trait]
+impl<D> Store for SqlStore<D>
+where
+    D: Dialect,
+    <D::Db as Database>::QueryResult: RowsAffected,
+    for<'c> &'c mut <D::Db as Database>::Connection: Executor<'c, Database = D::Db>,
+    <D::Db as Database>::Arguments: IntoArguments<D::Db>,
+    for<'q> Option<&'q str>: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> i64: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> bool: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> &'q str: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> MessageKey: Encode<'q, D::Db> + Type<D::Db>,
+    for<'r> RoomRow: FromRow<'r, <D::Db as Database>::Row>,
+    for<'r> UserRow: FromRow<'r, <D::Db as Database>::Row>,
+    for<'r> CredentialsRow: FromRow<'r, <D::Db as Database>::Row>,
+    for<'r> PeerRow: FromRow<'r, <D::Db as Database>::Row>,
+    for<'r> MessageRow: FromRow<'r, <D::Db as Database>::Row>,
+    for<'r> (i64,): FromRow<'r, <D::Db as Database>::Row>,
+    for<'r> (String,): FromRow<'r, <D::Db as Database>::Row>,
+{
+    async fn upsert_user(&self, user: &UserRef) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO users (id, name) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET name = $2",
+        )
+        .bind(user.id.0.as_str())
+        .bind(user.name.as_str())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn user(&self, id: &UserId) -> StoreResult<Option<UserRef>> {
+        let row: Option<UserRow> = sqlx::query_as("SELECT id, name FROM users WHERE id = $1")
+            .bind(id.0.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(UserRef::try_from).transpose()
+    }
+
+    async fn create_account(
+        &self,
+        user: &UserRef,
+        password_hash: Option<&str>,
+        at_ms: i64,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO users (id, name, password_hash, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(user.id.0.as_str())
+        .bind(user.name.as_str())
+        .bind(password_hash)
+        .bind(at_ms)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict } else { e.into() })?;
+        Ok(())
+    }
+
+    async fn credentials(&self, id: &UserId) -> StoreResult<Option<(UserRef, Option<String>)>> {
+        let row: Option<CredentialsRow> =
+            sqlx::query_as("SELECT id, name, password_hash FROM users WHERE id = $1")
+                .bind(id.0.as_str())
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(|row| Ok((row.user.try_into()?, row.password_hash))).transpose()
+    }
+
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        user: &UserId,
+        at_ms: i64,
+        expires_ms: i64,
+    ) -> StoreResult<()> {
+        // Expired sessions are swept whenever one is opened; the index keeps it cheap.
+        sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+            .bind(at_ms)
+            .execute(&self.pool)
+            .await?;
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(token_hash)
+        .bind(user.0.as_str())
+        .bind(at_ms)
+        .bind(expires_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn trust_device(&self, token_hash: &str, user: &UserId, at_ms: i64) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO devices (token_hash, user_id, created_at, last_used) \
+             VALUES ($1, $2, $3, $3) ON CONFLICT (token_hash, user_id) DO UPDATE SET last_used = $3",
+        )
+        .bind(token_hash)
+        .bind(user.0.as_str())
+        .bind(at_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn is_trusted_device(&self, token_hash: &str, user: &UserId) -> StoreResult<bool> {
+        let row = sqlx::query("SELECT 1 FROM devices WHERE token_hash = $1 AND user_id = $2")
+            .bind(token_hash)
+            .bind(user.0.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some())
+    }
+
+    async fn session_user(&self, token_hash: &str, now_ms: i64) -> StoreResult<Option<UserRef>> {
+        let row: Option<UserRow> = sqlx::query_as(
+            "SELECT u.id, u.name FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.token_hash = $1 AND s.expires_at > $2",
+        )
+        .bind(token_hash)
+        .bind(now_ms)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(UserRef::try_from).transpose()
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(token_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(affected::<D::Db>(&done))
+    }
+
+    async fn live_sessions(
+        &self,
+        token_hashes: &[String],
+        now_ms: i64,
+    ) -> StoreResult<Vec<String>> {
+        let mut live = Vec::new();
+        for chunk in token_hashes.chunks(IDS_PER_QUERY) {
+            let mut query = QueryBuilder::<D::Db>::new("SELECT token_hash FROM sessions WHERE ");
+            query.push("expires_at > ").push_bind(now_ms).push(" AND token_hash IN (");
+            let mut list = query.separated(", ");
+            for hash in chunk {
+                list.push_bind(hash.as_str());
+            }
+            query.push(")");
+            let rows: Vec<(String,)> = query.build_query_as().fetch_all(&self.pool).await?;
+            live.extend(rows.into_iter().map(|(hash,)| hash));
+        }
+        Ok(live)
+    }
+
+    async fn create_room(
+        &self,
+        id: &RoomId,
+        kind: RoomKind,
+        by: Option<&UserId>,
+        at_ms: i64,
+    ) -> StoreResult<()> {
+        sqlx::query("INSERT INTO rooms (id, kind, created_by, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(id.0.as_str())
+            .bind(kind_text(kind))
+            .bind(by.map(|u| u.0.as_str()))
+            .bind(at_ms)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict } else { e.into() })?;
+        Ok(())
+    }
+
+    async fn delete_room(&self, id: &RoomId) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM rooms WHERE id = $1")
+            .bind(id.0.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(affected::<D::Db>(&done))
+    }
+
+    async fn room(&self, id: &RoomId) -> StoreResult<Option<RoomRecord>> {
+        let row: Option<RoomRow> =
+            sqlx::query_as(concat!("SELECT ", room_columns!(), " FROM rooms r WHERE r.id = $1"))
+                .bind(id.0.as_str())
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(RoomRecord::try_from).transpose()
+    }
+
+    async fn rooms_visible_to(&self, user: &UserId) -> StoreResult<Vec<RoomRecord>> {
+        let rows: Vec<RoomRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            room_columns!(),
+            " FROM rooms r WHERE r.kind = 'public' \
+             OR EXISTS (SELECT 1 FROM memberships m WHERE m.room_id = r.id AND m.user_id = $1)"
+        ))
+        .bind(user.0.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        let mut rooms: Vec<RoomRecord> = mapped(rows)?;
+        rooms.sort_unstable_by(|a, b| a.id.0.cmp(&b.id.0));
+        Ok(rooms)
+    }
+
+    async fn rooms_created_by(&self, user: &UserId) -> StoreResult<u32> {
+        let (n,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM rooms WHERE created_by = $1 AND kind IN ('public', 'private')",
+        )
+        .bind(user.0.as_str())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(count(n))
+    }
+
+    async fn add_member(&self, room: &RoomId, user: &UserId, at_ms: i64) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "INSERT INTO memberships (room_id, user_id, joined_at) VALUES ($1, $2, $3) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(room.0.as_str())
+        .bind(user.0.as_str())
+        .bind(at_ms)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| match &e {
+            sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::NotFound,
+            _ => e.into(),
+        })?;
+        Ok(affected::<D::Db>(&done))
+    }
+
+    async fn remove_member(&self, room: &RoomId, user: &UserId) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM memberships WHERE room_id = $1 AND user_id = $2")
+            .bind(room.0.as_str())
+            .bind(user.0.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(affected::<D::Db>(&done))
+    }
+
+    async fn is_member(&self, room: &RoomId, user: &UserId) -> StoreResult<bool> {
+        let row = sqlx::query("SELECT 1 FROM memberships WHERE room_id = $1 AND user_id = $2")
+            .bind(room.0.as_str())
+            .bind(user.0.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some())
+    }
+
+    async fn memberships(&self, user: &UserId) -> StoreResult<Vec<RoomId>> {
+        let rows: Vec<(String,)> =
+            sqlx::query_as("SELECT room_id FROM memberships WHERE user_id = $1")
+                .bind(user.0.as_str())
+                .fetch_all(&self.pool)
+                .await?;
+        let mut rooms: Vec<RoomId> = rows.into_iter().map(|(id,)| RoomId(id)).collect();
+        rooms.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        Ok(rooms)
+    }
+
+    async fn members(&self, room: &RoomId) -> StoreResult<Vec<UserRef>> {
+        let rows: Vec<UserRow> = sqlx::query_as(
+            "SELECT u.id, u.name FROM memberships m JOIN users u ON u.id = m.user_id \
+             WHERE m.room_id = $1",
+        )
+        .bind(room.0.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        let mut members: Vec<UserRef> = mapped(rows)?;
+        members
+            .sort_unstable_by(|a, b| (a.name.as_str(), &a.id.0).cmp(&(b.name.as_str(), &b.id.0)));
+        Ok(members)
+    }
+
+    async fn direct_peers(&self, user: &UserId) -> StoreResult<Vec<(RoomId, UserRef)>> {
+        let rows: Vec<PeerRow> = sqlx::query_as(
+            "SELECT m.room_id, u.id, u.name FROM memberships m JOIN users u ON u.id = m.user_id \
+             WHERE m.room_id IN (SELECT mine.room_id FROM memberships mine \
+                                 JOIN rooms r ON r.id = mine.room_id \
+                                 WHERE mine.user_id = $1 AND r.kind = 'direct')",
+        )
+        .bind(user.0.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        let mut peers = rows
+            .into_iter()
+            .map(|row| Ok((RoomId(row.room_id), UserRef::try_from(row.user)?)))
+            .collect::<StoreResult<Vec<_>>>()?;
+        peers.sort_unstable_by(|(ra, a), (rb, b)| {
+            (&ra.0, a.name.as_str(), &a.id.0).cmp(&(&rb.0, b.name.as_str(), &b.id.0))
+        });
+        Ok(peers)
+    }
+
+    async fn append(&self, message: MessageToAppend) -> StoreResult<Appended> {
+        self.dialect.append(&self.pool, message).await
+    }
+
+    async fn history(
+        &self,
+        room: &RoomId,
+        before: Option<u64>,
+        limit: u32,
+    ) -> StoreResult<HistorySlice> {
+        // The revision first: a message stored between the two reads is then both in the page
+        // and after the revision, which resuming dedupes, instead of in neither.
+        let rev: Option<(i64,)> = sqlx::query_as("SELECT last_rev FROM rooms WHERE id = $1")
+            .bind(room.0.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        let (rev,) = rev.ok_or(StoreError::NotFound)?;
+        let before = before.map_or(i64::MAX, |b| i64::try_from(b).unwrap_or(i64::MAX));
+        let rows: Vec<MessageRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            message_columns!(),
+            " FROM messages WHERE room_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3"
+        ))
+        .bind(room.0.as_str())
+        .bind(before)
+        .bind(i64::from(limit) + 1)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut messages: Vec<ChatMessage> = mapped(rows)?;
+        let has_more = messages.len() > limit as usize;
+        messages.truncate(limit as usize);
+        messages.reverse();
+        Ok(HistorySlice { messages, has_more, rev: u64::try_from(rev).unwrap_or_default() })
+    }
+
+    async fn changes(
+        &self,
+        room: &RoomId,
+        after_rev: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<ChatMessage>> {
+        let rows: Vec<MessageRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            message_columns!(),
+            " FROM messages WHERE room_id = $1 AND rev > $2 ORDER BY rev LIMIT $3"
+        ))
+        .bind(room.0.as_str())
+        .bind(i64::try_from(after_rev).unwrap_or(i64::MAX))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        mapped(rows)
+    }
+
+    async fn message(&self, id: Uuid) -> StoreResult<Option<ChatMessage>> {
+        let row: Option<MessageRow> =
+            sqlx::query_as(MESSAGE_BY_ID).bind(MessageKey(id)).fetch_optional(&self.pool).await?;
+        row.map(ChatMessage::try_from).transpose()
+    }
+
+    async fn change_message(
+        &self,
+        id: Uuid,
+        author: &UserId,
+        change: MessageChange,
+        at_ms: i64,
+    ) -> StoreResult<ChatMessage> {
+        let mut tx = D::begin_write(&self.pool).await?;
+        // Takes the room's write lock (its row lock in Postgres; the database's in SQLite): a
+        // concurrent change of the same room waits here.
+        let rev: Option<(i64,)> = sqlx::query_as(
+            "UPDATE rooms SET last_rev = last_rev + 1 \
+             WHERE id = (SELECT room_id FROM messages \
+                         WHERE id = $1 AND author_id = $2 AND NOT deleted) \
+             RETURNING last_rev",
+        )
+        .bind(MessageKey(id))
+        .bind(author.0.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let (rev,) = rev.ok_or(StoreError::NotFound)?;
+        let (body, deleted) = match &change {
+            MessageChange::Edit { body } => (body.as_str(), false),
+            MessageChange::Delete => ("", true),
+        };
+        // The author and not-deleted condition again, on the row written, in a statement that
+        // sees every commit made while we waited for the lock: the guard belongs to the write,
+        // so a delete that won the race leaves nothing to edit.
+        let changed: Option<MessageRow> = sqlx::query_as(concat!(
+            "UPDATE messages SET body = $3, deleted = $4, edited_at = $5, rev = $6 \
+             WHERE id = $1 AND author_id = $2 AND NOT deleted RETURNING ",
+            message_columns!()
+        ))
+        .bind(MessageKey(id))
+        .bind(author.0.as_str())
+        .bind(body)
+        .bind(deleted)
+        .bind(at_ms)
+        .bind(rev)
+        .fetch_optional(&mut *tx)
+        .await?;
+        // Nothing written: the transaction rolls back with the revision it took.
+        let message = ChatMessage::try_from(changed.ok_or(StoreError::NotFound)?)?;
+        tx.commit().await?;
+        Ok(message)
+    }
+}
+
+/// Whether a write changed any row.
+fn affected<DB: Database>(done: &DB::QueryResult) -> bool
+where
+    DB::QueryResult: RowsAffected,
+{
+    RowsAffected::rows_affected(done) > 0
+}
+
+/// `rows_affected` of a driver's query result (sqlx gives each driver its own inherent method).
+pub trait RowsAffected {
+    /// Rows the statement changed.
+    fn rows_affected(&self) -> u64;
+}
+
+impl RowsAffected for sqlx::sqlite::SqliteQueryResult {
+    fn rows_affected(&self) -> u64 {
+        Self::rows_affected(self)
+    }
+}
+
+impl RowsAffected for sqlx::postgres::PgQueryResult {
+    fn rows_affected(&self) -> u64 {
+        Self::rows_affected(self)
+    }
+}
