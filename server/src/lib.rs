@@ -6,8 +6,14 @@
 //! - [`domain`]: rooms, identities and messages, with no knowledge of sockets.
 //! - [`store`]: persistence behind the [`store::Store`] trait (SQLite by default).
 //! - [`socket`]: the Socket.IO namespace, middleware and handlers over the domain.
-//! - [`session`]: the session cookie and the server side of sign-in.
+//! - [`cookies`]: the session and device cookies, read and written in one place.
+//! - [`pages`]: the server side of the page's server functions (first paint, sign-in).
 //! - [`http`]: routes other than the app's pages (health check) and the origin guard.
+//!
+//! Dependencies point one way: `socket` and `pages` use `cookies`, `domain` and `store`;
+//! `domain` uses `store`; nothing below uses anything above. What the pages need of the sockets
+//! (closing a signed-out session's tabs) is the [`domain::Connections`] trait, which `socket`
+//! implements.
 //!
 //! [`router`] and [`run`] are what `main` uses and what the integration tests start on
 //! `127.0.0.1:0`.
@@ -16,9 +22,10 @@
 #![recursion_limit = "256"]
 
 pub mod config;
+pub mod cookies;
 pub mod domain;
 pub mod http;
-pub mod session;
+pub mod pages;
 pub mod socket;
 pub mod state;
 pub mod store;
@@ -44,11 +51,11 @@ pub fn router(state: AppState) -> Router {
     let leptos_options = state.leptos.clone();
     // Server-side rendering and the sign-in server functions reach the domain through the app's
     // own trait.
-    let backend: SharedBackend = Arc::new(session::PageBackend {
+    let backend: SharedBackend = Arc::new(pages::PageBackend {
         chat: state.chat.clone(),
         accounts: state.accounts.clone(),
-        sockets: state.sockets.clone(),
-        secure_cookies: state.config.secure_cookies,
+        connections: state.connections.clone(),
+        cookies: cookies::CookieWriter { secure: state.config.secure_cookies },
     });
     let pages = Router::new()
         .route("/healthz", axum::routing::get(http::healthz))
@@ -77,7 +84,7 @@ pub async fn run(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let sockets = state.sockets.clone();
+    let connections = state.connections.clone();
     let app = router(state);
     tracing::info!(addr = %listener.local_addr()?, "listening");
     // The peer address reaches the Socket.IO middleware, for the per-address connection limit.
@@ -86,7 +93,7 @@ pub async fn run(
         .with_graceful_shutdown(async move {
             shutdown.await;
             tracing::info!("shutting down");
-            sockets.close().await;
+            connections.close().await;
         })
         .await
 }

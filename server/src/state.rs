@@ -9,7 +9,7 @@ use socketioxide::adapter::Adapter;
 use socketioxide::{SocketIo, SocketIoBuilder};
 
 use crate::config::Config;
-use crate::domain::{AccountPolicy, Accounts, Chat};
+use crate::domain::{AccountPolicy, Accounts, Chat, Connections};
 use crate::http::OriginPolicy;
 use crate::socket;
 use crate::store::StoreError;
@@ -40,8 +40,8 @@ type SocketLayerFn = Arc<dyn Fn(Router<AppState>) -> Router<AppState> + Send + S
 pub struct AppState {
     /// Where the site's files are and how Leptos renders.
     pub leptos: LeptosOptions,
-    /// The Socket.IO server, for what sign-out and shutdown need of it.
-    pub sockets: Arc<dyn socket::Sockets>,
+    /// The live connections (the Socket.IO server), for what sign-out and shutdown need of them.
+    pub connections: Arc<dyn Connections>,
     /// The chat domain.
     pub chat: Arc<Chat>,
     /// Accounts and sessions.
@@ -80,7 +80,7 @@ impl AppState {
                 config.max_connections_per_person,
             ),
         };
-        let (socket_layer, sockets): (SocketLayerFn, Arc<dyn socket::Sockets>) = match &config
+        let (socket_layer, connections): (SocketLayerFn, Arc<dyn Connections>) = match &config
             .redis_url
         {
             None => {
@@ -115,7 +115,7 @@ impl AppState {
         let origins = Arc::new(OriginPolicy::new(&config.allowed_origins));
         Ok(Self {
             leptos,
-            sockets,
+            connections,
             chat,
             accounts,
             origins,

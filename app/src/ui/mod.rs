@@ -9,6 +9,7 @@ mod room;
 mod sidebar;
 mod state;
 mod time;
+mod timeline;
 
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;

@@ -5,7 +5,7 @@ use leptos::html;
 use leptos::prelude::*;
 use uuid::Uuid;
 
-use super::state::{Delivery, Entry, Line};
+use super::state::{Delivery, Line, MessageLine, Timeline};
 use super::{ChatState, time};
 use crate::events::messages::{DeleteMessage, DeleteRequest, EditMessage, EditRequest};
 use crate::events::presence::StartTyping;
@@ -82,19 +82,16 @@ fn MessageList() -> impl IntoView {
     let loading_older = RwSignal::new(false);
     let lines = move || {
         let room = chat.current.get();
-        chat.timelines.with(|t| t.get(&room).cloned().unwrap_or_default())
+        chat.with_timeline(&room, |t| t.map(|t| t.lines().to_vec()).unwrap_or_default())
     };
     let has_more = move || {
         let room = chat.current.get();
-        chat.logs.with(|l| l.get(&room).is_some_and(|m| m.has_more))
+        chat.with_timeline(&room, |t| t.is_some_and(Timeline::has_more))
     };
     // Known to hold no messages at all (not merely "not loaded yet").
     let empty = move || {
         let room = chat.current.get();
-        chat.logs.with(|l| l.get(&room).is_some_and(|m| m.loaded && !m.has_more))
-            && chat.timelines.with(|t| {
-                t.get(&room).is_none_or(|l| !l.iter().any(|x| matches!(x, Line::Message(_))))
-            })
+        chat.with_timeline(&room, |t| t.is_some_and(Timeline::is_empty_room))
     };
     // Following stops only when the reader scrolls *up*. Deciding from "is the view at the
     // bottom right now" would race with arriving messages: a scroll event queued by our own
@@ -174,7 +171,7 @@ fn MessageList() -> impl IntoView {
                 </Show>
                 <For each=lines key=Line::key let:line>
                     {match line {
-                        Line::Message(entry) => view! { <MessageItem entry /> }.into_any(),
+                        Line::Message(line) => view! { <MessageItem line /> }.into_any(),
                         Line::Notice { text, .. } => view! { <li class="notice">{text}</li> }.into_any(),
                     }}
                 </For>
@@ -188,21 +185,25 @@ fn MessageList() -> impl IntoView {
     }
 }
 
-/// One message. The body is a text node: markup in a message is shown, never interpreted.
-/// The author can edit or delete it.
+/// One message, as it stands: a change to it renders the line again (see [`Line::key`]). The
+/// body is a text node: markup in a message is shown, never interpreted. The author can edit or
+/// delete it.
 #[component]
-fn MessageItem(entry: Entry) -> impl IntoView {
+fn MessageItem(line: MessageLine) -> impl IntoView {
     let chat = expect_context::<ChatState>();
-    let own = chat.is_me(&entry.author.id);
-    let Entry { id, author, body, sent_at_ms, edited, deleted, delivery, .. } = entry;
+    let own = chat.is_me(&line.author.id);
+    let MessageLine { id, author, body, sent_at_ms, edited, deleted, delivery, .. } = line;
     let room = chat.current.get_untracked();
     let editing = RwSignal::new(None::<String>);
     let hydrated = use_context::<super::Hydrated>().map(|h| h.0);
     let time = move || {
         let local = hydrated.is_some_and(|h| h.get());
-        sent_at_ms.get().map(|ms| view! { <time class="time">{time::clock(ms, local)}</time> })
+        sent_at_ms.map(|ms| view! { <time class="time">{time::clock(ms, local)}</time> })
     };
-    let retry = move |_| chat.send(room.clone(), id, body.get_untracked());
+    let retry = {
+        let body = body.clone();
+        move |_| chat.send(room.clone(), id, body.clone())
+    };
     let save = move || {
         let Some(text) = editing.get_untracked() else { return };
         chat.request_or_report::<EditMessage>(EditRequest { id, body: text }, move |msg| {
@@ -215,17 +216,19 @@ fn MessageItem(entry: Entry) -> impl IntoView {
             chat.apply_message(msg, false);
         });
     };
-    let can_change = move || own && delivery.get() == Delivery::Sent && !deleted.get();
+    let can_change = own && delivery == Delivery::Sent && !deleted;
+    let pending = delivery == Delivery::Pending;
+    let shown_body = body.clone();
+    let original = StoredValue::new(body.clone());
     view! {
-        <li class="message" class:own=own class:pending=move || delivery.get() == Delivery::Pending
-            class:deleted=move || deleted.get()>
+        <li class="message" class:own=own class:pending=pending class:deleted=deleted>
             <div class="meta">
                 <span class="author">{author.name.to_string()}</span>
                 {time}
-                <Show when=move || edited.get() && !deleted.get()>
+                <Show when=move || edited && !deleted>
                     <span class="edited">"(edited)"</span>
                 </Show>
-                {move || match delivery.get() {
+                {match delivery {
                     Delivery::Pending => Some(view! { <span class="delivery">"sending…"</span> }.into_any()),
                     Delivery::Sent if own => Some(view! {
                         <span class="delivery sent" role="img" aria-label="Sent">"✓"</span>
@@ -240,15 +243,15 @@ fn MessageItem(entry: Entry) -> impl IntoView {
                         <button type="button" class="link" on:click=retry.clone()>"Retry"</button>
                     }.into_any()),
                 }}
-                <Show when=move || can_change() && editing.get().is_none()>
+                <Show when=move || can_change && editing.get().is_none()>
                     <span class="actions">
                         <button type="button" class="link" aria-label="Edit message"
-                            on:click=move |_| editing.set(Some(body.get_untracked()))>"Edit"</button>
+                            on:click=move |_| editing.set(Some(original.get_value()))>"Edit"</button>
                         <button type="button" class="link" aria-label="Delete message" on:click=delete>"Delete"</button>
                     </span>
                 </Show>
             </div>
-            {move || match (deleted.get(), editing.get().is_some()) {
+            {move || match (deleted, editing.get().is_some()) {
                 (true, _) => view! { <p class="body placeholder">"Message deleted"</p> }.into_any(),
                 (false, true) => view! {
                     <form class="edit" on:submit=move |ev: SubmitEvent| { ev.prevent_default(); save(); }>
@@ -264,7 +267,7 @@ fn MessageItem(entry: Entry) -> impl IntoView {
                         <button type="button" class="small ghost" on:click=move |_| editing.set(None)>"Cancel"</button>
                     </form>
                 }.into_any(),
-                (false, false) => view! { <p class="body">{move || body.get()}</p> }.into_any(),
+                (false, false) => view! { <p class="body">{shown_body.clone()}</p> }.into_any(),
             }}
         </li>
     }

@@ -1,5 +1,9 @@
-//! The client's view of the chat: rooms, memberships, timelines, presence, typing, unread
-//! counts, all as signals; and the reducers that apply server events and acks to them.
+//! The client's view of the chat as signals: rooms, memberships, timelines, presence, typing,
+//! unread counts; and the requests that keep them up to date.
+//!
+//! This is the reactive layer only. Each room's messages, their order, de-duplication and the
+//! resume cursor are a plain [`Timeline`] (unit- and property-tested in `timeline.rs`); here it
+//! sits in a signal, and what happens around it (unread counts, typing, retries) is wired up.
 //!
 //! [`ChatState`] is `Copy` (it only holds signal handles) and provided as context, so any
 //! component can read it or send a request through it.
@@ -20,103 +24,7 @@ use crate::limits::TYPING_EXPIRY_MS;
 use crate::model::{ChatMessage, Member, RoomId, RoomKind, RoomSummary, UserId, UserRef};
 use crate::socket::{RequestError, Socket, SocketClient};
 
-/// Where a message we sent stands.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Delivery {
-    /// Sent, no ack yet.
-    Pending,
-    /// Stored by the server.
-    Sent,
-    /// No ack in time (offline?); sent again by itself after the next reconnect.
-    Unconfirmed,
-    /// Refused by the server; the text says why.
-    Failed(String),
-}
-
-/// A message in a timeline. The parts that can change are signals, so an edit or an ack
-/// re-renders one line, not the list.
-#[derive(Debug, Clone)]
-pub struct Entry {
-    pub id: Uuid,
-    pub author: UserRef,
-    /// Position in the room; `None` until the server has stored it.
-    pub seq: RwSignal<Option<u64>>,
-    pub body: RwSignal<String>,
-    pub sent_at_ms: RwSignal<Option<i64>>,
-    pub edited: RwSignal<bool>,
-    pub deleted: RwSignal<bool>,
-    pub delivery: RwSignal<Delivery>,
-}
-
-impl Entry {
-    fn stored(msg: ChatMessage) -> Self {
-        Self {
-            id: msg.id,
-            author: msg.author,
-            seq: RwSignal::new(Some(msg.seq)),
-            body: RwSignal::new(msg.body),
-            sent_at_ms: RwSignal::new(Some(msg.sent_at_ms)),
-            edited: RwSignal::new(msg.edited_at_ms.is_some()),
-            deleted: RwSignal::new(msg.deleted),
-            delivery: RwSignal::new(Delivery::Sent),
-        }
-    }
-
-    /// Brings the entry up to date with the stored message.
-    fn update(&self, msg: &ChatMessage) {
-        self.seq.set(Some(msg.seq));
-        if self.body.with_untracked(|b| *b != msg.body) {
-            self.body.set(msg.body.clone());
-        }
-        self.sent_at_ms.set(Some(msg.sent_at_ms));
-        self.edited.set(msg.edited_at_ms.is_some());
-        self.deleted.set(msg.deleted);
-        self.delivery.set(Delivery::Sent);
-    }
-}
-
-/// What the client knows of a room's stored history.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct LogMeta {
-    /// The newest page has been loaded (so resuming makes sense).
-    pub loaded: bool,
-    /// The oldest sequence number held (for loading older pages).
-    pub oldest: Option<u64>,
-    /// Older messages exist on the server.
-    pub has_more: bool,
-    /// Every change up to this revision is held: resume from here.
-    pub cursor: u64,
-}
-
-/// A line of a room's timeline.
-#[derive(Debug, Clone)]
-pub enum Line {
-    /// A message.
-    Message(Entry),
-    /// "Ada joined", "Bob left".
-    Notice {
-        /// Unique within the page.
-        key: u64,
-        /// The text.
-        text: String,
-    },
-}
-
-/// Identifies a line for keyed rendering.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum LineKey {
-    Message(Uuid),
-    Notice(u64),
-}
-
-impl Line {
-    pub fn key(&self) -> LineKey {
-        match self {
-            Line::Message(e) => LineKey::Message(e.id),
-            Line::Notice { key, .. } => LineKey::Notice(*key),
-        }
-    }
-}
+pub use super::timeline::{Applied, Delivery, Line, MessageLine, Timeline};
 
 /// Milliseconds since the epoch, from the browser's clock (0 during SSR, where nothing ticks).
 pub fn now_ms() -> f64 {
@@ -138,8 +46,7 @@ pub struct ChatState {
     pub rooms: RwSignal<Vec<RoomSummary>>,
     pub joined: RwSignal<HashSet<RoomId>>,
     pub current: RwSignal<RoomId>,
-    pub timelines: RwSignal<HashMap<RoomId, Vec<Line>>>,
-    pub logs: RwSignal<HashMap<RoomId, LogMeta>>,
+    pub timelines: RwSignal<HashMap<RoomId, Timeline>>,
     pub unread: RwSignal<HashMap<RoomId, u32>>,
     pub members: RwSignal<Vec<Member>>,
     pub online: RwSignal<HashSet<UserId>>,
@@ -151,7 +58,6 @@ pub struct ChatState {
     /// room's sync. While above zero the message log is `aria-busy` (still being brought up to
     /// date), which screen readers and tests wait for.
     pub catching_up: RwSignal<u32>,
-    next_notice: StoredValue<u64>,
 }
 
 impl ChatState {
@@ -163,14 +69,12 @@ impl ChatState {
             joined: RwSignal::new(HashSet::new()),
             current: RwSignal::new(RoomId::lobby()),
             timelines: RwSignal::new(HashMap::new()),
-            logs: RwSignal::new(HashMap::new()),
             unread: RwSignal::new(HashMap::new()),
             members: RwSignal::new(Vec::new()),
             online: RwSignal::new(HashSet::new()),
             typing: RwSignal::new(HashMap::new()),
             error: RwSignal::new(None),
             catching_up: RwSignal::new(0),
-            next_notice: StoredValue::new(0),
         }
     }
 
@@ -297,10 +201,30 @@ impl ChatState {
     }
 
     fn push_notice(&self, room: &RoomId, text: String) {
-        let key = self.next_notice.get_value();
-        self.next_notice.set_value(key + 1);
-        self.timelines
-            .update(|t| t.entry(room.clone()).or_default().push(Line::Notice { key, text }));
+        self.timelines.update(|t| t.entry(room.clone()).or_default().push_notice(text));
+    }
+
+    /// Reads one room's timeline (tracked).
+    pub fn with_timeline<T>(&self, room: &RoomId, read: impl FnOnce(Option<&Timeline>) -> T) -> T {
+        self.timelines.with(|t| read(t.get(room)))
+    }
+
+    fn with_timeline_untracked<T>(
+        &self,
+        room: &RoomId,
+        read: impl FnOnce(Option<&Timeline>) -> T,
+    ) -> T {
+        self.timelines.with_untracked(|t| read(t.get(room)))
+    }
+
+    /// Changes one room's timeline (creating it if needed); `None` only if the state is gone
+    /// (its owner was unmounted).
+    fn update_timeline<T>(
+        &self,
+        room: &RoomId,
+        change: impl FnOnce(&mut Timeline) -> T,
+    ) -> Option<T> {
+        self.timelines.try_update(|t| change(t.entry(room.clone()).or_default()))
     }
 
     /// Applies a `room:members` or `room:join` ack for the room on screen.
@@ -374,78 +298,27 @@ impl ChatState {
         }
     }
 
-    /// Applies a stored message (from an ack, a broadcast, history or a resume): updates the
-    /// entry with its id, or inserts it in sequence order. Whatever the route, a message is
-    /// listed once. `live` marks a new message just broadcast (it may count as unread).
+    /// Applies a stored message (from an ack, a broadcast, history or a resume); the room's
+    /// [`Timeline`] lists it once, in order. `live` marks a message just broadcast or caught up
+    /// on (new to us, it may count as unread).
     pub fn apply_message(&self, msg: ChatMessage, live: bool) {
         self.stop_typing(&msg.room, &msg.author.id);
-        self.logs.update(|logs| {
-            let meta = logs.entry(msg.room.clone()).or_default();
-            // Revisions are broadcast one by one, so a contiguous one moves the cursor; after a
-            // gap the next resume fills in.
-            if meta.loaded && msg.rev == meta.cursor + 1 {
-                meta.cursor = msg.rev;
-            }
-        });
-        if let Some(entry) = self.entry(&msg.room, msg.id) {
-            entry.update(&msg);
-            return;
-        }
-        if live && msg.room != self.current.get_untracked() && !self.is_me(&msg.author.id) {
-            self.unread.update(|u| *u.entry(msg.room.clone()).or_default() += 1);
-        }
         let room = msg.room.clone();
-        let seq = msg.seq;
-        let line = Line::Message(Entry::stored(msg));
-        self.timelines.update(|t| {
-            let lines = t.entry(room).or_default();
-            // After the last stored message that comes before it (pending ones stay last).
-            let at = lines
-                .iter()
-                .rposition(|l| match l {
-                    Line::Message(e) => e.seq.get_untracked().is_some_and(|s| s < seq),
-                    Line::Notice { .. } => false,
-                })
-                .map_or_else(
-                    || {
-                        // Older than everything held: before the first stored message.
-                        lines
-                            .iter()
-                            .position(|l| matches!(l, Line::Message(e) if e.seq.get_untracked().is_some()))
-                            .unwrap_or(lines.len())
-                    },
-                    |i| i + 1,
-                );
-            lines.insert(at, line);
-        });
+        let unread = live && room != self.current.get_untracked() && !self.is_me(&msg.author.id);
+        if self.update_timeline(&room, |t| t.apply(msg)) == Some(Applied::Inserted) && unread {
+            self.unread.update(|u| *u.entry(room).or_default() += 1);
+        }
     }
 
     /// Applies a history page: the newest one sets the resume cursor.
     pub fn apply_history(&self, page: HistoryPage, newest: bool) {
         let room = page.room.clone();
-        let oldest = page.messages.first().map(|m| m.seq);
-        for msg in page.messages {
-            self.apply_message(msg, false);
-        }
-        self.logs.update(|logs| {
-            let meta = logs.entry(room).or_default();
-            if newest {
-                meta.loaded = true;
-                meta.cursor = meta.cursor.max(page.rev);
-            }
-            if oldest.is_some() {
-                meta.oldest = oldest;
-            }
-            if newest || oldest.is_some() {
-                meta.has_more = page.has_more;
-            }
-        });
+        self.update_timeline(&room, |t| t.apply_history(page, newest));
     }
 
     /// Loads the newest page of `room` if it was never loaded.
     pub fn ensure_history(&self, room: RoomId) {
-        let loaded = self.logs.with_untracked(|l| l.get(&room).is_some_and(|m| m.loaded));
-        if loaded {
+        if self.with_timeline_untracked(&room, |t| t.is_some_and(Timeline::loaded)) {
             return;
         }
         let state = *self;
@@ -458,14 +331,28 @@ impl ChatState {
 
     /// Loads the page before the oldest message held; `done` runs when it has been applied.
     pub fn load_older(&self, room: RoomId, done: impl FnOnce() + 'static) {
-        let meta = self.logs.with_untracked(|l| l.get(&room).copied().unwrap_or_default());
-        if !meta.has_more {
+        let (has_more, before) = self.with_timeline_untracked(&room, |t| {
+            t.map_or((false, None), |t| (t.has_more(), t.oldest()))
+        });
+        if !has_more {
             return;
         }
         let state = *self;
-        self.request::<LoadHistory>(HistoryRequest { room, before: meta.oldest }, move |result| {
+        self.request::<LoadHistory>(HistoryRequest { room: room.clone(), before }, move |result| {
             if let Ok(page) = result {
+                let cursor = |s: ChatState| {
+                    s.with_timeline_untracked(&room, |t| {
+                        t.map(Timeline::cursor).unwrap_or_default()
+                    })
+                };
+                let was = cursor(state);
                 state.apply_history(page, false);
+                // The page was read before changes we had already seen: fetch them again for
+                // the messages it brought (see `Timeline::apply_history`).
+                let now = cursor(state);
+                if now < was {
+                    state.sync_from(room, now);
+                }
             }
             done();
         });
@@ -474,29 +361,24 @@ impl ChatState {
     /// After a reconnect: fetch what changed in every loaded room, then send again what was
     /// never acknowledged.
     pub fn resume(&self) {
-        let rooms: Vec<(RoomId, u64)> = self.logs.with_untracked(|logs| {
-            logs.iter().filter(|(_, m)| m.loaded).map(|(r, m)| (r.clone(), m.cursor)).collect()
+        let rooms: Vec<(RoomId, u64)> = self.timelines.with_untracked(|timelines| {
+            timelines
+                .iter()
+                .filter(|(_, t)| t.loaded())
+                .map(|(room, t)| (room.clone(), t.cursor()))
+                .collect()
+        });
+        let unsent: Vec<(RoomId, Uuid, String)> = self.timelines.with_untracked(|timelines| {
+            timelines
+                .iter()
+                .flat_map(|(room, t)| {
+                    t.unsent().into_iter().map(|(id, body)| (room.clone(), id, body))
+                })
+                .collect()
         });
         for (room, cursor) in rooms {
             self.sync_from(room, cursor);
         }
-        let unsent: Vec<(RoomId, Uuid, String)> = self.timelines.with_untracked(|t| {
-            t.iter()
-                .flat_map(|(room, lines)| {
-                    lines.iter().filter_map(move |l| match l {
-                        Line::Message(e)
-                            if matches!(
-                                e.delivery.get_untracked(),
-                                Delivery::Pending | Delivery::Unconfirmed
-                            ) =>
-                        {
-                            Some((room.clone(), e.id, e.body.get_untracked()))
-                        }
-                        _ => None,
-                    })
-                })
-                .collect()
-        });
         for (room, id, body) in unsent {
             self.send(room, id, body);
         }
@@ -509,18 +391,22 @@ impl ChatState {
         let caught_up = move || state.catching_up.update(|n| *n = n.saturating_sub(1));
         self.request::<SyncRoom>(request, move |result| {
             let Ok(page) = result else { return caught_up() };
-            let last = page.changes.last().map(|m| m.rev);
-            for msg in page.changes {
-                state.apply_message(msg, true);
+            let unread_room = room != state.current.get_untracked();
+            for msg in &page.changes {
+                state.stop_typing(&room, &msg.author.id);
             }
-            if let Some(last) = last {
-                state.logs.update(|logs| {
-                    let meta = logs.entry(room.clone()).or_default();
-                    meta.cursor = meta.cursor.max(last);
-                });
-                if page.more {
-                    state.sync_from(room, last);
-                }
+            let Some(synced) = state.update_timeline(&room, |t| t.apply_sync(page.changes)) else {
+                return caught_up();
+            };
+            let unread = synced.new_from.iter().filter(|author| !state.is_me(author)).count();
+            if unread_room && unread > 0 {
+                let unread = u32::try_from(unread).unwrap_or(u32::MAX);
+                state.unread.update(|u| *u.entry(room.clone()).or_default() += unread);
+            }
+            if let Some(last) = synced.last
+                && page.more
+            {
+                state.sync_from(room, last);
             }
             caught_up();
         });
@@ -528,9 +414,7 @@ impl ChatState {
 
     /// Sends (or sends again) our message `id`; its entry shows the outcome.
     pub fn send(&self, room: RoomId, id: Uuid, body: String) {
-        if let Some(entry) = self.entry(&room, id) {
-            entry.delivery.set(Delivery::Pending);
-        }
+        self.update_timeline(&room, |t| t.set_delivery(id, Delivery::Pending));
         let state = *self;
         let payload = SendMessagePayload { id, room: room.clone(), body };
         self.request::<SendMessage>(payload, move |result| {
@@ -539,38 +423,14 @@ impl ChatState {
                 Err(RequestError::Rejected(e)) => Delivery::Failed(e.to_string()),
                 Err(_) => Delivery::Unconfirmed,
             };
-            if let Some(entry) = state.entry(&room, id) {
-                entry.delivery.set(outcome);
-            }
+            state.update_timeline(&room, |t| t.set_delivery(id, outcome));
         });
     }
 
     /// Adds our own message as pending, before the server has it.
     pub fn push_pending(&self, room: &RoomId, id: Uuid, body: String) {
         let Some(me) = self.me.get_untracked() else { return };
-        let entry = Entry {
-            id,
-            author: me,
-            seq: RwSignal::new(None),
-            body: RwSignal::new(body),
-            sent_at_ms: RwSignal::new(None),
-            edited: RwSignal::new(false),
-            deleted: RwSignal::new(false),
-            delivery: RwSignal::new(Delivery::Pending),
-        };
-        self.timelines.update(|t| t.entry(room.clone()).or_default().push(Line::Message(entry)));
-    }
-
-    /// The entry with this id, wherever it is.
-    pub fn entry(&self, room: &RoomId, id: Uuid) -> Option<Entry> {
-        self.timelines.with_untracked(|t| {
-            t.get(room).and_then(|lines| {
-                lines.iter().find_map(|line| match line {
-                    Line::Message(e) if e.id == id => Some(e.clone()),
-                    _ => None,
-                })
-            })
-        })
+        self.update_timeline(room, |t| t.push_pending(id, me, body));
     }
 
     /// Shows "X is typing…" in `room` until [`TYPING_EXPIRY_MS`] from now.

@@ -7,6 +7,7 @@
 //! per-node memory.
 
 mod accounts;
+mod connections;
 pub mod guard;
 mod presence;
 mod typing;
@@ -29,7 +30,8 @@ use uuid::Uuid;
 pub use accounts::{
     AccountPolicy, Accounts, Client, DeviceToken, NewSession, SessionDigest, SessionToken,
 };
-pub use presence::Presence;
+pub use connections::Connections;
+pub use presence::OnlineTabs;
 pub use typing::TypingThrottle;
 
 use crate::store::{Appended, MessageChange, MessageToAppend, RoomRecord, Store, StoreError};
@@ -97,7 +99,7 @@ fn outsider(record: &RoomRecord) -> ChatError {
 #[derive(Debug)]
 pub struct Chat {
     store: Arc<dyn Store>,
-    presence: Presence,
+    presence: OnlineTabs,
     typing: TypingThrottle,
     max_rooms_per_person: usize,
 }
@@ -107,7 +109,7 @@ impl Chat {
     pub fn new(store: Arc<dyn Store>, max_rooms_per_person: usize) -> Self {
         Self {
             store,
-            presence: Presence::default(),
+            presence: OnlineTabs::default(),
             typing: TypingThrottle::default(),
             max_rooms_per_person,
         }
@@ -185,7 +187,7 @@ impl Chat {
     }
 
     /// Records who has a tab anywhere in the cluster; returns who went offline since the last
-    /// report (see [`Presence::report_cluster`]).
+    /// report (see [`OnlineTabs::report_cluster`]).
     pub fn report_cluster_presence(
         &self,
         online: std::collections::HashSet<UserId>,
@@ -467,19 +469,35 @@ impl Chat {
         Ok(SyncPage { room: room.clone(), changes, more })
     }
 
-    /// Edits (`Some(body)`) or deletes (`None`) the caller's own message; returns it changed and
-    /// who must hear of it.
+    /// Replaces the text of the caller's own message; returns it changed and who must hear of it.
     #[tracing::instrument(skip_all, fields(user = %who.user.id, id = %id))]
-    pub async fn change_message(
+    pub async fn edit_message(
         &self,
         who: &Identity,
         id: Uuid,
-        body: Option<&str>,
+        body: &str,
     ) -> Result<(ChatMessage, Audience), ChatError> {
-        let change = match body {
-            Some(body) => MessageChange::Edit { body: validate_body(body)? },
-            None => MessageChange::Delete,
-        };
+        let body = validate_body(body)?;
+        self.change_message(who, id, MessageChange::Edit { body }).await
+    }
+
+    /// Deletes the caller's own message (its text is cleared; its place in the room stays);
+    /// returns it changed and who must hear of it.
+    #[tracing::instrument(skip_all, fields(user = %who.user.id, id = %id))]
+    pub async fn delete_message(
+        &self,
+        who: &Identity,
+        id: Uuid,
+    ) -> Result<(ChatMessage, Audience), ChatError> {
+        self.change_message(who, id, MessageChange::Delete).await
+    }
+
+    async fn change_message(
+        &self,
+        who: &Identity,
+        id: Uuid,
+        change: MessageChange,
+    ) -> Result<(ChatMessage, Audience), ChatError> {
         let not_yours = || ChatError::NotAuthor { id };
         let message = self.store.message(id).await.map_err(internal)?.ok_or_else(not_yours)?;
         // Someone else's message, or one in a room the caller has left: same refusal, so ids
@@ -596,9 +614,9 @@ mod tests {
         let ada = person(&chat, "Ada").await;
         let (m, _) =
             chat.post(&ada, send(&RoomId::lobby(), Uuid::now_v7(), "x")).await.expect("ok");
-        chat.change_message(&ada, m.id, None).await.expect("deleted");
+        chat.delete_message(&ada, m.id).await.expect("deleted");
         assert_eq!(
-            chat.change_message(&ada, m.id, Some("back")).await.err(),
+            chat.edit_message(&ada, m.id, "back").await.err(),
             Some(ChatError::NotAuthor { id: m.id })
         );
     }

@@ -9,12 +9,12 @@ use app::model::UserId;
 
 /// Counts connections per person so several tabs count once.
 #[derive(Debug, Default)]
-pub struct Presence {
+pub struct OnlineTabs {
     tabs: Mutex<HashMap<UserId, usize>>,
     anywhere: RwLock<HashSet<UserId>>,
 }
 
-impl Presence {
+impl OnlineTabs {
     /// Records a new connection unless the person already holds `max`; `Some(true)` if it is
     /// their first (they came online), `None` if refused.
     pub fn connect(&self, user: &UserId, max: usize) -> Option<bool> {
@@ -68,7 +68,7 @@ mod tests {
 
     #[test]
     fn two_tabs_count_once() {
-        let presence = Presence::default();
+        let presence = OnlineTabs::default();
         let ada = UserId("ada".into());
         assert_eq!(presence.connect(&ada, 2), Some(true));
         assert_eq!(presence.connect(&ada, 2), Some(false));
@@ -82,7 +82,7 @@ mod tests {
 
     #[test]
     fn the_cluster_report_names_who_left_everywhere() {
-        let presence = Presence::default();
+        let presence = OnlineTabs::default();
         let (ada, bob, cy) = (UserId("ada".into()), UserId("bob".into()), UserId("cy".into()));
         assert_eq!(presence.connect(&cy, 2), Some(true));
         assert!(presence.report_cluster([ada.clone(), bob.clone(), cy.clone()].into()).is_empty());

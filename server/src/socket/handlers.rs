@@ -18,7 +18,7 @@ use app::model::{RoomId, RoomKind};
 use socketioxide::adapter::Adapter;
 use socketioxide::operators::BroadcastOperators;
 
-use super::{Request, emit, emit_to, on_request, room_key, user_key};
+use super::{Caller, emit, emit_to, on_request, room_key, user_key};
 use crate::domain::Audience;
 
 /// Registers every request handler on a new connection.
@@ -39,37 +39,40 @@ pub(super) fn register<A: Adapter>(socket: &socketioxide::extract::SocketRef<A>)
     on_request::<A, DeleteMessage, _, _>(socket, delete_message);
 }
 
-async fn load_history<A: Adapter>(req: Request<A>, payload: HistoryRequest) -> Ack<LoadHistory> {
-    req.chat.history(&req.identity, &payload.room, payload.before).await
+async fn load_history<A: Adapter>(caller: Caller<A>, payload: HistoryRequest) -> Ack<LoadHistory> {
+    caller.chat.history(&caller.identity, &payload.room, payload.before).await
 }
 
-async fn sync_room<A: Adapter>(req: Request<A>, payload: SyncRequest) -> Ack<SyncRoom> {
-    req.chat.sync(&req.identity, &payload.room, payload.after_rev).await
+async fn sync_room<A: Adapter>(caller: Caller<A>, payload: SyncRequest) -> Ack<SyncRoom> {
+    caller.chat.sync(&caller.identity, &payload.room, payload.after_rev).await
 }
 
-async fn edit_message<A: Adapter>(req: Request<A>, payload: EditRequest) -> Ack<EditMessage> {
+async fn edit_message<A: Adapter>(caller: Caller<A>, payload: EditRequest) -> Ack<EditMessage> {
     let (message, audience) =
-        req.chat.change_message(&req.identity, payload.id, Some(&payload.body)).await?;
-    emit_to::<_, MessageUpdated>(&req.socket, &audience, &message).await;
+        caller.chat.edit_message(&caller.identity, payload.id, &payload.body).await?;
+    emit_to::<_, MessageUpdated>(&caller.socket, &audience, &message).await;
     Ok(message)
 }
 
-async fn delete_message<A: Adapter>(req: Request<A>, payload: DeleteRequest) -> Ack<DeleteMessage> {
-    let (message, audience) = req.chat.change_message(&req.identity, payload.id, None).await?;
-    emit_to::<_, MessageUpdated>(&req.socket, &audience, &message).await;
+async fn delete_message<A: Adapter>(
+    caller: Caller<A>,
+    payload: DeleteRequest,
+) -> Ack<DeleteMessage> {
+    let (message, audience) = caller.chat.delete_message(&caller.identity, payload.id).await?;
+    emit_to::<_, MessageUpdated>(&caller.socket, &audience, &message).await;
     Ok(message)
 }
 
-async fn list_rooms<A: Adapter>(req: Request<A>, _: Empty) -> Ack<ListRooms> {
-    req.chat.list_rooms(&req.identity).await
+async fn list_rooms<A: Adapter>(caller: Caller<A>, _: Empty) -> Ack<ListRooms> {
+    caller.chat.list_rooms(&caller.identity).await
 }
 
 /// Where news about a room goes (other tabs than the caller's): everyone for a public room, only
 /// its members for a private one, so a private room's name and members never leak.
-fn news<A: Adapter>(req: &Request<A>, kind: RoomKind, room: &RoomId) -> BroadcastOperators<A> {
+fn news<A: Adapter>(caller: &Caller<A>, kind: RoomKind, room: &RoomId) -> BroadcastOperators<A> {
     match kind {
-        RoomKind::Public => req.socket.broadcast(),
-        RoomKind::Private | RoomKind::Direct => req.socket.to(room_key(room)),
+        RoomKind::Public => caller.socket.broadcast(),
+        RoomKind::Private | RoomKind::Direct => caller.socket.to(room_key(room)),
     }
 }
 
@@ -85,12 +88,12 @@ const MOVE_ATTEMPTS: u32 = 2;
 /// live rooms agree with the database; a leave whose move failed is undone (see `leave_room`),
 /// so a person is never left receiving a room's messages after being told they left.
 async fn move_tabs<A: Adapter>(
-    req: &Request<A>,
+    caller: &Caller<A>,
     user: &app::model::UserId,
     room: &RoomId,
     join: bool,
 ) -> Result<(), ChatError> {
-    let Some(ns) = req.io.of(CHAT_NAMESPACE) else { return Err(ChatError::Internal) };
+    let Some(ns) = caller.io.of(CHAT_NAMESPACE) else { return Err(ChatError::Internal) };
     let mut attempt = 0;
     loop {
         let tabs = ns.clone().within(user_key(user));
@@ -112,61 +115,61 @@ async fn move_tabs<A: Adapter>(
     }
 }
 
-async fn create_room<A: Adapter>(req: Request<A>, payload: CreateRoomPayload) -> Ack<CreateRoom> {
-    let summary = req.chat.create_room(&req.identity, &payload.name, payload.private).await?;
+async fn create_room<A: Adapter>(caller: Caller<A>, payload: CreateRoomPayload) -> Ack<CreateRoom> {
+    let summary = caller.chat.create_room(&caller.identity, &payload.name, payload.private).await?;
     let change = MemberChange {
         room: summary.id.clone(),
-        user: req.identity.user.clone(),
+        user: caller.identity.user.clone(),
         members: summary.members,
     };
-    move_tabs(&req, &change.user.id, &change.room, true).await?;
-    emit::<_, RoomCreated>(news(&req, summary.kind, &summary.id), &summary).await;
-    emit::<_, MemberJoined>(news(&req, summary.kind, &summary.id), &change).await;
+    move_tabs(&caller, &change.user.id, &change.room, true).await?;
+    emit::<_, RoomCreated>(news(&caller, summary.kind, &summary.id), &summary).await;
+    emit::<_, MemberJoined>(news(&caller, summary.kind, &summary.id), &change).await;
     Ok(summary)
 }
 
-async fn join_room<A: Adapter>(req: Request<A>, payload: RoomRef) -> Ack<JoinRoom> {
-    let (view, change) = req.chat.join(&req.identity, &payload.room).await?;
-    move_tabs(&req, &req.identity.user.id, &view.room.id, true).await?;
+async fn join_room<A: Adapter>(caller: Caller<A>, payload: RoomRef) -> Ack<JoinRoom> {
+    let (view, change) = caller.chat.join(&caller.identity, &payload.room).await?;
+    move_tabs(&caller, &caller.identity.user.id, &view.room.id, true).await?;
     if let Some(change) = change {
-        emit::<_, MemberJoined>(news(&req, view.room.kind, &view.room.id), &change).await;
+        emit::<_, MemberJoined>(news(&caller, view.room.kind, &view.room.id), &change).await;
     }
     Ok(view)
 }
 
-async fn invite<A: Adapter>(req: Request<A>, payload: InvitePayload) -> Ack<InviteToRoom> {
-    let (view, change) = req.chat.invite(&req.identity, &payload.room, &payload.user).await?;
-    move_tabs(&req, &payload.user, &view.room.id, true).await?;
+async fn invite<A: Adapter>(caller: Caller<A>, payload: InvitePayload) -> Ack<InviteToRoom> {
+    let (view, change) = caller.chat.invite(&caller.identity, &payload.room, &payload.user).await?;
+    move_tabs(&caller, &payload.user, &view.room.id, true).await?;
     if let Some(change) = change {
-        emit::<_, RoomAdded>(req.socket.to(user_key(&change.user.id)), &view.room).await;
-        emit::<_, MemberJoined>(news(&req, view.room.kind, &view.room.id), &change).await;
+        emit::<_, RoomAdded>(caller.socket.to(user_key(&change.user.id)), &view.room).await;
+        emit::<_, MemberJoined>(news(&caller, view.room.kind, &view.room.id), &change).await;
     }
     Ok(view)
 }
 
-async fn leave_room<A: Adapter>(req: Request<A>, payload: RoomRef) -> Ack<LeaveRoom> {
-    let (summary, change) = req.chat.leave(&req.identity, &payload.room).await?;
-    let me = &req.identity.user.id;
-    if let Err(e) = move_tabs(&req, me, &summary.id, false).await {
+async fn leave_room<A: Adapter>(caller: Caller<A>, payload: RoomRef) -> Ack<LeaveRoom> {
+    let (summary, change) = caller.chat.leave(&caller.identity, &payload.room).await?;
+    let me = &caller.identity.user.id;
+    if let Err(e) = move_tabs(&caller, me, &summary.id, false).await {
         // Some tabs may still be in the room: undo the leave, so the person is still a member
         // (and their tabs are put back where they can be), and refuse; they can leave again.
         if change.is_some() {
-            req.chat.undo_leave(&req.identity, &summary.id).await?;
+            caller.chat.undo_leave(&caller.identity, &summary.id).await?;
         }
-        let _ = move_tabs(&req, me, &summary.id, true).await;
+        let _ = move_tabs(&caller, me, &summary.id, true).await;
         return Err(e);
     }
     if let Some(change) = &change {
-        emit::<_, MemberLeft>(news(&req, summary.kind, &summary.id), change).await;
+        emit::<_, MemberLeft>(news(&caller, summary.kind, &summary.id), change).await;
     }
     Ok(summary)
 }
 
-async fn delete_room<A: Adapter>(req: Request<A>, payload: RoomRef) -> Ack<DeleteRoom> {
-    let kind = req.chat.delete_room(&req.identity, &payload.room).await?;
-    emit::<_, RoomDeleted>(news(&req, kind, &payload.room), &payload).await;
+async fn delete_room<A: Adapter>(caller: Caller<A>, payload: RoomRef) -> Ack<DeleteRoom> {
+    let kind = caller.chat.delete_room(&caller.identity, &payload.room).await?;
+    emit::<_, RoomDeleted>(news(&caller, kind, &payload.room), &payload).await;
     let key = room_key(&payload.room);
-    if let Some(ns) = req.io.of(CHAT_NAMESPACE)
+    if let Some(ns) = caller.io.of(CHAT_NAMESPACE)
         && let Err(e) = ns.within(key.clone()).leave(key).await
     {
         tracing::warn!(error = %e, room = %payload.room, "could not empty a deleted room");
@@ -174,36 +177,36 @@ async fn delete_room<A: Adapter>(req: Request<A>, payload: RoomRef) -> Ack<Delet
     Ok(payload)
 }
 
-async fn room_members<A: Adapter>(req: Request<A>, payload: RoomRef) -> Ack<RoomMembers> {
-    req.chat.room_view(&req.identity, &payload.room).await
+async fn room_members<A: Adapter>(caller: Caller<A>, payload: RoomRef) -> Ack<RoomMembers> {
+    caller.chat.room_view(&caller.identity, &payload.room).await
 }
 
-async fn open_direct<A: Adapter>(req: Request<A>, payload: OpenDirectPayload) -> Ack<OpenDirect> {
-    let (summary, created) = req.chat.open_direct(&req.identity, &payload.user).await?;
+async fn open_direct<A: Adapter>(caller: Caller<A>, payload: OpenDirectPayload) -> Ack<OpenDirect> {
+    let (summary, created) = caller.chat.open_direct(&caller.identity, &payload.user).await?;
     if created {
         let people = Audience::People(summary.peers.iter().map(|p| p.id.clone()).collect());
-        emit_to::<_, DirectOpened>(&req.socket, &people, &summary).await;
+        emit_to::<_, DirectOpened>(&caller.socket, &people, &summary).await;
     }
     Ok(summary)
 }
 
 async fn send_message<A: Adapter>(
-    req: Request<A>,
+    caller: Caller<A>,
     payload: SendMessagePayload,
 ) -> Ack<SendMessage> {
-    let (message, audience) = req.chat.post(&req.identity, payload).await?;
+    let (message, audience) = caller.chat.post(&caller.identity, payload).await?;
     // A retry's message was delivered when it was first stored.
     if let Some(audience) = audience {
-        emit_to::<_, NewMessage>(&req.socket, &audience, &message).await;
+        emit_to::<_, NewMessage>(&caller.socket, &audience, &message).await;
     }
     Ok(message)
 }
 
-async fn start_typing<A: Adapter>(req: Request<A>, payload: RoomRef) -> Ack<StartTyping> {
+async fn start_typing<A: Adapter>(caller: Caller<A>, payload: RoomRef) -> Ack<StartTyping> {
     if let Some((notice, audience)) =
-        req.chat.typing(&req.identity, &payload.room, Instant::now()).await?
+        caller.chat.typing(&caller.identity, &payload.room, Instant::now()).await?
     {
-        emit_to::<_, Typing>(&req.socket, &audience, &notice).await;
+        emit_to::<_, Typing>(&caller.socket, &audience, &notice).await;
     }
     Ok(())
 }

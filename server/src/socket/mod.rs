@@ -5,17 +5,20 @@
 //! to one [`ClientEvent`] definition from the `app` crate and answers a malformed payload with
 //! [`ChatError::InvalidPayload`] instead of dropping it.
 //!
-//! The connect middleware takes identity from the session cookie the browser sends with the
-//! handshake (see [`crate::session`]); a connection without a valid session is refused with a
-//! `connect_error` saying "please sign in", and nothing in the `auth` payload is trusted.
+//! A connection runs, in order: `authenticate` (identity from the session cookie the browser
+//! sends with the handshake, see [`crate::cookies`]), `admit` (limits, rooms, handlers,
+//! presence), then the `connected` handler. A connection without a valid session is refused with
+//! a `connect_error` saying "please sign in"; nothing in the `auth` payload is trusted.
 //!
 //! People are reached through Socket.IO rooms, never through stored socket ids: every connection
 //! joins `user:{id}` (all of a person's tabs), `session:{digest}` (the tabs of one sign-in, closed
-//! together on sign-out) and `room:{id}` for each group room its person is in. The tab that made a request learns the outcome from its ack; every other tab, its person's
-//! included, from a broadcast.
+//! together on sign-out) and `room:{id}` for each group room its person is in. The tab that made
+//! a request learns the outcome from its ack; every other tab, its person's included, from a
+//! broadcast.
 //!
-//! Handlers are registered in the connect middleware, before the client is told it is connected,
-//! so a request sent right after connecting can never arrive before its handler.
+//! Handlers are registered in `admit`, a middleware, because middlewares run before the client
+//! is told it is connected: a request sent right after connecting can never arrive before its
+//! handler.
 
 pub mod cluster;
 mod handlers;
@@ -41,8 +44,8 @@ use socketioxide::handler::ConnectHandler;
 use socketioxide::operators::BroadcastOperators;
 use socketioxide_core::adapter::DefinedAdapter;
 
-use crate::domain::{Accounts, Audience, Chat, Identity, SessionDigest};
-use crate::session::session_token;
+use crate::cookies::{client_of, session_token};
+use crate::domain::{Accounts, Audience, Chat, Connections, Identity, SessionDigest};
 
 /// Why a connection was refused; the text reaches the client as its `connect_error` message.
 #[derive(Debug, thiserror::Error)]
@@ -89,21 +92,13 @@ fn audience_keys(audience: &Audience) -> Vec<String> {
 /// awaited before serving; with the local one it is `()`.
 pub fn register<A: Adapter + DefinedAdapter>(io: &SocketIo<A>) -> A::InitRes {
     // `with` wraps: the last middleware added runs first.
-    io.ns(CHAT_NAMESPACE, on_connect.with(prepare::<A>).with(authenticate::<A>))
+    io.ns(CHAT_NAMESPACE, connected::<A>.with(admit::<A>).with(authenticate::<A>))
 }
 
-/// What code outside the socket handlers (sign-out, shutdown) needs from the Socket.IO server,
-/// whichever adapter it runs on.
+/// Sign-out and shutdown close connections through the Socket.IO server, whichever adapter it
+/// runs on.
 #[async_trait::async_trait]
-pub trait Sockets: Send + Sync {
-    /// Disconnects every tab of a session, on every node.
-    async fn close_session(&self, session: &SessionDigest);
-    /// Closes every connection of this node (graceful shutdown).
-    async fn close(&self);
-}
-
-#[async_trait::async_trait]
-impl<A: Adapter> Sockets for SocketIo<A> {
+impl<A: Adapter> Connections for SocketIo<A> {
     async fn close_session(&self, session: &SessionDigest) {
         if let Some(ns) = self.of(CHAT_NAMESPACE)
             && let Err(e) = ns.within(session_key(session)).disconnect().await
@@ -170,9 +165,10 @@ pub async fn end_stale_sessions<A: Adapter>(
     }
 }
 
-/// Second middleware: records the person, joins their rooms, registers the handlers and marks
-/// them online. Everything that can fail comes before the presence count.
-async fn prepare<A: Adapter>(
+/// Second middleware: admits the connection within the limits, records the person, joins their
+/// rooms, registers the handlers and marks them online. Everything that can fail comes before
+/// the presence count.
+async fn admit<A: Adapter>(
     socket: SocketRef<A>,
     State(chat): State<Arc<Chat>>,
     State(limits): State<ConnectionLimits>,
@@ -180,11 +176,7 @@ async fn prepare<A: Adapter>(
     Extension(identity): Extension<Identity>,
 ) -> Result<(), ConnectRefusal> {
     // The address limit comes before anything is written: a refused connection leaves no trace.
-    let ip = socket
-        .req_parts()
-        .extensions
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|info| info.0.ip());
+    let ip = client_of(socket.req_parts()).address;
     if let Some(ip) = ip {
         if !limits.acquire(ip) {
             return Err(ConnectRefusal::TooManyConnections("from this address"));
@@ -220,11 +212,13 @@ async fn prepare<A: Adapter>(
     {
         news.send(Presence { user: identity.user.clone(), online: true });
     }
-    tracing::debug!(sid = %socket.id, user = %identity.user.id, "connected");
     Ok(())
 }
 
-async fn on_connect() {}
+/// The connect handler, run once the client has been told it is connected.
+async fn connected<A: Adapter>(socket: SocketRef<A>, Extension(identity): Extension<Identity>) {
+    tracing::debug!(sid = %socket.id, user = %identity.user.id, "connected");
+}
 
 /// Whether `user` has a connected tab other than `except`, on any node. With the Redis adapter
 /// this asks the other nodes (bounded by the adapter's request timeout); `None` if that failed.
@@ -288,8 +282,9 @@ async fn emit_to<A: Adapter, E: ServerEvent>(
     emit::<A, E>(socket.to(audience_keys(audience)), payload).await;
 }
 
-/// The context a request handler gets.
-pub struct Request<A: Adapter> {
+/// Who sent a request, through which socket, and what answering it may use: the context
+/// every request handler gets.
+pub struct Caller<A: Adapter> {
     /// The requesting socket.
     pub socket: SocketRef<A>,
     /// The whole server, to move other sockets between rooms. Always go through
@@ -308,7 +303,7 @@ fn on_request<A, E, F, Fut>(socket: &SocketRef<A>, handler: F)
 where
     A: Adapter,
     E: ClientEvent,
-    F: Fn(Request<A>, E::Payload) -> Fut + Clone + Send + Sync + 'static,
+    F: Fn(Caller<A>, E::Payload) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Ack<E>> + Send + 'static,
 {
     socket.on(
@@ -325,7 +320,7 @@ where
                 let result = match (limiter.check(&identity.user.id), payload) {
                     (Err(refused), _) => Err(refused),
                     (Ok(()), Ok(payload)) => {
-                        handler(Request { socket, io, identity, chat }, payload).await
+                        handler(Caller { socket, io, identity, chat }, payload).await
                     }
                     (Ok(()), Err(e)) => Err(ChatError::InvalidPayload { reason: e.to_string() }),
                 };

@@ -233,13 +233,13 @@ async fn handle(chat: &Chat, who: &Identity, event: &str, bytes: &[u8]) -> Resul
         }
         EditMessage::NAME => {
             let p = decode::<EditMessage>(bytes)?;
-            let (message, _) = chat.change_message(who, p.id, Some(&p.body)).await?;
+            let (message, _) = chat.edit_message(who, p.id, &p.body).await?;
             assert_eq!(message.author.id, who.user.id, "only authors edit");
             assert!(!message.deleted);
         }
         DeleteMessage::NAME => {
             let p = decode::<DeleteMessage>(bytes)?;
-            let (message, _) = chat.change_message(who, p.id, None).await?;
+            let (message, _) = chat.delete_message(who, p.id).await?;
             assert_eq!(message.author.id, who.user.id, "only authors delete");
             assert!(message.deleted && message.body.is_empty());
         }
