@@ -1,6 +1,6 @@
 # Shared install steps for scripts/run and scripts/test. Each step checks first and does nothing
 # when its tool is already there, so re-running a script skips what is installed.
-# Versions and what they cost to install: the README's table under "The two commands".
+# Versions, and why each is pinned: CONTRIBUTING.md, "The toolchain".
 
 set -euo pipefail
 

@@ -17,11 +17,9 @@ use std::time::{Duration, Instant};
 
 use app::events::messages::SendMessagePayload;
 use app::model::RoomId;
+use chat_client::{Connection, Incoming, Listen, Options};
 use common::servers::{Postgres, Redis};
 use common::{ChatClient, TestApp, spawn_app_with};
-use futures_util::FutureExt;
-use rust_socketio::asynchronous::ClientBuilder;
-use rust_socketio::{Event, Payload};
 use uuid::Uuid;
 
 /// Clients receiving every message.
@@ -41,38 +39,24 @@ async fn receiver(
     cookie: &str,
     origin: Instant,
     sink: Arc<Mutex<Vec<Duration>>>,
-) -> rust_socketio::asynchronous::Client {
-    let (ready_tx, mut ready) = tokio::sync::mpsc::unbounded_channel();
-    let client = ClientBuilder::new(node.url("/"))
-        .namespace("/chat")
-        .opening_header("Cookie", cookie.to_owned())
-        .reconnect(false)
-        .on(Event::Connect, move |_, _| {
-            let _ = ready_tx.send(());
-            async {}.boxed()
-        })
-        .on("message:new", move |payload, _| {
-            let arrived = origin.elapsed();
-            if let Payload::Text(values) = payload {
-                let sent_at = values
-                    .first()
-                    .and_then(|v| v.get("body"))
-                    .and_then(|b| b.as_str())
-                    .and_then(|b| b.strip_prefix("t="))
-                    .and_then(|n| n.parse::<u64>().ok());
-                if let Some(sent_at) = sent_at {
-                    sink.lock()
-                        .unwrap()
-                        .push(arrived.saturating_sub(Duration::from_nanos(sent_at)));
-                }
-            }
-            async {}.boxed()
-        })
-        .connect()
-        .await
-        .unwrap();
-    tokio::time::timeout(common::WAIT, ready.recv()).await.unwrap().unwrap();
-    client
+) -> Connection {
+    let mut options = Options::new(node.url("/"), Some("/chat"));
+    options.cookie = Some(cookie.to_owned());
+    options.wait = common::WAIT;
+    Connection::open(options, Listen::Only("message:new"), move |incoming| {
+        let arrived = origin.elapsed();
+        let Incoming::Event { data, .. } = incoming else { return };
+        let sent_at = data
+            .get("body")
+            .and_then(|b| b.as_str())
+            .and_then(|b| b.strip_prefix("t="))
+            .and_then(|n| n.parse::<u64>().ok());
+        if let Some(sent_at) = sent_at {
+            sink.lock().unwrap().push(arrived.saturating_sub(Duration::from_nanos(sent_at)));
+        }
+    })
+    .await
+    .unwrap()
 }
 
 struct Outcome {
@@ -97,7 +81,7 @@ async fn run(sender_node: &TestApp, receiver_node: &TestApp) -> Outcome {
         let body = format!("t={}", origin.elapsed().as_nanos());
         let payload = SendMessagePayload { id: Uuid::now_v7(), room: RoomId::lobby(), body };
         // Not awaiting the ack keeps the rate steady; what arrives is what counts.
-        sender.client.emit("message:send", serde_json::to_value(&payload).unwrap()).await.unwrap();
+        sender.emit("message:send", serde_json::to_value(&payload).unwrap()).await;
     }
     // Let the last deliveries land.
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -106,7 +90,7 @@ async fn run(sender_node: &TestApp, receiver_node: &TestApp) -> Outcome {
     }
     let elapsed = started.elapsed();
     for r in receivers {
-        let _ = r.disconnect().await;
+        let _ = r.close().await;
     }
     let mut latencies = std::mem::take(&mut *sink.lock().unwrap());
     latencies.sort();

@@ -17,6 +17,8 @@
 //! and renders lines keyed by [`Line::key`], which changes whenever a line does, so one changed
 //! message re-renders one line.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use uuid::Uuid;
 
 use crate::events::messages::HistoryPage;
@@ -153,8 +155,10 @@ pub struct Timeline {
     oldest: Option<u64>,
     has_more: bool,
     cursor: u64,
-    next_notice: u64,
 }
+
+/// Keys for notices, from one sequence for every timeline.
+static NEXT_NOTICE: AtomicU64 = AtomicU64::new(0);
 
 impl Timeline {
     /// The lines, oldest first (unsent messages last).
@@ -373,8 +377,9 @@ impl Timeline {
 
     /// Adds a notice ("Ada joined") at the end.
     pub fn push_notice(&mut self, text: String) {
-        let key = self.next_notice;
-        self.next_notice += 1;
+        // Unique across every timeline, not only this one: the list on screen shows one room
+        // after another, and a key it has seen in the previous room would keep that room's line.
+        let key = NEXT_NOTICE.fetch_add(1, Ordering::Relaxed);
         self.lines.push(Line::Notice { key, text });
     }
 }
@@ -495,11 +500,15 @@ mod tests {
     }
 
     #[test]
-    fn notices_get_keys_of_their_own() {
-        let mut t = Timeline::default();
-        t.push_notice("Ada joined".into());
-        t.push_notice("Ada joined".into());
-        assert_ne!(t.lines()[0].key(), t.lines()[1].key());
+    fn notices_get_keys_of_their_own_across_timelines() {
+        let (mut lobby, mut ops) = (Timeline::default(), Timeline::default());
+        lobby.push_notice("Ada joined".into());
+        lobby.push_notice("Ada joined".into());
+        ops.push_notice("Ada joined".into());
+        assert_ne!(lobby.lines()[0].key(), lobby.lines()[1].key());
+        // The message list shows one room after another: a key shared with another room's line
+        // would keep showing that line.
+        assert!(lobby.lines().iter().all(|l| l.key() != ops.lines()[0].key()));
     }
 
     /// The server's side of a room for the property test: messages and their changes, each

@@ -6,10 +6,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
-use futures_util::FutureExt;
+use chat_client::{Connection, Incoming, Listen, Options};
 use hdrhistogram::Histogram;
-use rust_socketio::asynchronous::{Client, ClientBuilder};
-use rust_socketio::{Event, Payload, TransportType};
 use serde_json::{Value, json};
 
 use crate::servers::{Kind, Server};
@@ -123,7 +121,7 @@ impl Identity {
 /// A connected client and the room it talks in.
 pub struct Chatter {
     kind: Kind,
-    client: Client,
+    connection: Connection,
     room: String,
 }
 
@@ -137,50 +135,35 @@ impl Chatter {
         room: &str,
         probe: &Arc<Probe>,
     ) -> Result<Self> {
-        let (kind, url) = match server.kind {
-            Kind::Parley => (Kind::Parley, format!("{}/", server.base)),
-            Kind::Reference => (Kind::Reference, format!("{}/?room={room}", server.base)),
+        let kind = server.kind;
+        let mut options = match kind {
+            Kind::Parley => Options::new(format!("{}/", server.base), Some("/chat")),
+            Kind::Reference => Options::new(format!("{}/?room={room}", server.base), None),
         };
-        let (ready_tx, mut ready) = tokio::sync::mpsc::unbounded_channel::<Result<(), String>>();
-        let failed = ready_tx.clone();
+        options.websocket_only = true;
+        options.cookie.clone_from(&identity.cookie);
+        options.wait = WAIT;
         let receiving = Arc::clone(probe);
-        let mut builder = ClientBuilder::new(url).transport_type(TransportType::Websocket);
-        if kind == Kind::Parley {
-            builder = builder.namespace("/chat");
-        }
-        if let Some(cookie) = &identity.cookie {
-            builder = builder.opening_header("Cookie", cookie.clone());
-        }
-        let client = builder
-            .reconnect(false)
-            .on(Event::Connect, move |_, _| {
-                let _ = ready_tx.send(Ok(()));
-                async {}.boxed()
-            })
-            .on(Event::Error, move |payload, _| {
-                let _ = failed.send(Err(format!("{payload:?}")));
-                async {}.boxed()
-            })
-            .on(receive_event(kind), move |payload, _| {
-                if let Some(body) = first(&payload).and_then(|v| v.get("body")?.as_str()) {
-                    receiving.delivered(body);
-                }
-                async {}.boxed()
-            })
-            .connect()
-            .await
-            .context("connect")?;
-        match tokio::time::timeout(WAIT, ready.recv()).await {
-            Ok(Some(Ok(()))) => Ok(Self { kind, client, room: room.to_owned() }),
-            Ok(Some(Err(e))) => bail!("connect refused: {e}"),
-            Ok(None) | Err(_) => bail!("no namespace connect within {WAIT:?}"),
-        }
+        let connection = Connection::open(options, Listen::Only(receive_event(kind)), move |got| {
+            if let Incoming::Event { data, .. } = got
+                && let Some(body) = data.get("body").and_then(Value::as_str)
+            {
+                receiving.delivered(body);
+            }
+        })
+        .await
+        .context("connect")?;
+        Ok(Self { kind, connection, room: room.to_owned() })
     }
 
     /// Parley only: creates a private room named `name` and talks there from now on (the other
     /// tabs of this person, connected afterwards, are in it too).
     pub async fn create_room(&mut self, name: &str) -> Result<()> {
-        let ack = self.request("room:create", json!({ "name": name, "private": true })).await?;
+        let ack = self
+            .connection
+            .request("room:create", json!({ "name": name, "private": true }), WAIT)
+            .await
+            .ok_or_else(|| anyhow!("no ack to room:create within {WAIT:?}"))?;
         let id = ack
             .get("Ok")
             .and_then(|room| room.get("id"))
@@ -207,18 +190,15 @@ impl Chatter {
         };
         let acking = Arc::clone(probe);
         let sent = self
-            .client
-            .emit_with_ack(event, payload, WAIT, move |ack, _| {
-                let value = first(&ack).map(|v| v.as_array().and_then(|a| a.first()).unwrap_or(v));
+            .connection
+            .request_then(event, payload, WAIT, move |ack| {
                 // Parley broadcasts to the room's other sockets and answers the sender with the
                 // stored message: that ack is the sender's copy. The reference echoes to everyone
                 // and acks with `{ ok: true }`.
-                if let Some(body) = value.and_then(|v| v.get("Ok")?.get("body")?.as_str()) {
+                if let Some(body) = ack.get("Ok").and_then(|m| m.get("body")?.as_str()) {
                     acking.delivered(body);
                 }
-                let ok = value.is_some_and(|v| v.get("Ok").is_some() || v.get("ok").is_some());
-                acking.acked(ok);
-                async {}.boxed()
+                acking.acked(ack.get("Ok").is_some() || ack.get("ok").is_some());
             })
             .await;
         if sent.is_err() {
@@ -226,28 +206,9 @@ impl Chatter {
         }
     }
 
-    async fn request(&self, event: &str, payload: Value) -> Result<Value> {
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        let tx = Arc::new(Mutex::new(Some(tx)));
-        self.client
-            .emit_with_ack(event, payload, WAIT, move |ack, _| {
-                if let Some(tx) = tx.lock().unwrap_or_else(|e| e.into_inner()).take() {
-                    let value = match first(&ack) {
-                        Some(Value::Array(args)) => args.first().cloned().unwrap_or(Value::Null),
-                        Some(v) => v.clone(),
-                        None => Value::Null,
-                    };
-                    let _ = tx.send(value);
-                }
-                async {}.boxed()
-            })
-            .await?;
-        Ok(tokio::time::timeout(WAIT, rx).await??)
-    }
-
     /// Closes the connection.
     pub async fn close(self) {
-        let _ = self.client.disconnect().await;
+        let _ = self.connection.close().await;
     }
 }
 
@@ -255,13 +216,6 @@ fn receive_event(kind: Kind) -> &'static str {
     match kind {
         Kind::Parley => "message:new",
         Kind::Reference => "chat message",
-    }
-}
-
-fn first(payload: &Payload) -> Option<&Value> {
-    match payload {
-        Payload::Text(values) => values.first(),
-        _ => None,
     }
 }
 

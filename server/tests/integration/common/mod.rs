@@ -1,14 +1,13 @@
-//! Test harness: the real server on `127.0.0.1:0` and a real Socket.IO client (`rust_socketio`).
+//! Test harness: the real server on `127.0.0.1:0` and a real Socket.IO client (the workspace's
+//! `chat-client`, over `rust_socketio`).
 
 #![allow(dead_code, missing_docs, clippy::unwrap_used)]
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use futures_util::FutureExt;
+use chat_client::{ConnectError, Connection, Incoming, Listen, Options};
 use leptos::config::LeptosOptions;
-use rust_socketio::asynchronous::{Client, ClientBuilder};
-use rust_socketio::{Event, Payload};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -205,20 +204,10 @@ pub struct Received {
     pub data: Value,
 }
 
-/// A Socket.IO client that records every event it receives.
+/// A Socket.IO client that records every event it receives (over the shared `chat-client`).
 pub struct ChatClient {
-    pub client: Client,
+    connection: Connection,
     events: mpsc::UnboundedReceiver<Received>,
-}
-
-fn first_value(payload: Payload) -> Value {
-    match payload {
-        Payload::Text(mut values) if !values.is_empty() => values.swap_remove(0),
-        Payload::Text(_) => Value::Null,
-        Payload::Binary(bytes) => Value::String(format!("<{} bytes>", bytes.len())),
-        #[allow(deprecated)]
-        Payload::String(s) => serde_json::from_str(&s).unwrap_or(Value::String(s)),
-    }
 }
 
 impl ChatClient {
@@ -229,66 +218,31 @@ impl ChatClient {
         cookie: Option<&str>,
     ) -> Result<Self, String> {
         let (events_tx, events) = mpsc::unbounded_channel();
-        let (status_tx, mut status) = mpsc::unbounded_channel::<Result<(), String>>();
-        let connected = status_tx.clone();
-        let closed = events_tx.clone();
-        let mut builder = ClientBuilder::new(base).namespace(namespace).auth(auth);
-        if let Some(cookie) = cookie {
-            builder = builder.opening_header("Cookie", cookie.to_owned());
-        }
-        let client = builder
-            .reconnect(false)
-            .on(Event::Connect, move |_, _| {
-                let _ = connected.send(Ok(()));
-                async {}.boxed()
-            })
-            .on(Event::Error, move |payload, _| {
-                let _ = status_tx.send(Err(format!("{:?}", first_value(payload))));
-                async {}.boxed()
-            })
-            // The server ending the namespace connection (a `41` packet) is recorded as an
-            // event named `close`, so tests can wait for it (see `ChatClient::closed`).
-            .on(Event::Close, move |_, _| {
-                let _ = closed.send(Received { event: CLOSED.to_owned(), data: Value::Null });
-                async {}.boxed()
-            })
-            .on_any(move |event, payload, _| {
-                let _ = events_tx.send(Received {
-                    event: String::from(event.as_str()),
-                    data: first_value(payload),
-                });
-                async {}.boxed()
-            })
-            .connect()
-            .await
-            .map_err(|e| e.to_string())?;
-        match tokio::time::timeout(WAIT, status.recv()).await {
-            Ok(Some(Ok(()))) => Ok(Self { client, events }),
-            Ok(Some(Err(e))) => Err(e),
-            Ok(None) | Err(_) => Err("no answer to the namespace connect".to_owned()),
-        }
+        let mut options = Options::new(base, Some(namespace));
+        options.auth = Some(auth);
+        options.cookie = cookie.map(str::to_owned);
+        options.wait = WAIT;
+        let connection = Connection::open(options, Listen::All, move |incoming| {
+            // The server ending the namespace connection is recorded as an event named `close`,
+            // so tests can wait for it (see `ChatClient::closed`).
+            let received = match incoming {
+                Incoming::Event { name, data } => Received { event: name, data },
+                Incoming::Closed => Received { event: CLOSED.to_owned(), data: Value::Null },
+            };
+            let _ = events_tx.send(received);
+        })
+        .await
+        .map_err(|e| match e {
+            ConnectError::Refused(why) => why,
+            other => other.to_string(),
+        })?;
+        Ok(Self { connection, events })
     }
 
     /// Emits `event` and waits up to `wait` for its (single) ack value; `None` if the emit
     /// failed or no ack came (the server may or may not have applied it).
     async fn ack(&self, event: &str, payload: Value, wait: Duration) -> Option<Value> {
-        let (tx, rx) = oneshot::channel();
-        let tx = std::sync::Arc::new(std::sync::Mutex::new(Some(tx)));
-        self.client
-            .emit_with_ack(event, payload, wait, move |ack, _| {
-                if let Some(tx) = tx.lock().unwrap().take() {
-                    // rust_socketio hands an ack over as the raw argument array.
-                    let ack = match first_value(ack) {
-                        Value::Array(mut args) if !args.is_empty() => args.swap_remove(0),
-                        other => other,
-                    };
-                    let _ = tx.send(ack);
-                }
-                async {}.boxed()
-            })
-            .await
-            .ok()?;
-        tokio::time::timeout(wait, rx).await.ok()?.ok()
+        self.connection.request(event, payload, wait).await
     }
 
     /// Emits `E` and waits up to `wait` for its typed ack; `None` as for [`Self::ack`].
@@ -409,9 +363,14 @@ impl ChatClient {
         }
     }
 
+    /// Emits an event without waiting for an ack.
+    pub async fn emit(&self, event: &str, payload: Value) {
+        self.connection.emit(event, payload).await.expect("emit");
+    }
+
     /// Closes the connection.
     pub async fn close(self) {
-        self.client.disconnect().await.expect("disconnect");
+        self.connection.close().await.expect("disconnect");
     }
 
     /// Every `E` received so far, without waiting (other events are dropped).

@@ -1,0 +1,42 @@
+import { test, expect } from '@playwright/test';
+import * as path from 'node:path';
+import { Bot } from '../tests/support/bot';
+import { ChatPage } from '../tests/support/chat-page';
+
+// A short, believable conversation in a few rooms, then Ada's view of it.
+test('screenshots of a conversation', async ({ browser, baseURL }) => {
+  const base = baseURL ?? '';
+  const grace = await Bot.connect(base, 'Grace');
+  const linus = await Bot.connect(base, 'Linus');
+  await grace.request('room:create', { name: 'release-train' });
+  await linus.request('room:join', { room: 'release-train' });
+  await linus.request('room:create', { name: 'design' });
+  const lines: [Bot, string][] = [
+    [grace, 'Morning! The 0.4 branch is cut, release notes are in the usual doc.'],
+    [linus, 'Thanks. I will run the upgrade test on a copy of the production database first.'],
+    [grace, 'Good idea: the room-kinds migration rebuilds a table.'],
+    [linus, 'Done: 41,000 messages, every room kept its members. Upgrade took 0.3 s.'],
+    [grace, 'Then we ship after lunch.'],
+  ];
+  for (const [who, text] of lines) await who.send('lobby', text);
+
+  for (const scheme of ['light', 'dark'] as const) {
+    for (const width of [1440, 375]) {
+      const context = await browser.newContext({
+        viewport: { width, height: width > 800 ? 860 : 760 },
+        colorScheme: scheme,
+      });
+      const ada = new ChatPage(await context.newPage());
+      await ada.join('Ada');
+      await expect(ada.message('ship after lunch')).toHaveCount(1);
+      const file = `${scheme}-${width}.png`;
+      await ada.page.screenshot({ path: path.join(__dirname, '..', 'test-results', 'screenshots', file) });
+      if (scheme === 'light' && width === 1440) {
+        await ada.page.screenshot({ path: path.join(__dirname, '..', '..', 'docs', 'screenshot.png') });
+      }
+      await context.close();
+    }
+  }
+  grace.close();
+  linus.close();
+});
