@@ -32,3 +32,7 @@ pub const MAX_PASSWORD_CHARS: usize = 128;
 
 /// How long the server gathers presence changes before it sends them as one `presence` event.
 pub const PRESENCE_BATCH_MS: u64 = 250;
+
+/// Unread counts stop at this many (the badge shows `999+`): counting a room's whole backlog
+/// for every room on every connect would cost more than the number is worth.
+pub const UNREAD_COUNT_CAP: u32 = 1000;

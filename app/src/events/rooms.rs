@@ -26,6 +26,33 @@ pub struct RoomList {
     pub rooms: Vec<RoomSummary>,
     /// The rooms the caller is a member of.
     pub joined: Vec<RoomId>,
+    /// The caller's read state in each of those rooms.
+    #[serde(default)]
+    pub read: Vec<ReadState>,
+}
+
+/// Where someone has read up to in a room, and what is left: ack of [`MarkRead`] and payload of
+/// [`RoomRead`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadState {
+    /// The room.
+    pub room: RoomId,
+    /// The last sequence number read (0: nothing yet).
+    pub read_seq: u64,
+    /// Messages after it written by others and not deleted, counted up to
+    /// [`crate::limits::UNREAD_COUNT_CAP`].
+    pub unread: u32,
+}
+
+/// Payload of [`MarkRead`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MarkReadPayload {
+    /// The room.
+    pub room: RoomId,
+    /// The newest sequence number the person has seen; a marker never moves back, and never
+    /// past the room's last message.
+    pub seq: u64,
 }
 
 /// Payload of [`CreateRoom`].
@@ -110,6 +137,11 @@ client_event!(
     RoomMembers, "room:members", RoomRef => RoomView
 );
 client_event!(
+    /// `room:mark_read` (client → server): the person has seen `room` up to `seq`; the ack is
+    /// their read state there, and their other tabs get [`RoomRead`].
+    MarkRead, "room:mark_read", MarkReadPayload => ReadState
+);
+client_event!(
     /// `dm:open` (client → server): the direct room with someone, created on first use.
     OpenDirect, "dm:open", OpenDirectPayload => RoomSummary
 );
@@ -140,4 +172,9 @@ server_event!(
     /// `room:left` (server → everyone, or a private room's members): someone left a room;
     /// members show a notice.
     MemberLeft, "room:left", MemberChange
+);
+server_event!(
+    /// `room:read` (server → the person's other tabs, on every node): their read state in a
+    /// room changed.
+    RoomRead, "room:read", ReadState
 );

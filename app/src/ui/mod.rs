@@ -22,6 +22,7 @@ use crate::events::messages::{MessageUpdated, NewMessage};
 use crate::events::presence::{PresenceChanged, Typing};
 use crate::events::rooms::{
     DirectOpened, Empty, ListRooms, MemberJoined, MemberLeft, RoomAdded, RoomCreated, RoomDeleted,
+    RoomRead,
 };
 use crate::model::UserRef;
 use crate::session::{
@@ -356,12 +357,27 @@ fn ChatApp(
                 })
             }),
             socket.subscribe::<Typing>(move |t| chat.start_typing(&t.room, t.user)),
+            socket.subscribe::<RoomRead>(move |state| chat.apply_read(state)),
         );
         on_cleanup(move || {
             drop(subs);
             socket.disconnect();
         });
     }
+
+    // A hidden tab reads nothing: its unread counts grow, and coming back marks the room read.
+    #[cfg(feature = "hydrate")]
+    {
+        let check = move || chat.set_visible(!document().hidden());
+        Effect::new(move |_| check());
+        let listener = window_event_listener_untyped("visibilitychange", move |_| check());
+        on_cleanup(move || listener.remove());
+    }
+    // `(3) Parley`: every unread message, wherever it is.
+    let title = move || match chat.unread.with(|u| u.values().sum::<u32>()) {
+        0 => "Parley".to_owned(),
+        n => format!("({n}) Parley"),
+    };
 
     // Phone layout: the sidebar and the people list open over the room.
     let panel = RwSignal::new(None::<&'static str>);
@@ -371,6 +387,7 @@ fn ChatApp(
     });
 
     view! {
+        <leptos_meta::Title text=title />
         <div class="chat" class:show-rooms=move || panel.get() == Some("rooms")
             class:show-people=move || panel.get() == Some("people")>
             <div class="toolbar">

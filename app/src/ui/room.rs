@@ -80,9 +80,28 @@ fn MessageList() -> impl IntoView {
     let at_bottom = RwSignal::new(true);
     let missed = RwSignal::new(false);
     let loading_older = RwSignal::new(false);
-    let lines = move || {
+    // The room's lines, with the "New messages" divider above the first message from someone
+    // else after the read marker the room had when it was opened.
+    let rows = move || {
         let room = chat.current.get();
-        chat.with_timeline(&room, |t| t.map(|t| t.lines().to_vec()).unwrap_or_default())
+        let after = chat.divider.get().filter(|(r, _)| *r == room).map(|(_, seq)| seq);
+        chat.with_timeline(&room, |t| {
+            let lines = t.map(Timeline::lines).unwrap_or_default();
+            let mut rows = Vec::with_capacity(lines.len() + 1);
+            let mut placed = after.is_none();
+            for line in lines {
+                if !placed
+                    && let Line::Message(m) = line
+                    && m.seq.is_some_and(|s| Some(s) > after)
+                    && !chat.is_me(&m.author.id)
+                {
+                    rows.push(Row::Divider);
+                    placed = true;
+                }
+                rows.push(Row::Line(line.clone()));
+            }
+            rows
+        })
     };
     let has_more = move || {
         let room = chat.current.get();
@@ -140,19 +159,45 @@ fn MessageList() -> impl IntoView {
             }
         }
     };
-    // A new room starts at the bottom.
+    // The first time a room's divider is on screen, the view goes there (once per opening).
+    let shown_divider = StoredValue::new(None::<(RoomId, u64)>);
+    let to_divider = move || -> bool {
+        let Some(divider) = chat.divider.get_untracked() else { return false };
+        if shown_divider.get_value().as_ref() == Some(&divider) {
+            return false;
+        }
+        let Some(list) = list_ref.get_untracked() else { return false };
+        let Ok(Some(line)) = list.query_selector(".divider") else { return false };
+        shown_divider.set_value(Some(divider));
+        line.scroll_into_view_with_bool(true);
+        last_top.set_value(list.scroll_top());
+        at_bottom.set(list.scroll_height() - list.scroll_top() - list.client_height() < 32);
+        true
+    };
+    // A new room starts at its divider, or at the bottom.
     Effect::new(move |_| {
         chat.current.track();
         at_bottom.set(true);
-        request_animation_frame(scroll_to_bottom);
+        request_animation_frame(move || {
+            if !to_divider() {
+                scroll_to_bottom();
+            }
+        });
     });
     Effect::new(move |_| {
         chat.timelines.track();
-        if at_bottom.get_untracked() {
-            request_animation_frame(scroll_to_bottom);
-        } else if !loading_older.get_untracked() {
-            missed.set(true);
-        }
+        chat.divider.track();
+        // After the DOM has the new lines: the divider wins once, then the reader's place.
+        request_animation_frame(move || {
+            if to_divider() {
+                return;
+            }
+            if at_bottom.get_untracked() {
+                scroll_to_bottom();
+            } else if !loading_older.get_untracked() {
+                missed.set(true);
+            }
+        });
     });
 
     view! {
@@ -169,10 +214,15 @@ fn MessageList() -> impl IntoView {
                 <Show when=empty>
                     <li class="empty">"No messages here yet. Say hello!"</li>
                 </Show>
-                <For each=lines key=Line::key let:line>
-                    {match line {
-                        Line::Message(line) => view! { <MessageItem line /> }.into_any(),
-                        Line::Notice { text, .. } => view! { <li class="notice">{text}</li> }.into_any(),
+                <For each=rows key=Row::key let:row>
+                    {match row {
+                        Row::Line(Line::Message(line)) => view! { <MessageItem line /> }.into_any(),
+                        Row::Line(Line::Notice { text, .. }) => view! { <li class="notice">{text}</li> }.into_any(),
+                        Row::Divider => view! {
+                            <li class="divider" role="separator" aria-label="New messages">
+                                <span>"New messages"</span>
+                            </li>
+                        }.into_any(),
                     }}
                 </For>
             </ol>
@@ -182,6 +232,29 @@ fn MessageList() -> impl IntoView {
                 </button>
             </Show>
         </div>
+    }
+}
+
+/// A row of the message list: a timeline line, or the "New messages" divider.
+#[derive(Debug, Clone)]
+enum Row {
+    Line(Line),
+    Divider,
+}
+
+/// Keys rows for rendering (see [`Line::key`]).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum RowKey {
+    Line(super::timeline::LineKey),
+    Divider,
+}
+
+impl Row {
+    fn key(&self) -> RowKey {
+        match self {
+            Row::Line(line) => RowKey::Line(line.key()),
+            Row::Divider => RowKey::Divider,
+        }
     }
 }
 

@@ -96,7 +96,7 @@ fn RoomLink(room: RoomSummary) -> impl IntoView {
                     <span class="count" title="Members">{members}<span class="visually-hidden">" members"</span></span>
                 })}
                 <Show when=move || { unread.get() > 0 }>
-                    <span class="badge">{unread}<span class="visually-hidden">" unread"</span></span>
+                    <span class="badge">{move || badge(unread.get())}<span class="visually-hidden">" unread"</span></span>
                 </Show>
             </button>
         </li>
@@ -181,5 +181,15 @@ fn CreateRoomForm() -> impl IntoView {
             </label>
             <p id="new-room-error" class="error" role="alert">{move || error.get()}</p>
         </form>
+    }
+}
+
+/// An unread count as a badge shows it: the server stops counting at
+/// [`crate::limits::UNREAD_COUNT_CAP`], so that many or more is `999+`.
+fn badge(count: u32) -> String {
+    if count >= crate::limits::UNREAD_COUNT_CAP {
+        format!("{}+", crate::limits::UNREAD_COUNT_CAP - 1)
+    } else {
+        count.to_string()
     }
 }

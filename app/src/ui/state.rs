@@ -19,7 +19,9 @@ use crate::events::messages::{
     HistoryPage, HistoryRequest, LoadHistory, SendMessage, SendMessagePayload, SyncRequest,
     SyncRoom,
 };
-use crate::events::rooms::{MemberChange, RoomList, RoomView};
+use crate::events::rooms::{
+    MarkRead, MarkReadPayload, MemberChange, ReadState, RoomList, RoomView,
+};
 use crate::limits::TYPING_EXPIRY_MS;
 use crate::model::{ChatMessage, Member, RoomId, RoomKind, RoomSummary, UserId, UserRef};
 use crate::socket::{RequestError, Socket, SocketClient};
@@ -47,7 +49,21 @@ pub struct ChatState {
     pub joined: RwSignal<HashSet<RoomId>>,
     pub current: RwSignal<RoomId>,
     pub timelines: RwSignal<HashMap<RoomId, Timeline>>,
+    /// Unread messages per room, as the server counts them (then kept up to date live).
     pub unread: RwSignal<HashMap<RoomId, u32>>,
+    /// The person's read marker per room (the last sequence number read), from the server.
+    pub read: RwSignal<HashMap<RoomId, u64>>,
+    /// Where the "New messages" divider goes: above the first message after this sequence
+    /// number in this room, set when a room with unread messages is opened.
+    pub divider: RwSignal<Option<(RoomId, u64)>>,
+    /// Whether the page is visible (a hidden tab reads nothing, so its unread counts grow).
+    pub visible: RwSignal<bool>,
+    /// The newest marker asked for per room, so each message is reported read once.
+    asked_read: StoredValue<HashMap<RoomId, u64>>,
+    /// Rooms with a `room:mark_read` in flight: one at a time per room, the next (if more was
+    /// read meanwhile) sent when its ack comes, so catching up on a hundred messages is one or
+    /// two requests, not a hundred.
+    reading: StoredValue<HashSet<RoomId>>,
     pub members: RwSignal<Vec<Member>>,
     pub online: RwSignal<HashSet<UserId>>,
     /// Who is typing where, with when their indicator expires (browser ms).
@@ -70,6 +86,11 @@ impl ChatState {
             current: RwSignal::new(RoomId::lobby()),
             timelines: RwSignal::new(HashMap::new()),
             unread: RwSignal::new(HashMap::new()),
+            read: RwSignal::new(HashMap::new()),
+            divider: RwSignal::new(None),
+            visible: RwSignal::new(true),
+            asked_read: StoredValue::new(HashMap::new()),
+            reading: StoredValue::new(HashSet::new()),
             members: RwSignal::new(Vec::new()),
             online: RwSignal::new(HashSet::new()),
             typing: RwSignal::new(HashMap::new()),
@@ -162,6 +183,10 @@ impl ChatState {
         self.me.set(Some(list.me));
         self.rooms.set(list.rooms);
         self.joined.set(list.joined.into_iter().collect());
+        self.unread.set(
+            list.read.iter().filter(|r| r.unread > 0).map(|r| (r.room.clone(), r.unread)).collect(),
+        );
+        self.read.set(list.read.into_iter().map(|r| (r.room, r.read_seq)).collect());
         let current = self.current.get_untracked();
         if !self.joined.with_untracked(|j| j.contains(&current)) {
             self.current.set(RoomId::lobby());
@@ -304,9 +329,87 @@ impl ChatState {
     pub fn apply_message(&self, msg: ChatMessage, live: bool) {
         self.stop_typing(&msg.room, &msg.author.id);
         let room = msg.room.clone();
-        let unread = live && room != self.current.get_untracked() && !self.is_me(&msg.author.id);
+        let away = room != self.current.get_untracked() || !self.visible.get_untracked();
+        let unread = live && away && !self.is_me(&msg.author.id);
         if self.update_timeline(&room, |t| t.apply(msg)) == Some(Applied::Inserted) && unread {
-            self.unread.update(|u| *u.entry(room).or_default() += 1);
+            self.unread.update(|u| *u.entry(room.clone()).or_default() += 1);
+        }
+        if room == self.current.get_untracked() {
+            self.mark_read(&room);
+        }
+    }
+
+    /// Applies the server's word on the person's read state in a room (an ack, or another
+    /// tab's reading).
+    pub fn apply_read(&self, state: ReadState) {
+        self.read.update(|r| {
+            let held = r.entry(state.room.clone()).or_default();
+            *held = (*held).max(state.read_seq);
+        });
+        self.unread.update(|u| match state.unread {
+            0 => {
+                u.remove(&state.room);
+            }
+            n => {
+                u.insert(state.room, n);
+            }
+        });
+    }
+
+    /// Tells the server the person has seen `room` up to its newest stored message, if the page
+    /// is visible, the room is on screen and that is news.
+    pub fn mark_read(&self, room: &RoomId) {
+        if !self.visible.get_untracked() || *room != self.current.get_untracked() {
+            return;
+        }
+        let Some(newest) = self.with_timeline_untracked(room, |t| t.and_then(Timeline::newest_seq))
+        else {
+            return;
+        };
+        let known = self.read.with_untracked(|r| r.get(room).copied().unwrap_or(0));
+        let asked = self.asked_read.with_value(|a| a.get(room).copied().unwrap_or(0));
+        if newest <= known.max(asked) {
+            return;
+        }
+        self.unread.update(|u| {
+            u.remove(room);
+        });
+        if self.reading.with_value(|r| r.contains(room)) {
+            return;
+        }
+        self.reading.update_value(|r| {
+            r.insert(room.clone());
+        });
+        self.asked_read.update_value(|a| {
+            a.insert(room.clone(), newest);
+        });
+        let state = *self;
+        let room = room.clone();
+        let payload = MarkReadPayload { room: room.clone(), seq: newest };
+        self.request::<MarkRead>(payload, move |result| {
+            state.reading.update_value(|r| {
+                r.remove(&room);
+            });
+            match result {
+                Ok(read) => {
+                    state.apply_read(read);
+                    // Whatever arrived while the request was out.
+                    state.mark_read(&room);
+                }
+                // Not recorded: the next message or visit asks again.
+                Err(_) => state.asked_read.update_value(|a| {
+                    a.remove(&room);
+                }),
+            }
+        });
+    }
+
+    /// The page became visible or hidden.
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    pub fn set_visible(&self, visible: bool) {
+        self.visible.set(visible);
+        if visible {
+            self.mark_read(&self.current.get_untracked());
         }
     }
 
@@ -314,6 +417,9 @@ impl ChatState {
     pub fn apply_history(&self, page: HistoryPage, newest: bool) {
         let room = page.room.clone();
         self.update_timeline(&room, |t| t.apply_history(page, newest));
+        if newest {
+            self.mark_read(&room);
+        }
     }
 
     /// Loads the newest page of `room` if it was never loaded.
@@ -391,13 +497,15 @@ impl ChatState {
         let caught_up = move || state.catching_up.update(|n| *n = n.saturating_sub(1));
         self.request::<SyncRoom>(request, move |result| {
             let Ok(page) = result else { return caught_up() };
-            let unread_room = room != state.current.get_untracked();
+            let unread_room =
+                room != state.current.get_untracked() || !state.visible.get_untracked();
             for msg in &page.changes {
                 state.stop_typing(&room, &msg.author.id);
             }
             let Some(synced) = state.update_timeline(&room, |t| t.apply_sync(page.changes)) else {
                 return caught_up();
             };
+            state.mark_read(&room);
             let unread = synced.new_from.iter().filter(|author| !state.is_me(author)).count();
             if unread_room && unread > 0 {
                 let unread = u32::try_from(unread).unwrap_or(u32::MAX);
@@ -470,14 +578,21 @@ impl ChatState {
 
     /// Shows `room`, loads its history if needed and clears its unread count.
     pub fn open(&self, room: RoomId) {
-        self.unread.update(|u| {
-            u.remove(&room);
-        });
-        self.ensure_history(room.clone());
+        // A room with unread messages gets the divider above the first of them; it stays while
+        // the room is on screen.
+        let unread = self.unread.with_untracked(|u| u.get(&room).copied().unwrap_or(0));
+        if unread > 0 {
+            let marker = self.read.with_untracked(|r| r.get(&room).copied().unwrap_or(0));
+            self.divider.set(Some((room.clone(), marker)));
+        } else if self.divider.with_untracked(|d| d.as_ref().is_some_and(|(r, _)| *r != room)) {
+            self.divider.set(None);
+        }
         if self.current.get_untracked() != room {
             self.members.set(Vec::new());
             self.current.set(room.clone());
         }
+        self.ensure_history(room.clone());
+        self.mark_read(&room);
         let state = *self;
         self.request::<crate::events::rooms::RoomMembers>(
             crate::events::rooms::RoomRef { room },

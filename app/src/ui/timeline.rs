@@ -183,6 +183,11 @@ impl Timeline {
         })
     }
 
+    /// The highest sequence number held (the newest stored message).
+    pub fn newest_seq(&self) -> Option<u64> {
+        self.messages().filter_map(|m| m.seq).max()
+    }
+
     /// Whether the newest page has been loaded (so resuming makes sense).
     pub fn loaded(&self) -> bool {
         self.loaded

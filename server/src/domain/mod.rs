@@ -18,8 +18,8 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use app::ChatError;
 use app::events::messages::{HistoryPage, SendMessagePayload, SyncPage};
 use app::events::presence::TypingNotice;
-use app::events::rooms::{MemberChange, RoomList, RoomView};
-use app::limits::{HISTORY_PAGE, SYNC_PAGE};
+use app::events::rooms::{MemberChange, ReadState, RoomList, RoomView};
+use app::limits::{HISTORY_PAGE, SYNC_PAGE, UNREAD_COUNT_CAP};
 use app::model::{
     ChatMessage, Member, RoomId, RoomKind, RoomSummary, UserId, UserRef, parse_room_name,
     validate_body,
@@ -34,7 +34,9 @@ pub use connections::Connections;
 pub use presence::OnlineTabs;
 pub use typing::TypingThrottle;
 
-use crate::store::{Appended, MessageChange, MessageToAppend, RoomRecord, Store, StoreError};
+use crate::store::{
+    Appended, MessageChange, MessageToAppend, ReadMarker, RoomRecord, Store, StoreError,
+};
 
 /// Who a connection speaks for: always the person of a checked session (see [`Accounts`]),
 /// never anything a client payload says.
@@ -93,6 +95,10 @@ fn outsider(record: &RoomRecord) -> ChatError {
         RoomKind::Public => ChatError::NotMember { room: record.id.to_string() },
         RoomKind::Private | RoomKind::Direct => unknown(&record.id),
     }
+}
+
+fn read_state(marker: ReadMarker) -> ReadState {
+    ReadState { room: marker.room, read_seq: marker.read_seq, unread: marker.unread }
 }
 
 /// The chat service.
@@ -223,7 +229,41 @@ impl Chat {
             })
             .collect();
         let joined = self.store.memberships(who.id()).await.map_err(internal)?;
-        Ok(RoomList { me: who.user.clone(), rooms, joined })
+        let read = self
+            .store
+            .read_states(who.id(), None, UNREAD_COUNT_CAP)
+            .await
+            .map_err(internal)?
+            .into_iter()
+            .map(read_state)
+            .collect();
+        Ok(RoomList { me: who.user.clone(), rooms, joined, read })
+    }
+
+    /// Records that the caller has seen `room` up to `seq`; returns their read state there and
+    /// who must hear of it (their own other tabs).
+    #[tracing::instrument(skip_all, fields(user = %who.user.id, room = %room, seq))]
+    pub async fn mark_read(
+        &self,
+        who: &Identity,
+        room: &RoomId,
+        seq: u64,
+    ) -> Result<(ReadState, Audience), ChatError> {
+        self.member_room(who, room).await?;
+        self.store.mark_read(room, who.id(), seq).await.map_err(|e| match e {
+            // Left the room meanwhile.
+            StoreError::NotFound => ChatError::NotMember { room: room.to_string() },
+            e => internal(e),
+        })?;
+        let marker = self
+            .store
+            .read_states(who.id(), Some(room), UNREAD_COUNT_CAP)
+            .await
+            .map_err(internal)?
+            .into_iter()
+            .next()
+            .ok_or_else(|| ChatError::NotMember { room: room.to_string() })?;
+        Ok((read_state(marker), Audience::People(vec![who.id().clone()])))
     }
 
     /// Creates a group room named `name` (public, or `private`: by invitation) with the caller as

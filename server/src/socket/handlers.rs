@@ -10,8 +10,9 @@ use app::events::messages::{
 use app::events::presence::{StartTyping, Typing};
 use app::events::rooms::{
     CreateRoom, CreateRoomPayload, DeleteRoom, DirectOpened, Empty, InvitePayload, InviteToRoom,
-    JoinRoom, LeaveRoom, ListRooms, MemberChange, MemberJoined, MemberLeft, OpenDirect,
-    OpenDirectPayload, RoomAdded, RoomCreated, RoomDeleted, RoomMembers, RoomRef,
+    JoinRoom, LeaveRoom, ListRooms, MarkRead, MarkReadPayload, MemberChange, MemberJoined,
+    MemberLeft, OpenDirect, OpenDirectPayload, RoomAdded, RoomCreated, RoomDeleted, RoomMembers,
+    RoomRead, RoomRef,
 };
 use app::events::{Ack, CHAT_NAMESPACE};
 use app::model::{RoomId, RoomKind};
@@ -37,6 +38,7 @@ pub(super) fn register<A: Adapter>(socket: &socketioxide::extract::SocketRef<A>)
     on_request::<A, SyncRoom, _, _>(socket, sync_room);
     on_request::<A, EditMessage, _, _>(socket, edit_message);
     on_request::<A, DeleteMessage, _, _>(socket, delete_message);
+    on_request::<A, MarkRead, _, _>(socket, mark_read);
 }
 
 async fn load_history<A: Adapter>(caller: Caller<A>, payload: HistoryRequest) -> Ack<LoadHistory> {
@@ -209,4 +211,11 @@ async fn start_typing<A: Adapter>(caller: Caller<A>, payload: RoomRef) -> Ack<St
         emit_to::<_, Typing>(&caller.socket, &audience, &notice).await;
     }
     Ok(())
+}
+
+async fn mark_read<A: Adapter>(caller: Caller<A>, payload: MarkReadPayload) -> Ack<MarkRead> {
+    let (state, audience) =
+        caller.chat.mark_read(&caller.identity, &payload.room, payload.seq).await?;
+    emit_to::<_, RoomRead>(&caller.socket, &audience, &state).await;
+    Ok(state)
 }

@@ -63,6 +63,17 @@ pub struct RoomRecord {
     pub members: u32,
 }
 
+/// Where a member has read up to in a room (see [`Store::read_states`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadMarker {
+    /// The room.
+    pub room: RoomId,
+    /// The last sequence number read.
+    pub read_seq: u64,
+    /// Messages after it by others, not deleted, up to the cap asked for.
+    pub unread: u32,
+}
+
 /// A page of history, oldest first.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HistorySlice {
@@ -193,7 +204,8 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// How many group rooms (public or private) `user` created and still exist.
     async fn rooms_created_by(&self, user: &UserId) -> StoreResult<u32>;
 
-    /// Adds a member; false if they already were one.
+    /// Adds a member, who has read everything posted before they joined; false if they already
+    /// were one.
     async fn add_member(&self, room: &RoomId, user: &UserId, at_ms: i64) -> StoreResult<bool>;
     /// Removes a member; false if they were not one.
     async fn remove_member(&self, room: &RoomId, user: &UserId) -> StoreResult<bool>;
@@ -205,6 +217,18 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn members(&self, room: &RoomId) -> StoreResult<Vec<UserRef>>;
     /// The people of every direct room `user` is in (`user` included), by room, in one query.
     async fn direct_peers(&self, user: &UserId) -> StoreResult<Vec<(RoomId, UserRef)>>;
+
+    /// Moves `user`'s read marker in `room` forward to `seq` (never back, never past the room's
+    /// last message), in one statement; [`StoreError::NotFound`] if they are not a member.
+    async fn mark_read(&self, room: &RoomId, user: &UserId, seq: u64) -> StoreResult<()>;
+    /// `user`'s read state in each room they are in (or only in `room`): the marker and how many
+    /// messages after it others wrote and did not delete, counted up to `cap`. Sorted by room.
+    async fn read_states(
+        &self,
+        user: &UserId,
+        room: Option<&RoomId>,
+        cap: u32,
+    ) -> StoreResult<Vec<ReadMarker>>;
 
     /// Appends a message with the room's next sequence number and revision, committed before
     /// returning. A message id is an idempotency key scoped to its author and room: if the same

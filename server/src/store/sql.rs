@@ -29,8 +29,8 @@ use sqlx::{
 use uuid::Uuid;
 
 use super::{
-    Appended, HistorySlice, MessageChange, MessageToAppend, RoomRecord, Store, StoreError,
-    StoreResult,
+    Appended, HistorySlice, MessageChange, MessageToAppend, ReadMarker, RoomRecord, Store,
+    StoreError, StoreResult,
 };
 
 /// What differs between the databases; everything else is [`SqlStore`]'s.
@@ -155,6 +155,26 @@ pub(super) struct PeerRow {
     room_id: String,
     #[sqlx(flatten)]
     user: UserRow,
+}
+
+/// A read marker with its count.
+#[derive(FromRow)]
+pub(super) struct ReadRow {
+    room_id: String,
+    read_seq: i64,
+    unread: i64,
+}
+
+impl TryFrom<ReadRow> for ReadMarker {
+    type Error = StoreError;
+
+    fn try_from(row: ReadRow) -> StoreResult<Self> {
+        Ok(Self {
+            room: RoomId(row.room_id),
+            read_seq: unsigned(row.read_seq, "read marker")?,
+            unread: count(row.unread),
+        })
+    }
 }
 
 /// A `messages` row as `message_columns!()` selects it.
@@ -294,6 +314,7 @@ where
     for<'r> CredentialsRow: FromRow<'r, <D::Db as Database>::Row>,
     for<'r> PeerRow: FromRow<'r, <D::Db as Database>::Row>,
     for<'r> MessageRow: FromRow<'r, <D::Db as Database>::Row>,
+    for<'r> ReadRow: FromRow<'r, <D::Db as Database>::Row>,
     for<'r> (i64,): FromRow<'r, <D::Db as Database>::Row>,
     for<'r> (String,): FromRow<'r, <D::Db as Database>::Row>,
 {
@@ -493,7 +514,8 @@ where
 
     async fn add_member(&self, room: &RoomId, user: &UserId, at_ms: i64) -> StoreResult<bool> {
         let done = sqlx::query(
-            "INSERT INTO memberships (room_id, user_id, joined_at) VALUES ($1, $2, $3) \
+            "INSERT INTO memberships (room_id, user_id, joined_at, read_seq) \
+             VALUES ($1, $2, $3, COALESCE((SELECT r.last_seq FROM rooms r WHERE r.id = $1), 0)) \
              ON CONFLICT DO NOTHING",
         )
         .bind(room.0.as_str())
@@ -569,6 +591,53 @@ where
             (&ra.0, a.name.as_str(), &a.id.0).cmp(&(&rb.0, b.name.as_str(), &b.id.0))
         });
         Ok(peers)
+    }
+
+    async fn mark_read(&self, room: &RoomId, user: &UserId, seq: u64) -> StoreResult<()> {
+        let seq = i64::try_from(seq).unwrap_or(i64::MAX);
+        // One statement: the membership check, the clamp to the room's last message and the
+        // never-backwards rule are all part of the write.
+        let done = sqlx::query(
+            "UPDATE memberships SET read_seq = \
+               (SELECT CASE WHEN $3 < r.last_seq THEN $3 ELSE r.last_seq END \
+                FROM rooms r WHERE r.id = memberships.room_id) \
+             WHERE room_id = $1 AND user_id = $2 AND read_seq < $3",
+        )
+        .bind(room.0.as_str())
+        .bind(user.0.as_str())
+        .bind(seq)
+        .execute(&self.pool)
+        .await?;
+        if affected::<D::Db>(&done) || self.is_member(room, user).await? {
+            Ok(())
+        } else {
+            Err(StoreError::NotFound)
+        }
+    }
+
+    async fn read_states(
+        &self,
+        user: &UserId,
+        room: Option<&RoomId>,
+        cap: u32,
+    ) -> StoreResult<Vec<ReadMarker>> {
+        // The count stops at `cap` rows per room (a keyset range on the messages' primary key).
+        let rows: Vec<ReadRow> = sqlx::query_as(
+            "SELECT m.room_id, m.read_seq, \
+               (SELECT COUNT(*) FROM (SELECT 1 FROM messages msg \
+                  WHERE msg.room_id = m.room_id AND msg.seq > m.read_seq \
+                    AND msg.author_id <> m.user_id AND NOT msg.deleted \
+                  LIMIT $3) AS counted) AS unread \
+             FROM memberships m WHERE m.user_id = $1 AND ($2 = '' OR m.room_id = $2)",
+        )
+        .bind(user.0.as_str())
+        .bind(room.map_or("", |r| r.0.as_str()))
+        .bind(i64::from(cap))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut markers: Vec<ReadMarker> = mapped(rows)?;
+        markers.sort_unstable_by(|a, b| a.room.0.cmp(&b.room.0));
+        Ok(markers)
     }
 
     async fn append(&self, message: MessageToAppend) -> StoreResult<Appended> {

@@ -8,8 +8,9 @@ use app::events::messages::{
 };
 use app::events::presence::{PresenceChanged, StartTyping, Typing};
 use app::events::rooms::{
-    CreateRoom, CreateRoomPayload, DirectOpened, JoinRoom, MemberJoined, OpenDirect,
-    OpenDirectPayload, RoomCreated, RoomMembers, RoomRef,
+    CreateRoom, CreateRoomPayload, DirectOpened, Empty, JoinRoom, ListRooms, MarkRead,
+    MarkReadPayload, MemberJoined, OpenDirect, OpenDirectPayload, RoomCreated, RoomMembers,
+    RoomRead, RoomRef,
 };
 use app::model::{RoomId, UserId};
 use common::servers::{Postgres, Redis};
@@ -222,4 +223,24 @@ async fn a_tab_moving_between_nodes_leaves_the_person_online_in_either_order() {
             "{order} (round {round}): Cy shown offline while connected"
         );
     }
+}
+
+#[tokio::test]
+async fn reading_on_one_node_clears_unread_on_the_other() {
+    let cluster = cluster().await;
+    let [one, two] = &cluster.nodes;
+    let ada = one.connect("Ada").await;
+    let mut ada_there = two.connect_with_cookie(Some(&one.session("Ada").await)).await.expect("ok");
+    let bob = two.connect_with_cookie(Some(&one.session("Bob").await)).await.expect("connected");
+    let news = bob.request::<SendMessage>(&msg("lobby", "news")).await.expect("sent");
+    let unread = |list: app::events::rooms::RoomList| {
+        list.read.into_iter().find(|r| r.room == RoomId::lobby()).map(|r| r.unread)
+    };
+    let listed = ada_there.request::<ListRooms>(&Empty {}).await.expect("listed");
+    assert_eq!(unread(listed), Some(1));
+    let read = MarkReadPayload { room: RoomId::lobby(), seq: news.seq };
+    let state = ada.request::<MarkRead>(&read).await.expect("marked");
+    assert_eq!(ada_there.until::<RoomRead>(|r| r.room == RoomId::lobby()).await.0, state);
+    let listed = ada_there.request::<ListRooms>(&Empty {}).await.expect("listed");
+    assert_eq!(unread(listed), Some(0));
 }

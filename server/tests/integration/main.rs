@@ -16,6 +16,7 @@ mod hardening;
 mod history;
 mod http;
 mod messages;
+mod read_state;
 mod request_fuzz;
 mod rooms;
 mod store;

@@ -22,7 +22,8 @@ use app::events::ClientEvent;
 use app::events::messages::{DeleteMessage, EditMessage, LoadHistory, SendMessage, SyncRoom};
 use app::events::presence::StartTyping;
 use app::events::rooms::{
-    CreateRoom, DeleteRoom, InviteToRoom, JoinRoom, LeaveRoom, ListRooms, OpenDirect, RoomMembers,
+    CreateRoom, DeleteRoom, InviteToRoom, JoinRoom, LeaveRoom, ListRooms, MarkRead, OpenDirect,
+    RoomMembers,
 };
 use app::limits::MAX_MESSAGE_CHARS;
 use app::model::{DisplayName, RoomId, UserRef};
@@ -31,7 +32,7 @@ use serde_json::{Value, json};
 use server::domain::{Chat, Identity};
 use server::store::{SqliteStore, Store};
 
-const EVENTS: [&str; 14] = [
+const EVENTS: [&str; 15] = [
     ListRooms::NAME,
     CreateRoom::NAME,
     JoinRoom::NAME,
@@ -46,6 +47,7 @@ const EVENTS: [&str; 14] = [
     SyncRoom::NAME,
     EditMessage::NAME,
     DeleteMessage::NAME,
+    MarkRead::NAME,
 ];
 
 const PEOPLE: [&str; 3] = ["Ada", "b:o%b", "Cy's"];
@@ -133,6 +135,9 @@ fn shaped(event: &'static str) -> BoxedStrategy<Value> {
             (message_id(), body()).prop_map(|(id, body)| json!({"id": id, "body": body})).boxed()
         }
         DeleteMessage::NAME => message_id().prop_map(|id| json!({"id": id})).boxed(),
+        MarkRead::NAME => (room(), prop_oneof![0_u64..50, Just(u64::MAX)])
+            .prop_map(|(room, seq)| json!({"room": room, "seq": seq}))
+            .boxed(),
         ListRooms::NAME => Just(json!({})).boxed(),
         _ => room().prop_map(|room| json!({"room": room})).boxed(),
     }
@@ -242,6 +247,14 @@ async fn handle(chat: &Chat, who: &Identity, event: &str, bytes: &[u8]) -> Resul
             let (message, _) = chat.delete_message(who, p.id).await?;
             assert_eq!(message.author.id, who.user.id, "only authors delete");
             assert!(message.deleted && message.body.is_empty());
+        }
+        MarkRead::NAME => {
+            let p = decode::<MarkRead>(bytes)?;
+            let (state, audience) = chat.mark_read(who, &p.room, p.seq).await?;
+            assert_eq!(state.room, p.room);
+            assert!(
+                matches!(audience, server::domain::Audience::People(p) if p == [who.user.id.clone()])
+            );
         }
         other => unreachable!("{other}"),
     }

@@ -78,6 +78,7 @@ conformance!(
     devices_are_trusted_per_person,
     lists_sort_by_bytes_whatever_the_database_locale,
     live_sessions_answers_lists_longer_than_one_query,
+    read_markers_move_forward_only_and_count_what_others_wrote,
 );
 
 async fn accounts_are_unique_and_keep_their_hash(store: &dyn Store) {
@@ -548,4 +549,49 @@ async fn an_old_sqlite_database_upgrades_in_place() {
             .iter()
             .all(|r| r.0 != "secret")
     );
+}
+
+async fn read_markers_move_forward_only_and_count_what_others_wrote(store: &dyn Store) {
+    let (ada, bob, dan) = (person("Ada"), person("Bob"), person("Dan"));
+    for p in [&ada, &bob, &dan] {
+        store.create_account(p, Some("h"), 0).await.expect("account");
+    }
+    let r = room("team");
+    store.create_room(&r, RoomKind::Public, None, 1).await.expect("room");
+    for p in [&ada, &bob] {
+        store.add_member(&r, &p.id, 1).await.expect("join");
+    }
+    let mut sent = Vec::new();
+    for (who, body) in [(&bob, "a"), (&bob, "b"), (&bob, "c"), (&ada, "mine")] {
+        sent.push(store.append(message("team", who, body)).await.expect("append").into_message());
+    }
+    store.change_message(sent[1].id, &bob.id, MessageChange::Delete, 2).await.expect("delete");
+    let state = |user: &UserRef, cap: u32| {
+        let (user, r) = (user.id.clone(), r.clone());
+        async move {
+            let all = store.read_states(&user, None, cap).await.expect("read states");
+            let one = store.read_states(&user, Some(&r), cap).await.expect("read state");
+            assert_eq!(all.iter().filter(|m| m.room == r).cloned().collect::<Vec<_>>(), one);
+            one.into_iter().next().map(|m| (m.read_seq, m.unread))
+        }
+    };
+    // Bob's three, less the deleted one; not Ada's own.
+    assert_eq!(state(&ada, 100).await, Some((0, 2)));
+    assert_eq!(state(&ada, 1).await, Some((0, 1)), "counted up to the cap");
+    store.mark_read(&r, &ada.id, 3).await.expect("mark");
+    assert_eq!(state(&ada, 100).await, Some((3, 0)));
+    store.mark_read(&r, &ada.id, 1).await.expect("mark");
+    assert_eq!(state(&ada, 100).await, Some((3, 0)), "never backwards");
+    store.mark_read(&r, &ada.id, 99).await.expect("mark");
+    assert_eq!(state(&ada, 100).await, Some((4, 0)), "never past the last message");
+    // Someone who joins later has read what came before.
+    store.add_member(&r, &dan.id, 3).await.expect("join");
+    assert_eq!(state(&dan, 100).await, Some((4, 0)));
+    store.append(message("team", &bob, "d")).await.expect("append");
+    assert_eq!(state(&dan, 100).await, Some((4, 1)));
+    // Not a member: nothing to mark, nothing listed.
+    let cy = person("Cy");
+    store.create_account(&cy, Some("h"), 0).await.expect("account");
+    assert!(matches!(store.mark_read(&r, &cy.id, 1).await, Err(StoreError::NotFound)));
+    assert_eq!(state(&cy, 100).await, None);
 }
