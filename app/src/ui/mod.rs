@@ -6,6 +6,7 @@
 
 mod people;
 mod room;
+mod saved;
 mod sidebar;
 mod state;
 mod time;
@@ -300,6 +301,9 @@ fn ChatApp(
         chat.current.set(seed.history.room.clone());
         chat.apply_history(seed.history, true);
     }
+    // Messages an earlier page wrote but never got acknowledged: back as pending, after
+    // hydration (the server's HTML has no such lines), before the first connect sends them.
+    Effect::new(move |_| chat.restore_outbox());
     // Keep the room in the address, so a reload (or a shared link) opens it again.
     Effect::new(move |_| {
         let room = chat.current.get();

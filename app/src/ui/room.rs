@@ -374,10 +374,24 @@ fn Composer() -> impl IntoView {
     let draft = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let last_typing = StoredValue::new(f64::MIN);
+    // Each room keeps its own draft, in the browser's storage: switching rooms or reloading
+    // brings back what was typed and not sent.
+    let me = move || chat.me.get_untracked().map(|m| m.id);
+    Effect::new(move |_| {
+        let room = chat.current.get();
+        let saved = me().and_then(|me| super::saved::drafts(&me).remove(&room));
+        draft.set(saved.unwrap_or_default());
+    });
+    let keep = move |text: &str| {
+        if let Some(me) = me() {
+            super::saved::save_draft(&me, &chat.current.get_untracked(), text);
+        }
+    };
     let submit = move || match validate_body(&draft.get_untracked()) {
         Ok(body) => {
             error.set(None);
             draft.set(String::new());
+            keep("");
             let room = chat.current.get_untracked();
             let id = Uuid::now_v7();
             chat.push_pending(&room, id, body.clone());
@@ -388,7 +402,9 @@ fn Composer() -> impl IntoView {
         Err(e) => error.set(Some(e.to_string())),
     };
     let on_input = move |ev| {
-        draft.set(event_target_value(&ev));
+        let text = event_target_value(&ev);
+        keep(&text);
+        draft.set(text);
         let now = super::state::now_ms();
         if now - last_typing.get_value() >= TYPING_THROTTLE_MS as f64 {
             last_typing.set_value(now);

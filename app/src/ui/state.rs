@@ -527,18 +527,44 @@ impl ChatState {
         let payload = SendMessagePayload { id, room: room.clone(), body };
         self.request::<SendMessage>(payload, move |result| {
             let outcome = match result {
-                Ok(message) => return state.apply_message(message, false),
-                Err(RequestError::Rejected(e)) => Delivery::Failed(e.to_string()),
+                Ok(message) => {
+                    state.forget_unsent(id);
+                    return state.apply_message(message, false);
+                }
+                // Refused for good: shown with a Retry button, not sent again by itself.
+                Err(RequestError::Rejected(e)) => {
+                    state.forget_unsent(id);
+                    Delivery::Failed(e.to_string())
+                }
                 Err(_) => Delivery::Unconfirmed,
             };
             state.update_timeline(&room, |t| t.set_delivery(id, outcome));
         });
     }
 
-    /// Adds our own message as pending, before the server has it.
+    fn forget_unsent(&self, id: Uuid) {
+        if let Some(me) = self.me.get_untracked() {
+            super::saved::forget_unsent(&me.id, id);
+        }
+    }
+
+    /// Adds our own message as pending, before the server has it, and keeps it in the
+    /// browser's outbox until the server has it (so a reload does not lose it).
     pub fn push_pending(&self, room: &RoomId, id: Uuid, body: String) {
         let Some(me) = self.me.get_untracked() else { return };
+        let unsent = super::saved::Unsent { room: room.clone(), id, body: body.clone() };
+        super::saved::keep_unsent(&me.id, unsent);
         self.update_timeline(room, |t| t.push_pending(id, me, body));
+    }
+
+    /// Puts what the outbox kept from an earlier page back in the timelines as pending; the
+    /// next (re)connect sends it (see [`ChatState::resume`]), and the server stores each once.
+    pub fn restore_outbox(&self) {
+        let Some(me) = self.me.get_untracked() else { return };
+        for unsent in super::saved::outbox(&me.id) {
+            let author = me.clone();
+            self.update_timeline(&unsent.room, |t| t.push_pending(unsent.id, author, unsent.body));
+        }
     }
 
     /// Shows "X is typing…" in `room` until [`TYPING_EXPIRY_MS`] from now.
