@@ -115,6 +115,35 @@ pub enum ChatError {
         /// The configured limit.
         max: usize,
     },
+    /// The message does not exist, is deleted, or is in a room the caller is not a member of.
+    #[error("no such message: {id}")]
+    UnknownMessage {
+        /// The message id that was named.
+        id: uuid::Uuid,
+    },
+    /// A reaction outside the allowed set ([`crate::model::REACTIONS`]).
+    #[error("{emoji:?} is not one of the reactions offered")]
+    UnknownReaction {
+        /// What was sent.
+        emoji: String,
+    },
+    /// The message has as many different reactions as the server allows; add to one of them.
+    #[error("a message can have at most {max} different reactions")]
+    TooManyReactions {
+        /// The configured limit.
+        max: usize,
+    },
+    /// `@room` / `@here` in a room where the caller may not notify everyone: rooms with more
+    /// than `max_members` members allow it only to their creator.
+    #[error(
+        "only the room's creator may notify everyone in {room} (more than {max_members} members)"
+    )]
+    RoomMentionForbidden {
+        /// The room.
+        room: String,
+        /// The configured size up to which every member may.
+        max_members: usize,
+    },
     /// A request to a server function failed before the server could answer (network, encoding).
     #[error("request failed: {reason}")]
     Request {

@@ -15,6 +15,7 @@
 pub mod error;
 pub mod events;
 pub mod limits;
+pub mod mentions;
 pub mod model;
 pub mod session;
 pub mod socket;

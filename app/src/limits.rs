@@ -36,3 +36,7 @@ pub const PRESENCE_BATCH_MS: u64 = 250;
 /// Unread counts stop at this many (the badge shows `999+`): counting a room's whole backlog
 /// for every room on every connect would cost more than the number is worth.
 pub const UNREAD_COUNT_CAP: u32 = 1000;
+
+/// How many of a reaction's people a message carries by name (the count is always exact): the
+/// first ones, shown on hover. Bounds a message's size in a room of thousands.
+pub const REACTORS_LISTED: usize = 20;

@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use crate::error::ChatError;
 use crate::limits::{MAX_MESSAGE_CHARS, MAX_NAME_CHARS, MAX_ROOM_NAME_CHARS, MIN_ROOM_NAME_CHARS};
+pub use crate::mentions::Mention;
 
 /// A room's identifier, as used on the wire and in Socket.IO room names (`room:{id}`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -226,6 +227,50 @@ pub struct ChatMessage {
     pub edited_at_ms: Option<i64>,
     /// Deleted by its author: the body is empty and the UI shows a placeholder.
     pub deleted: bool,
+    /// The people (and `@room`) the body mentions, where it mentions them; resolved by the
+    /// server against the room's members when the text was sent or last edited.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mentions: Vec<Mention>,
+    /// Reactions, in the order they were first added (empty once deleted).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reactions: Vec<Reaction>,
+}
+
+impl ChatMessage {
+    /// Whether the message mentions `user` (by name or through `@room`).
+    pub fn mentions_user(&self, user: &UserId) -> bool {
+        !self.deleted && self.mentions.iter().any(|m| m.reaches(user))
+    }
+}
+
+/// The emoji people may react with, with the words a screen reader says for each. A fixed,
+/// common set: no picker of thousands, nothing that needs a particular emoji font to be told
+/// apart in tests (they find a reaction by its label).
+pub const REACTIONS: [(&str, &str); 8] = [
+    ("👍", "thumbs up"),
+    ("❤️", "heart"),
+    ("😂", "laughing"),
+    ("🎉", "party"),
+    ("😮", "surprised"),
+    ("😢", "sad"),
+    ("👀", "looking"),
+    ("✅", "done"),
+];
+
+/// The label of an emoji in [`REACTIONS`].
+pub fn reaction_label(emoji: &str) -> Option<&'static str> {
+    REACTIONS.iter().find(|(e, _)| *e == emoji).map(|(_, label)| *label)
+}
+
+/// One emoji's reactions to a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reaction {
+    /// One of [`REACTIONS`].
+    pub emoji: String,
+    /// How many people reacted with it.
+    pub count: u32,
+    /// Who, in the order they reacted: the first [`crate::limits::REACTORS_LISTED`] of them.
+    pub by: Vec<UserRef>,
 }
 
 #[cfg(test)]

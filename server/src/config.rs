@@ -63,6 +63,15 @@ pub struct Config {
     #[arg(long, env = "PARLEY_MAX_ROOMS_PER_PERSON", default_value_t = 20)]
     pub max_rooms_per_person: usize,
 
+    /// Group rooms with at most this many members let every member mention everyone (`@room`,
+    /// `@here`); in larger ones only the room's creator may. The lobby has no creator.
+    #[arg(long, env = "PARLEY_ROOM_MENTION_MAX_MEMBERS", default_value_t = 50)]
+    pub room_mention_max_members: usize,
+
+    /// Different emoji one message may carry as reactions (the set offered has 8).
+    #[arg(long, env = "PARLEY_MAX_REACTION_KINDS", default_value_t = 8)]
+    pub max_reaction_kinds: usize,
+
     /// Let people join with a name and no password. A guest's name stays taken; the guest can
     /// come back only from the browser that holds their session.
     #[arg(long, env = "PARLEY_ALLOW_GUESTS", default_value_t = false, action = clap::ArgAction::Set)]
@@ -123,6 +132,8 @@ impl Config {
             max_connections_per_person: 10,
             max_connections_per_ip: 1_000,
             max_rooms_per_person: 20,
+            room_mention_max_members: 50,
+            max_reaction_kinds: 8,
             allow_guests: false,
             session_days: 30,
             session_check_ms: 30_000,

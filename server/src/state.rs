@@ -9,7 +9,7 @@ use socketioxide::adapter::Adapter;
 use socketioxide::{SocketIo, SocketIoBuilder};
 
 use crate::config::Config;
-use crate::domain::{AccountPolicy, Accounts, Chat, Connections};
+use crate::domain::{AccountPolicy, Accounts, Chat, ChatLimits, Connections};
 use crate::http::OriginPolicy;
 use crate::socket;
 use crate::store::StoreError;
@@ -57,7 +57,14 @@ impl AppState {
     /// Opens the store, builds the domain and the Socket.IO server for `config`.
     pub async fn new(config: Config, leptos: LeptosOptions) -> Result<Self, StartError> {
         let store = crate::store::open(config.database_url.as_deref(), &config.data_dir).await?;
-        let chat = Arc::new(Chat::new(Arc::clone(&store), config.max_rooms_per_person));
+        let chat = Arc::new(Chat::new(
+            Arc::clone(&store),
+            ChatLimits {
+                max_rooms_per_person: config.max_rooms_per_person,
+                room_mention_max_members: config.room_mention_max_members,
+                max_reaction_kinds: config.max_reaction_kinds,
+            },
+        ));
         let policy = AccountPolicy {
             allow_guests: config.allow_guests,
             session_ttl: std::time::Duration::from_secs(u64::from(config.session_days) * 86_400),

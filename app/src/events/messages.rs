@@ -112,7 +112,28 @@ client_event!(
     DeleteMessage, "message:delete", DeleteRequest => ChatMessage
 );
 
+/// Payload of [`ReactToMessage`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReactPayload {
+    /// The message (in a room the caller is a member of, not deleted).
+    pub id: Uuid,
+    /// One of [`crate::model::REACTIONS`].
+    pub emoji: String,
+    /// Add (`true`) or remove the caller's reaction. Not a toggle: asking for what holds
+    /// already changes nothing, so a retried request is harmless.
+    pub on: bool,
+}
+
+client_event!(
+    /// `message:react` (client → server): add or remove one's reaction to a message. Acked with
+    /// the message as it stands; when something changed, its audience gets
+    /// [`MessageUpdated`] (the change takes the room's next revision, so a resume replays it).
+    ReactToMessage, "message:react", ReactPayload => ChatMessage
+);
+
 server_event!(
-    /// `message:updated` (server → the message's audience): a message was edited or deleted.
+    /// `message:updated` (server → the message's audience): a message was edited, deleted or
+    /// reacted to.
     MessageUpdated, "message:updated", ChatMessage
 );

@@ -42,6 +42,22 @@ pub struct ReadState {
     /// Messages after it written by others and not deleted, counted up to
     /// [`crate::limits::UNREAD_COUNT_CAP`].
     pub unread: u32,
+    /// How many of those mention the person (by name or through `@room`), same cap.
+    #[serde(default)]
+    pub mentions: u32,
+    /// The person muted the room: no notifications from it (counts and badges stay).
+    #[serde(default)]
+    pub muted: bool,
+}
+
+/// Payload of [`MuteRoom`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MutePayload {
+    /// The room (the caller must be a member).
+    pub room: RoomId,
+    /// Mute (`true`) or unmute; setting what is set already changes nothing.
+    pub muted: bool,
 }
 
 /// Payload of [`MarkRead`].
@@ -140,6 +156,12 @@ client_event!(
     /// `room:mark_read` (client → server): the person has seen `room` up to `seq`; the ack is
     /// their read state there, and their other tabs get [`RoomRead`].
     MarkRead, "room:mark_read", MarkReadPayload => ReadState
+);
+client_event!(
+    /// `room:mute` (client → server): mute or unmute a room's notifications for the person, in
+    /// every tab and browser; the ack is their read state there, their other tabs get
+    /// [`RoomRead`].
+    MuteRoom, "room:mute", MutePayload => ReadState
 );
 client_event!(
     /// `dm:open` (client → server): the direct room with someone, created on first use.

@@ -20,9 +20,10 @@ use app::events::messages::{HistoryPage, SendMessagePayload, SyncPage};
 use app::events::presence::TypingNotice;
 use app::events::rooms::{MemberChange, ReadState, RoomList, RoomView};
 use app::limits::{HISTORY_PAGE, SYNC_PAGE, UNREAD_COUNT_CAP};
+use app::mentions::find_mentions;
 use app::model::{
-    ChatMessage, Member, RoomId, RoomKind, RoomSummary, UserId, UserRef, parse_room_name,
-    validate_body,
+    ChatMessage, Member, Mention, RoomId, RoomKind, RoomSummary, UserId, UserRef, parse_room_name,
+    reaction_label, validate_body,
 };
 use app::session::Initial;
 use uuid::Uuid;
@@ -35,7 +36,7 @@ pub use presence::OnlineTabs;
 pub use typing::TypingThrottle;
 
 use crate::store::{
-    Appended, MessageChange, MessageToAppend, ReadMarker, RoomRecord, Store, StoreError,
+    Appended, MessageChange, MessageToAppend, Reacted, ReadMarker, RoomRecord, Store, StoreError,
 };
 
 /// Who a connection speaks for: always the person of a checked session (see [`Accounts`]),
@@ -98,7 +99,31 @@ fn outsider(record: &RoomRecord) -> ChatError {
 }
 
 fn read_state(marker: ReadMarker) -> ReadState {
-    ReadState { room: marker.room, read_seq: marker.read_seq, unread: marker.unread }
+    ReadState {
+        room: marker.room,
+        read_seq: marker.read_seq,
+        unread: marker.unread,
+        mentions: marker.mentions,
+        muted: marker.muted,
+    }
+}
+
+/// The limits the domain enforces (configured; see `Config`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChatLimits {
+    /// Group rooms one person may have created and not deleted.
+    pub max_rooms_per_person: usize,
+    /// Rooms with at most this many members let every member use `@room`; larger ones only
+    /// their creator.
+    pub room_mention_max_members: usize,
+    /// Different emoji one message may carry as reactions.
+    pub max_reaction_kinds: usize,
+}
+
+impl Default for ChatLimits {
+    fn default() -> Self {
+        Self { max_rooms_per_person: 20, room_mention_max_members: 50, max_reaction_kinds: 8 }
+    }
 }
 
 /// The chat service.
@@ -107,18 +132,42 @@ pub struct Chat {
     store: Arc<dyn Store>,
     presence: OnlineTabs,
     typing: TypingThrottle,
-    max_rooms_per_person: usize,
+    limits: ChatLimits,
 }
 
 impl Chat {
-    /// A chat over `store`; each person may create up to `max_rooms_per_person` group rooms.
-    pub fn new(store: Arc<dyn Store>, max_rooms_per_person: usize) -> Self {
-        Self {
-            store,
-            presence: OnlineTabs::default(),
-            typing: TypingThrottle::default(),
-            max_rooms_per_person,
+    /// A chat over `store`, within `limits`.
+    pub fn new(store: Arc<dyn Store>, limits: ChatLimits) -> Self {
+        Self { store, presence: OnlineTabs::default(), typing: TypingThrottle::default(), limits }
+    }
+
+    /// The mentions in `body`, resolved against `room`'s members; refused if it uses `@room`
+    /// where the caller may not (see [`ChatLimits::room_mention_max_members`]). A body without
+    /// `@` costs no query.
+    async fn mentions(
+        &self,
+        who: &Identity,
+        record: &RoomRecord,
+        body: &str,
+    ) -> Result<Vec<Mention>, ChatError> {
+        if !body.contains('@') {
+            return Ok(Vec::new());
         }
+        let members = self.store.members(&record.id).await.map_err(internal)?;
+        let mentions = find_mentions(body, &members);
+        let everyone = mentions.iter().any(|m| m.user.is_none());
+        let max = self.limits.room_mention_max_members;
+        if everyone
+            && record.kind.is_group()
+            && record.members as usize > max
+            && record.created_by.as_ref() != Some(who.id())
+        {
+            return Err(ChatError::RoomMentionForbidden {
+                room: record.id.to_string(),
+                max_members: max,
+            });
+        }
+        Ok(mentions)
     }
 
     async fn summary(&self, record: RoomRecord) -> Result<RoomSummary, ChatError> {
@@ -255,15 +304,7 @@ impl Chat {
             StoreError::NotFound => ChatError::NotMember { room: room.to_string() },
             e => internal(e),
         })?;
-        let marker = self
-            .store
-            .read_states(who.id(), Some(room), UNREAD_COUNT_CAP)
-            .await
-            .map_err(internal)?
-            .into_iter()
-            .next()
-            .ok_or_else(|| ChatError::NotMember { room: room.to_string() })?;
-        Ok((read_state(marker), Audience::People(vec![who.id().clone()])))
+        self.own_read_state(who, room).await
     }
 
     /// Creates a group room named `name` (public, or `private`: by invitation) with the caller as
@@ -277,8 +318,8 @@ impl Chat {
     ) -> Result<RoomSummary, ChatError> {
         let id = parse_room_name(name)?;
         let created = self.store.rooms_created_by(who.id()).await.map_err(internal)?;
-        if usize::try_from(created).unwrap_or(usize::MAX) >= self.max_rooms_per_person {
-            return Err(ChatError::TooManyRooms { max: self.max_rooms_per_person });
+        if usize::try_from(created).unwrap_or(usize::MAX) >= self.limits.max_rooms_per_person {
+            return Err(ChatError::TooManyRooms { max: self.limits.max_rooms_per_person });
         }
         let kind = if private { RoomKind::Private } else { RoomKind::Public };
         let now = now_ms();
@@ -453,6 +494,7 @@ impl Chat {
         let body = validate_body(&request.body)?;
         let record = self.member_room(who, &request.room).await?;
         let id = request.id;
+        let mentions = self.mentions(who, &record, &body).await?;
         let appended = self
             .store
             .append(MessageToAppend {
@@ -460,6 +502,7 @@ impl Chat {
                 room: request.room,
                 author: who.user.clone(),
                 body,
+                mentions,
                 sent_at_ms: now_ms(),
             })
             .await
@@ -518,7 +561,7 @@ impl Chat {
         body: &str,
     ) -> Result<(ChatMessage, Audience), ChatError> {
         let body = validate_body(body)?;
-        self.change_message(who, id, MessageChange::Edit { body }).await
+        self.change_message(who, id, Some(body)).await
     }
 
     /// Deletes the caller's own message (its text is cleared; its place in the room stays);
@@ -529,14 +572,15 @@ impl Chat {
         who: &Identity,
         id: Uuid,
     ) -> Result<(ChatMessage, Audience), ChatError> {
-        self.change_message(who, id, MessageChange::Delete).await
+        self.change_message(who, id, None).await
     }
 
+    /// Edits (`Some` new body) or deletes the caller's own message.
     async fn change_message(
         &self,
         who: &Identity,
         id: Uuid,
-        change: MessageChange,
+        edit: Option<String>,
     ) -> Result<(ChatMessage, Audience), ChatError> {
         let not_yours = || ChatError::NotAuthor { id };
         let message = self.store.message(id).await.map_err(internal)?.ok_or_else(not_yours)?;
@@ -546,6 +590,13 @@ impl Chat {
             return Err(not_yours());
         }
         let record = self.member_room(who, &message.room).await.map_err(|_| not_yours())?;
+        let change = match edit {
+            Some(body) => {
+                let mentions = self.mentions(who, &record, &body).await?;
+                MessageChange::Edit { body, mentions }
+            }
+            None => MessageChange::Delete,
+        };
         // The store checks author and deletion again in the write: a delete that lands between
         // the read above and this write wins, and the edit is refused.
         let changed = self.store.change_message(id, who.id(), change, now_ms()).await.map_err(
@@ -555,6 +606,68 @@ impl Chat {
             },
         )?;
         Ok((changed, self.audience(&record).await?))
+    }
+
+    /// Adds or removes the caller's reaction to a message in a room they are in. The message's
+    /// audience must hear of it only when something changed (`Some`).
+    #[tracing::instrument(skip_all, fields(user = %who.user.id, id = %id))]
+    pub async fn react(
+        &self,
+        who: &Identity,
+        id: Uuid,
+        emoji: &str,
+        on: bool,
+    ) -> Result<(ChatMessage, Option<Audience>), ChatError> {
+        if reaction_label(emoji).is_none() {
+            return Err(ChatError::UnknownReaction { emoji: emoji.chars().take(16).collect() });
+        }
+        let unknown = || ChatError::UnknownMessage { id };
+        let message = self.store.message(id).await.map_err(internal)?.ok_or_else(unknown)?;
+        // A message in a room the caller is not in does not exist for them.
+        let record = self.member_room(who, &message.room).await.map_err(|_| unknown())?;
+        if message.deleted {
+            return Err(unknown());
+        }
+        let max = self.limits.max_reaction_kinds;
+        match self.store.react(id, who.id(), emoji, on, max, now_ms()).await {
+            Ok(Reacted::Changed(message)) => Ok((message, Some(self.audience(&record).await?))),
+            Ok(Reacted::Unchanged(message)) => Ok((message, None)),
+            Ok(Reacted::TooManyKinds) => Err(ChatError::TooManyReactions { max }),
+            Err(StoreError::NotFound) => Err(unknown()),
+            Err(e) => Err(internal(e)),
+        }
+    }
+
+    /// Mutes or unmutes a room's notifications for the caller; their tabs must hear of it.
+    #[tracing::instrument(skip_all, fields(user = %who.user.id, room = %room))]
+    pub async fn mute(
+        &self,
+        who: &Identity,
+        room: &RoomId,
+        muted: bool,
+    ) -> Result<(ReadState, Audience), ChatError> {
+        self.member_room(who, room).await?;
+        self.store.set_muted(room, who.id(), muted).await.map_err(|e| match e {
+            StoreError::NotFound => ChatError::NotMember { room: room.to_string() },
+            e => internal(e),
+        })?;
+        self.own_read_state(who, room).await
+    }
+
+    async fn own_read_state(
+        &self,
+        who: &Identity,
+        room: &RoomId,
+    ) -> Result<(ReadState, Audience), ChatError> {
+        let marker = self
+            .store
+            .read_states(who.id(), Some(room), UNREAD_COUNT_CAP)
+            .await
+            .map_err(internal)?
+            .into_iter()
+            .next()
+            .ok_or_else(|| ChatError::NotMember { room: room.to_string() })?;
+        Ok((read_state(marker), Audience::People(vec![who.id().clone()])))
     }
 
     /// What the first page shows a returning person: their rooms and `room`'s newest messages
@@ -594,7 +707,13 @@ mod tests {
     async fn chat() -> (Chat, tempfile::TempDir) {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = crate::store::SqliteStore::open(dir.path()).await.expect("store");
-        (Chat::new(Arc::new(store), 5), dir)
+        (
+            Chat::new(
+                Arc::new(store),
+                ChatLimits { max_rooms_per_person: 5, ..ChatLimits::default() },
+            ),
+            dir,
+        )
     }
 
     async fn person(chat: &Chat, name: &str) -> Identity {

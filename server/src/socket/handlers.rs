@@ -5,14 +5,15 @@ use std::time::Instant;
 use app::ChatError;
 use app::events::messages::{
     DeleteMessage, DeleteRequest, EditMessage, EditRequest, HistoryRequest, LoadHistory,
-    MessageUpdated, NewMessage, SendMessage, SendMessagePayload, SyncRequest, SyncRoom,
+    MessageUpdated, NewMessage, ReactPayload, ReactToMessage, SendMessage, SendMessagePayload,
+    SyncRequest, SyncRoom,
 };
 use app::events::presence::{StartTyping, Typing};
 use app::events::rooms::{
     CreateRoom, CreateRoomPayload, DeleteRoom, DirectOpened, Empty, InvitePayload, InviteToRoom,
     JoinRoom, LeaveRoom, ListRooms, MarkRead, MarkReadPayload, MemberChange, MemberJoined,
-    MemberLeft, OpenDirect, OpenDirectPayload, RoomAdded, RoomCreated, RoomDeleted, RoomMembers,
-    RoomRead, RoomRef,
+    MemberLeft, MutePayload, MuteRoom, OpenDirect, OpenDirectPayload, RoomAdded, RoomCreated,
+    RoomDeleted, RoomMembers, RoomRead, RoomRef,
 };
 use app::events::{Ack, CHAT_NAMESPACE};
 use app::model::{RoomId, RoomKind};
@@ -39,6 +40,24 @@ pub(super) fn register<A: Adapter>(socket: &socketioxide::extract::SocketRef<A>)
     on_request::<A, EditMessage, _, _>(socket, edit_message);
     on_request::<A, DeleteMessage, _, _>(socket, delete_message);
     on_request::<A, MarkRead, _, _>(socket, mark_read);
+    on_request::<A, MuteRoom, _, _>(socket, mute_room);
+    on_request::<A, ReactToMessage, _, _>(socket, react);
+}
+
+async fn react<A: Adapter>(caller: Caller<A>, payload: ReactPayload) -> Ack<ReactToMessage> {
+    let (message, audience) =
+        caller.chat.react(&caller.identity, payload.id, &payload.emoji, payload.on).await?;
+    if let Some(audience) = audience {
+        emit_to::<_, MessageUpdated>(&caller.socket, &audience, &message).await;
+    }
+    Ok(message)
+}
+
+async fn mute_room<A: Adapter>(caller: Caller<A>, payload: MutePayload) -> Ack<MuteRoom> {
+    let (state, audience) =
+        caller.chat.mute(&caller.identity, &payload.room, payload.muted).await?;
+    emit_to::<_, RoomRead>(&caller.socket, &audience, &state).await;
+    Ok(state)
 }
 
 async fn load_history<A: Adapter>(caller: Caller<A>, payload: HistoryRequest) -> Ack<LoadHistory> {

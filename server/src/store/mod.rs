@@ -10,7 +10,7 @@ mod postgres;
 mod sql;
 mod sqlite;
 
-use app::model::{ChatMessage, RoomId, RoomKind, UserId, UserRef};
+use app::model::{ChatMessage, Mention, RoomId, RoomKind, UserId, UserRef};
 use async_trait::async_trait;
 use uuid::Uuid;
 
@@ -72,6 +72,10 @@ pub struct ReadMarker {
     pub read_seq: u64,
     /// Messages after it by others, not deleted, up to the cap asked for.
     pub unread: u32,
+    /// How many of those mention the person (named or `@room`), same cap.
+    pub mentions: u32,
+    /// The person muted the room.
+    pub muted: bool,
 }
 
 /// A page of history, oldest first.
@@ -92,6 +96,8 @@ pub enum MessageChange {
     Edit {
         /// The validated body.
         body: String,
+        /// Its mentions, resolved again.
+        mentions: Vec<Mention>,
     },
     /// Deleted: the body is cleared.
     Delete,
@@ -109,8 +115,22 @@ pub struct MessageToAppend {
     pub author: UserRef,
     /// Validated body.
     pub body: String,
+    /// Its mentions, resolved against the room's members.
+    pub mentions: Vec<Mention>,
     /// Acceptance time (ms since the epoch).
     pub sent_at_ms: i64,
+}
+
+/// What [`Store::react`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reacted {
+    /// The reaction was added or removed: the message with its new revision, which its audience
+    /// must hear of.
+    Changed(ChatMessage),
+    /// It was there already (or was not, for a removal): the message unchanged.
+    Unchanged(ChatMessage),
+    /// Adding it would give the message more different reactions than allowed.
+    TooManyKinds,
 }
 
 /// What [`Store::append`] did with a message.
@@ -230,6 +250,23 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         cap: u32,
     ) -> StoreResult<Vec<ReadMarker>>;
 
+    /// Mutes or unmutes `room` for `user`; [`StoreError::NotFound`] if they are not a member.
+    async fn set_muted(&self, room: &RoomId, user: &UserId, muted: bool) -> StoreResult<()>;
+
+    /// Adds (`on`) or removes `user`'s `emoji` reaction to message `id`, in one transaction: a
+    /// change gives the message the room's next revision; asking for what holds changes nothing.
+    /// An addition that would make more than `max_kinds` different emoji is refused.
+    /// [`StoreError::NotFound`] if the message does not exist or is deleted.
+    async fn react(
+        &self,
+        id: Uuid,
+        user: &UserId,
+        emoji: &str,
+        on: bool,
+        max_kinds: usize,
+        at_ms: i64,
+    ) -> StoreResult<Reacted>;
+
     /// Appends a message with the room's next sequence number and revision, committed before
     /// returning. A message id is an idempotency key scoped to its author and room: if the same
     /// author stored the same id in the same room, that message is returned unchanged
@@ -253,7 +290,7 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// One message.
     async fn message(&self, id: Uuid) -> StoreResult<Option<ChatMessage>>;
     /// Edits or deletes a message of `author`'s that is not deleted, giving it the room's next
-    /// revision. The condition is part of the write itself, so an edit racing a delete can never
+    /// revision (an edit replaces its mentions; a delete removes its mentions and reactions). The condition is part of the write itself, so an edit racing a delete can never
     /// put text back into a deleted message: [`StoreError::NotFound`] (and nothing changes) if
     /// the message does not exist, is someone else's, or is deleted.
     async fn change_message(

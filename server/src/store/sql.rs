@@ -21,7 +21,8 @@
 
 use std::fmt;
 
-use app::model::{ChatMessage, DisplayName, RoomId, RoomKind, UserId, UserRef};
+use app::limits::REACTORS_LISTED;
+use app::model::{ChatMessage, DisplayName, Mention, Reaction, RoomId, RoomKind, UserId, UserRef};
 use async_trait::async_trait;
 use sqlx::{
     Database, Encode, Executor, FromRow, IntoArguments, Pool, QueryBuilder, Transaction, Type,
@@ -29,7 +30,7 @@ use sqlx::{
 use uuid::Uuid;
 
 use super::{
-    Appended, HistorySlice, MessageChange, MessageToAppend, ReadMarker, RoomRecord, Store,
+    Appended, HistorySlice, MessageChange, MessageToAppend, Reacted, ReadMarker, RoomRecord, Store,
     StoreError, StoreResult,
 };
 
@@ -163,6 +164,8 @@ pub(super) struct ReadRow {
     room_id: String,
     read_seq: i64,
     unread: i64,
+    mentions: i64,
+    muted: bool,
 }
 
 impl TryFrom<ReadRow> for ReadMarker {
@@ -173,6 +176,8 @@ impl TryFrom<ReadRow> for ReadMarker {
             room: RoomId(row.room_id),
             read_seq: unsigned(row.read_seq, "read marker")?,
             unread: count(row.unread),
+            mentions: count(row.mentions),
+            muted: row.muted,
         })
     }
 }
@@ -190,13 +195,52 @@ pub(super) struct MessageRow {
     rev: i64,
     edited_at: Option<i64>,
     deleted: bool,
+    /// JSON: `[Mention]`.
+    mentions: String,
+    /// JSON: `[Reaction]`, the summary [`summarize_reactions`] made.
+    reactions: String,
 }
 
 /// The columns of [`MessageRow`], as a macro so queries stay one literal.
 macro_rules! message_columns {
     () => {
-        "room_id, seq, id, author_id, author_name, body, sent_at, rev, edited_at, deleted"
+        "room_id, seq, id, author_id, author_name, body, sent_at, rev, edited_at, deleted, \
+         mentions, reactions"
     };
+}
+
+/// One person's reaction, as the summary is made from.
+#[derive(FromRow)]
+pub(super) struct ReactionRow {
+    emoji: String,
+    #[sqlx(flatten)]
+    user: UserRow,
+}
+
+/// The reactions of a message by emoji, in the order each emoji was first used; each lists its
+/// first [`REACTORS_LISTED`] people (the rows come oldest first).
+fn summarize_reactions(rows: Vec<ReactionRow>) -> StoreResult<Vec<Reaction>> {
+    let mut out: Vec<Reaction> = Vec::new();
+    for row in rows {
+        let user = UserRef::try_from(row.user)?;
+        let at = match out.iter().position(|r| r.emoji == row.emoji) {
+            Some(at) => at,
+            None => {
+                out.push(Reaction { emoji: row.emoji, count: 0, by: Vec::new() });
+                out.len() - 1
+            }
+        };
+        let reaction = &mut out[at];
+        reaction.count += 1;
+        if reaction.by.len() < REACTORS_LISTED {
+            reaction.by.push(user);
+        }
+    }
+    Ok(out)
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "[]".to_owned())
 }
 
 impl TryFrom<MessageRow> for ChatMessage {
@@ -216,8 +260,45 @@ impl TryFrom<MessageRow> for ChatMessage {
             rev: unsigned(row.rev, "revision")?,
             edited_at_ms: row.edited_at,
             deleted: row.deleted,
+            mentions: serde_json::from_str(&row.mentions).map_err(|_| corrupt("mentions"))?,
+            reactions: serde_json::from_str(&row.reactions).map_err(|_| corrupt("reactions"))?,
         })
     }
+}
+
+/// The user id a mention row has: the person's, or `''` for `@room`.
+fn mention_row_user(mention: &Mention) -> &str {
+    mention.user.as_ref().map_or("", |u| u.0.as_str())
+}
+
+/// Records whom message `seq` of `room` mentions (after its rows were cleared, for an edit).
+async fn put_mentions<DB>(
+    conn: &mut DB::Connection,
+    room: &RoomId,
+    seq: i64,
+    mentions: &[Mention],
+) -> StoreResult<()>
+where
+    DB: Database,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    DB::Arguments: IntoArguments<DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+{
+    let mut targets: Vec<&str> = mentions.iter().map(mention_row_user).collect();
+    targets.sort_unstable();
+    targets.dedup();
+    for user in targets {
+        sqlx::query(
+            "INSERT INTO mentions (room_id, seq, user_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        )
+        .bind(room.0.as_str())
+        .bind(seq)
+        .bind(user)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
 }
 
 const MESSAGE_BY_ID: &str = concat!("SELECT ", message_columns!(), " FROM messages WHERE id = $1");
@@ -266,8 +347,9 @@ where
     .await?;
     let Some((seq, rev)) = counters else { return Ok(Err(StoreError::NotFound)) };
     let inserted = sqlx::query(
-        "INSERT INTO messages (room_id, seq, id, author_id, author_name, body, sent_at, rev) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO messages \
+           (room_id, seq, id, author_id, author_name, body, sent_at, rev, mentions) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(message.room.0.as_str())
     .bind(seq)
@@ -277,6 +359,7 @@ where
     .bind(message.body.as_str())
     .bind(message.sent_at_ms)
     .bind(rev)
+    .bind(to_json(&message.mentions).as_str())
     .execute(&mut *conn)
     .await;
     match inserted {
@@ -284,6 +367,7 @@ where
         Err(e) if is_unique_violation(&e) => return Ok(Ok(None)),
         Err(e) => return Err(e.into()),
     }
+    put_mentions::<DB>(conn, &message.room, seq, &message.mentions).await?;
     Ok(Ok(Some(Appended::New(ChatMessage {
         id: message.id,
         room: message.room.clone(),
@@ -294,6 +378,8 @@ where
         rev: unsigned(rev, "revision")?,
         edited_at_ms: None,
         deleted: false,
+        mentions: message.mentions.clone(),
+        reactions: Vec::new(),
     }))))
 }
 
@@ -315,6 +401,8 @@ where
     for<'r> PeerRow: FromRow<'r, <D::Db as Database>::Row>,
     for<'r> MessageRow: FromRow<'r, <D::Db as Database>::Row>,
     for<'r> ReadRow: FromRow<'r, <D::Db as Database>::Row>,
+    for<'r> ReactionRow: FromRow<'r, <D::Db as Database>::Row>,
+    for<'r> (String, i64): FromRow<'r, <D::Db as Database>::Row>,
     for<'r> (i64,): FromRow<'r, <D::Db as Database>::Row>,
     for<'r> (String,): FromRow<'r, <D::Db as Database>::Row>,
 {
@@ -627,7 +715,13 @@ where
                (SELECT COUNT(*) FROM (SELECT 1 FROM messages msg \
                   WHERE msg.room_id = m.room_id AND msg.seq > m.read_seq \
                     AND msg.author_id <> m.user_id AND NOT msg.deleted \
-                  LIMIT $3) AS counted) AS unread \
+                  LIMIT $3) AS counted) AS unread, \
+               (SELECT COUNT(*) FROM (SELECT DISTINCT mm.seq FROM mentions mm \
+                  JOIN messages msg ON msg.room_id = mm.room_id AND msg.seq = mm.seq \
+                  WHERE mm.room_id = m.room_id AND mm.user_id IN (m.user_id, '') \
+                    AND mm.seq > m.read_seq AND msg.author_id <> m.user_id AND NOT msg.deleted \
+                  LIMIT $3) AS counted) AS mentions, \
+               m.muted \
              FROM memberships m WHERE m.user_id = $1 AND ($2 = '' OR m.room_id = $2)",
         )
         .bind(user.0.as_str())
@@ -638,6 +732,111 @@ where
         let mut markers: Vec<ReadMarker> = mapped(rows)?;
         markers.sort_unstable_by(|a, b| a.room.0.cmp(&b.room.0));
         Ok(markers)
+    }
+
+    async fn set_muted(&self, room: &RoomId, user: &UserId, muted: bool) -> StoreResult<()> {
+        let done =
+            sqlx::query("UPDATE memberships SET muted = $3 WHERE room_id = $1 AND user_id = $2")
+                .bind(room.0.as_str())
+                .bind(user.0.as_str())
+                .bind(muted)
+                .execute(&self.pool)
+                .await?;
+        if affected::<D::Db>(&done) { Ok(()) } else { Err(StoreError::NotFound) }
+    }
+
+    async fn react(
+        &self,
+        id: Uuid,
+        user: &UserId,
+        emoji: &str,
+        on: bool,
+        max_kinds: usize,
+        at_ms: i64,
+    ) -> StoreResult<Reacted> {
+        let place: Option<(String, i64)> =
+            sqlx::query_as("SELECT room_id, seq FROM messages WHERE id = $1 AND NOT deleted")
+                .bind(MessageKey(id))
+                .fetch_optional(&self.pool)
+                .await?;
+        let (room, seq) = place.ok_or(StoreError::NotFound)?;
+        let mut tx = D::begin_write(&self.pool).await?;
+        // The room's write lock first, as every change of a room takes it: concurrent reactions
+        // to one message are applied one after the other, each summary made from every row
+        // committed before it. If nothing changes, the rollback returns the revision.
+        let (rev,): (i64,) = sqlx::query_as(
+            "UPDATE rooms SET last_rev = last_rev + 1 WHERE id = $1 RETURNING last_rev",
+        )
+        .bind(room.as_str())
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        let done = if on {
+            let (kinds,): (i64,) = sqlx::query_as(
+                "SELECT COUNT(DISTINCT emoji) FROM reactions \
+                 WHERE room_id = $1 AND seq = $2 AND emoji <> $3",
+            )
+            .bind(room.as_str())
+            .bind(seq)
+            .bind(emoji)
+            .fetch_one(&mut *tx)
+            .await?;
+            // Other emoji than this one: adding to an emoji in use never makes a new kind.
+            if usize::try_from(kinds).unwrap_or(usize::MAX) >= max_kinds {
+                return Ok(Reacted::TooManyKinds);
+            }
+            sqlx::query(
+                "INSERT INTO reactions (room_id, seq, emoji, user_id, at) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+            )
+            .bind(room.as_str())
+            .bind(seq)
+            .bind(emoji)
+            .bind(user.0.as_str())
+            .bind(at_ms)
+            .execute(&mut *tx)
+            .await?
+        } else {
+            sqlx::query(
+                "DELETE FROM reactions \
+                 WHERE room_id = $1 AND seq = $2 AND emoji = $3 AND user_id = $4",
+            )
+            .bind(room.as_str())
+            .bind(seq)
+            .bind(emoji)
+            .bind(user.0.as_str())
+            .execute(&mut *tx)
+            .await?
+        };
+        if !affected::<D::Db>(&done) {
+            drop(tx);
+            let message = self.message(id).await?.ok_or(StoreError::NotFound)?;
+            return Ok(Reacted::Unchanged(message));
+        }
+        let rows: Vec<ReactionRow> = sqlx::query_as(
+            "SELECT r.emoji, u.id, u.name FROM reactions r JOIN users u ON u.id = r.user_id \
+             WHERE r.room_id = $1 AND r.seq = $2 ORDER BY r.at, r.user_id",
+        )
+        .bind(room.as_str())
+        .bind(seq)
+        .fetch_all(&mut *tx)
+        .await?;
+        let summary = to_json(&summarize_reactions(rows)?);
+        // Not deleted, checked again in the write: a delete that won the lock wins.
+        let changed: Option<MessageRow> = sqlx::query_as(concat!(
+            "UPDATE messages SET reactions = $3, rev = $4 \
+             WHERE room_id = $1 AND seq = $2 AND NOT deleted RETURNING ",
+            message_columns!()
+        ))
+        .bind(room.as_str())
+        .bind(seq)
+        .bind(summary.as_str())
+        .bind(rev)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let message = ChatMessage::try_from(changed.ok_or(StoreError::NotFound)?)?;
+        tx.commit().await?;
+        Ok(Reacted::Changed(message))
     }
 
     async fn append(&self, message: MessageToAppend) -> StoreResult<Appended> {
@@ -721,15 +920,17 @@ where
         .fetch_optional(&mut *tx)
         .await?;
         let (rev,) = rev.ok_or(StoreError::NotFound)?;
-        let (body, deleted) = match &change {
-            MessageChange::Edit { body } => (body.as_str(), false),
-            MessageChange::Delete => ("", true),
+        let (body, deleted, mentions) = match &change {
+            MessageChange::Edit { body, mentions } => (body.as_str(), false, mentions.as_slice()),
+            MessageChange::Delete => ("", true, &[][..]),
         };
         // The author and not-deleted condition again, on the row written, in a statement that
         // sees every commit made while we waited for the lock: the guard belongs to the write,
-        // so a delete that won the race leaves nothing to edit.
+        // so a delete that won the race leaves nothing to edit. A delete also clears the
+        // reactions' summary (their rows go below).
         let changed: Option<MessageRow> = sqlx::query_as(concat!(
-            "UPDATE messages SET body = $3, deleted = $4, edited_at = $5, rev = $6 \
+            "UPDATE messages SET body = $3, deleted = $4, edited_at = $5, rev = $6, mentions = $7, \
+               reactions = CASE WHEN $4 THEN '[]' ELSE reactions END \
              WHERE id = $1 AND author_id = $2 AND NOT deleted RETURNING ",
             message_columns!()
         ))
@@ -739,10 +940,25 @@ where
         .bind(deleted)
         .bind(at_ms)
         .bind(rev)
+        .bind(to_json(&mentions).as_str())
         .fetch_optional(&mut *tx)
         .await?;
         // Nothing written: the transaction rolls back with the revision it took.
         let message = ChatMessage::try_from(changed.ok_or(StoreError::NotFound)?)?;
+        let seq = i64::try_from(message.seq).unwrap_or(i64::MAX);
+        sqlx::query("DELETE FROM mentions WHERE room_id = $1 AND seq = $2")
+            .bind(message.room.0.as_str())
+            .bind(seq)
+            .execute(&mut *tx)
+            .await?;
+        put_mentions::<D::Db>(&mut tx, &message.room, seq, mentions).await?;
+        if deleted {
+            sqlx::query("DELETE FROM reactions WHERE room_id = $1 AND seq = $2")
+                .bind(message.room.0.as_str())
+                .bind(seq)
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
         Ok(message)
     }

@@ -20,3 +20,4 @@ mod read_state;
 mod request_fuzz;
 mod rooms;
 mod store;
+mod team_chat;

@@ -19,20 +19,22 @@ use std::sync::Arc;
 
 use app::ChatError;
 use app::events::ClientEvent;
-use app::events::messages::{DeleteMessage, EditMessage, LoadHistory, SendMessage, SyncRoom};
+use app::events::messages::{
+    DeleteMessage, EditMessage, LoadHistory, ReactToMessage, SendMessage, SyncRoom,
+};
 use app::events::presence::StartTyping;
 use app::events::rooms::{
-    CreateRoom, DeleteRoom, InviteToRoom, JoinRoom, LeaveRoom, ListRooms, MarkRead, OpenDirect,
-    RoomMembers,
+    CreateRoom, DeleteRoom, InviteToRoom, JoinRoom, LeaveRoom, ListRooms, MarkRead, MuteRoom,
+    OpenDirect, RoomMembers,
 };
 use app::limits::MAX_MESSAGE_CHARS;
 use app::model::{DisplayName, RoomId, UserRef};
 use proptest::prelude::*;
 use serde_json::{Value, json};
-use server::domain::{Chat, Identity};
+use server::domain::{Chat, ChatLimits, Identity};
 use server::store::{SqliteStore, Store};
 
-const EVENTS: [&str; 15] = [
+const EVENTS: [&str; 17] = [
     ListRooms::NAME,
     CreateRoom::NAME,
     JoinRoom::NAME,
@@ -48,6 +50,8 @@ const EVENTS: [&str; 15] = [
     EditMessage::NAME,
     DeleteMessage::NAME,
     MarkRead::NAME,
+    MuteRoom::NAME,
+    ReactToMessage::NAME,
 ];
 
 const PEOPLE: [&str; 3] = ["Ada", "b:o%b", "Cy's"];
@@ -108,7 +112,19 @@ fn person() -> impl Strategy<Value = Value> {
 
 /// A body: mostly a valid one, sometimes hostile or over the limit.
 fn body() -> impl Strategy<Value = String> {
-    prop_oneof![3 => "[a-z ]{1,20}", 2 => text()]
+    prop_oneof![
+        3 => "[a-z ]{1,20}",
+        2 => text(),
+        // Mentions of the people, of everyone, of nobody, at odd places.
+        2 => proptest::collection::vec(
+            prop_oneof![
+                Just("@Ada"), Just("@ADA "), Just("@b:o%b"), Just("@cy's"), Just("@room"),
+                Just("@here"), Just("@nobody"), Just("x@ada"), Just("@"), Just(" "), Just("é"),
+            ],
+            1..6,
+        )
+        .prop_map(|parts| parts.concat()),
+    ]
 }
 
 /// The payload shape `event` expects, with hostile values.
@@ -138,6 +154,16 @@ fn shaped(event: &'static str) -> BoxedStrategy<Value> {
         MarkRead::NAME => (room(), prop_oneof![0_u64..50, Just(u64::MAX)])
             .prop_map(|(room, seq)| json!({"room": room, "seq": seq}))
             .boxed(),
+        MuteRoom::NAME => (room(), any::<bool>())
+            .prop_map(|(room, muted)| json!({"room": room, "muted": muted}))
+            .boxed(),
+        ReactToMessage::NAME => (
+            message_id(),
+            prop_oneof![4 => Just("👍".to_owned()), 2 => Just("🎉".to_owned()), 1 => text()],
+            any::<bool>(),
+        )
+            .prop_map(|(id, emoji, on)| json!({"id": id, "emoji": emoji, "on": on}))
+            .boxed(),
         ListRooms::NAME => Just(json!({})).boxed(),
         _ => room().prop_map(|room| json!({"room": room})).boxed(),
     }
@@ -159,8 +185,12 @@ fn any_payload() -> impl Strategy<Value = Value> {
 fn request() -> impl Strategy<Value = (usize, usize, Vec<u8>)> {
     // Sends, edits and deletes more often than the rest: they are where people's data meet.
     let mut weighted: Vec<usize> = (0..EVENTS.len()).collect();
-    for (name, extra) in [(SendMessage::NAME, 6), (EditMessage::NAME, 2), (DeleteMessage::NAME, 2)]
-    {
+    for (name, extra) in [
+        (SendMessage::NAME, 6),
+        (EditMessage::NAME, 2),
+        (DeleteMessage::NAME, 2),
+        (ReactToMessage::NAME, 2),
+    ] {
         let at = EVENTS.iter().position(|e| *e == name).expect("listed");
         weighted.extend(std::iter::repeat_n(at, extra));
     }
@@ -220,6 +250,10 @@ async fn handle(chat: &Chat, who: &Identity, event: &str, bytes: &[u8]) -> Resul
             assert_eq!((message.id, &message.room), (p.id, &p.room));
             assert!(message.deleted || !message.body.is_empty());
             assert!(message.body.chars().count() <= MAX_MESSAGE_CHARS);
+            for m in &message.mentions {
+                let text = message.body.get(m.start as usize..m.end as usize);
+                assert!(text.is_some_and(|t| t.starts_with('@')), "{message:?}");
+            }
         }
         StartTyping::NAME => {
             chat.typing(who, &decode::<StartTyping>(bytes)?.room, std::time::Instant::now())
@@ -256,6 +290,24 @@ async fn handle(chat: &Chat, who: &Identity, event: &str, bytes: &[u8]) -> Resul
                 matches!(audience, server::domain::Audience::People(p) if p == [who.user.id.clone()])
             );
         }
+        MuteRoom::NAME => {
+            let p = decode::<MuteRoom>(bytes)?;
+            let (state, _) = chat.mute(who, &p.room, p.muted).await?;
+            assert_eq!((state.room, state.muted), (p.room, p.muted));
+        }
+        ReactToMessage::NAME => {
+            let p = decode::<ReactToMessage>(bytes)?;
+            let (message, _) = chat.react(who, p.id, &p.emoji, p.on).await?;
+            assert!(!message.deleted, "no reactions to deleted messages");
+            let mine = message
+                .reactions
+                .iter()
+                .any(|r| r.emoji == p.emoji && r.by.iter().any(|u| u.id == who.user.id));
+            assert_eq!(mine, p.on, "a reaction is set, not toggled: {message:?}");
+            assert!(
+                message.reactions.iter().all(|r| r.count > 0 && r.count as usize >= r.by.len())
+            );
+        }
         other => unreachable!("{other}"),
     }
     Ok(())
@@ -271,7 +323,10 @@ struct World {
 async fn world() -> World {
     let dir = tempfile::tempdir().expect("temp dir");
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path()).await.expect("store"));
-    let chat = Chat::new(Arc::clone(&store), 3);
+    let chat = Chat::new(
+        Arc::clone(&store),
+        ChatLimits { max_rooms_per_person: 3, ..ChatLimits::default() },
+    );
     let mut people = Vec::new();
     for name in PEOPLE {
         let user = UserRef::named(DisplayName::parse(name).expect("name"));

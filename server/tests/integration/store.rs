@@ -5,9 +5,10 @@ use crate::common;
 
 use std::sync::Arc;
 
-use app::model::{DisplayName, RoomId, RoomKind, UserId, UserRef};
+use app::model::{DisplayName, Mention, RoomId, RoomKind, UserId, UserRef};
 use server::store::{
-    Appended, MessageChange, MessageToAppend, PostgresStore, SqliteStore, Store, StoreError,
+    Appended, MessageChange, MessageToAppend, PostgresStore, Reacted, SqliteStore, Store,
+    StoreError,
 };
 use uuid::Uuid;
 
@@ -46,6 +47,7 @@ fn message(room_id: &str, author: &UserRef, body: &str) -> MessageToAppend {
         room: room(room_id),
         author: author.clone(),
         body: body.to_owned(),
+        mentions: Vec::new(),
         sent_at_ms: 1_700_000_000_000,
     }
 }
@@ -79,6 +81,10 @@ conformance!(
     lists_sort_by_bytes_whatever_the_database_locale,
     live_sessions_answers_lists_longer_than_one_query,
     read_markers_move_forward_only_and_count_what_others_wrote,
+    mentions_are_kept_with_the_message_and_counted_per_person,
+    rooms_are_muted_per_person,
+    reactions_are_set_not_toggled_and_take_a_revision,
+    concurrent_reactions_are_all_counted,
 );
 
 async fn accounts_are_unique_and_keep_their_hash(store: &dyn Store) {
@@ -254,7 +260,7 @@ async fn appends_succeed_while_other_writes_commit(store: &dyn Store) {
     };
     let edits = async {
         for i in 0..100 {
-            let change = MessageChange::Edit { body: format!("edit {i}") };
+            let change = MessageChange::Edit { body: format!("edit {i}"), mentions: Vec::new() };
             store
                 .change_message(edited.id, &ada.id, change, i)
                 .await
@@ -297,7 +303,12 @@ async fn edits_and_deletions_get_new_revisions(store: &dyn Store) {
     let a = store.append(message("lobby", &ada, "tpyo")).await.expect("append").into_message();
     let b = store.append(message("lobby", &ada, "gone soon")).await.expect("append").into_message();
     let edited = store
-        .change_message(a.id, &ada.id, MessageChange::Edit { body: "typo".into() }, 5)
+        .change_message(
+            a.id,
+            &ada.id,
+            MessageChange::Edit { body: "typo".into(), mentions: Vec::new() },
+            5,
+        )
         .await
         .expect("edit");
     assert_eq!((edited.body.as_str(), edited.edited_at_ms, edited.seq), ("typo", Some(5), a.seq));
@@ -321,7 +332,7 @@ async fn changes_are_guarded_in_the_write(store: &dyn Store) {
         store.create_account(p, Some("h"), 0).await.expect("account");
     }
     let m = store.append(message("lobby", &ada, "original")).await.expect("append").into_message();
-    let edit = |body: &str| MessageChange::Edit { body: body.to_owned() };
+    let edit = |body: &str| MessageChange::Edit { body: body.to_owned(), mentions: Vec::new() };
     let by_bob = store.change_message(m.id, &bob.id, edit("bob was here"), 5).await;
     assert!(matches!(by_bob, Err(StoreError::NotFound)), "{by_bob:?}");
     let deleted = store.change_message(m.id, &ada.id, MessageChange::Delete, 6).await.expect("del");
@@ -349,7 +360,12 @@ async fn changes_are_guarded_in_the_write(store: &dyn Store) {
     let races = ids.iter().map(|id| async move {
         let (_, _) = tokio::join!(
             store.change_message(*id, ada_id, MessageChange::Delete, 9),
-            store.change_message(*id, ada_id, MessageChange::Edit { body: "late".into() }, 9),
+            store.change_message(
+                *id,
+                ada_id,
+                MessageChange::Edit { body: "late".into(), mentions: Vec::new() },
+                9
+            ),
         );
     });
     futures_util::future::join_all(races).await;
@@ -594,4 +610,162 @@ async fn read_markers_move_forward_only_and_count_what_others_wrote(store: &dyn 
     store.create_account(&cy, Some("h"), 0).await.expect("account");
     assert!(matches!(store.mark_read(&r, &cy.id, 1).await, Err(StoreError::NotFound)));
     assert_eq!(state(&cy, 100).await, None);
+}
+
+/// Ada, Bob and Cy in group room `team`, created by Ada.
+async fn team(store: &dyn Store) -> (UserRef, UserRef, UserRef, RoomId) {
+    let people = (person("Ada"), person("Bob"), person("Cy"));
+    let r = room("team");
+    store.create_room(&r, RoomKind::Public, None, 0).await.expect("room");
+    for p in [&people.0, &people.1, &people.2] {
+        store.create_account(p, Some("h"), 0).await.expect("account");
+        store.add_member(&r, &p.id, 0).await.expect("member");
+    }
+    (people.0, people.1, people.2, r)
+}
+
+fn mention(start: u32, end: u32, user: Option<&UserRef>) -> Mention {
+    Mention { start, end, user: user.map(|u| u.id.clone()) }
+}
+
+async fn mentions_are_kept_with_the_message_and_counted_per_person(store: &dyn Store) {
+    let (ada, bob, cy, r) = team(store).await;
+    let counts = |who: &UserRef| {
+        let id = who.id.clone();
+        let r = r.clone();
+        async move {
+            let state = store.read_states(&id, Some(&r), 100).await.expect("read");
+            (state[0].unread, state[0].mentions)
+        }
+    };
+    // Bob named (twice: counted once), then everyone, then nobody.
+    let mut to_bob = message("team", &ada, "@Bob hi @bob");
+    to_bob.mentions = vec![mention(0, 4, Some(&bob)), mention(8, 12, Some(&bob))];
+    let to_bob = store.append(to_bob).await.expect("append").into_message();
+    assert_eq!(to_bob.mentions.len(), 2, "kept with the message");
+    let mut everyone = message("team", &ada, "@room lunch");
+    everyone.mentions = vec![mention(0, 5, None)];
+    store.append(everyone).await.expect("append");
+    store.append(message("team", &ada, "no one")).await.expect("append");
+    assert_eq!(counts(&bob).await, (3, 2));
+    assert_eq!(counts(&cy).await, (3, 1), "only @room reaches Cy");
+    assert_eq!(counts(&ada).await, (0, 0), "one's own mentions do not count");
+    // Read back as stored, through every read.
+    let page = store.history(&r, None, 10).await.expect("history");
+    assert_eq!(page.messages[0].mentions, to_bob.mentions);
+    assert_eq!(store.changes(&r, 0, 10).await.expect("changes")[0].mentions, to_bob.mentions);
+
+    // An edit replaces the mentions; a delete removes them.
+    let edited = store
+        .change_message(
+            to_bob.id,
+            &ada.id,
+            MessageChange::Edit {
+                body: "@Cy instead".into(),
+                mentions: vec![mention(0, 3, Some(&cy))],
+            },
+            7,
+        )
+        .await
+        .expect("edit");
+    assert_eq!(edited.mentions, vec![mention(0, 3, Some(&cy))]);
+    assert_eq!(counts(&bob).await, (3, 1));
+    assert_eq!(counts(&cy).await, (3, 2));
+    store.change_message(to_bob.id, &ada.id, MessageChange::Delete, 8).await.expect("delete");
+    assert_eq!(counts(&cy).await, (2, 1));
+    assert!(store.message(to_bob.id).await.expect("read").expect("kept").mentions.is_empty());
+    // Reading moves past them.
+    store.mark_read(&r, &cy.id, 99).await.expect("read");
+    assert_eq!(counts(&cy).await, (0, 0));
+}
+
+async fn rooms_are_muted_per_person(store: &dyn Store) {
+    let (ada, bob, _, r) = team(store).await;
+    let muted = |who: &UserRef| {
+        let id = who.id.clone();
+        let r = r.clone();
+        async move { store.read_states(&id, Some(&r), 10).await.expect("read")[0].muted }
+    };
+    assert!(!muted(&ada).await, "not muted by default");
+    store.set_muted(&r, &ada.id, true).await.expect("mute");
+    store.set_muted(&r, &ada.id, true).await.expect("mute twice is harmless");
+    assert!(muted(&ada).await);
+    assert!(!muted(&bob).await, "per person");
+    store.set_muted(&r, &ada.id, false).await.expect("unmute");
+    assert!(!muted(&ada).await);
+    let outsider = person("Dan");
+    store.create_account(&outsider, Some("h"), 0).await.expect("account");
+    let refused = store.set_muted(&r, &outsider.id, true).await;
+    assert!(matches!(refused, Err(StoreError::NotFound)), "{refused:?}");
+}
+
+async fn reactions_are_set_not_toggled_and_take_a_revision(store: &dyn Store) {
+    let (ada, bob, cy, r) = team(store).await;
+    let msg = store.append(message("team", &ada, "ship it")).await.expect("append").into_message();
+    // Each click a millisecond after the one before, so "first used" is well defined.
+    let clock = std::sync::atomic::AtomicI64::new(10);
+    let react = |who: &UserRef, emoji: &'static str, on: bool, max: usize| {
+        let id = who.id.clone();
+        let at = clock.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        async move { store.react(msg.id, &id, emoji, on, max, at).await.expect("react") }
+    };
+    let Reacted::Changed(first) = react(&bob, "👍", true, 8).await else { panic!("added") };
+    assert_eq!(first.rev, msg.rev + 1, "a reaction takes the room's next revision");
+    assert_eq!(first.reactions.len(), 1);
+    assert_eq!((first.reactions[0].count, first.reactions[0].by.clone()), (1, vec![bob.clone()]));
+    // The same again changes nothing and takes no revision.
+    let Reacted::Unchanged(same) = react(&bob, "👍", true, 8).await else { panic!("no change") };
+    assert_eq!(same, first);
+    let Reacted::Changed(two) = react(&cy, "👍", true, 8).await else { panic!("added") };
+    assert_eq!(
+        (two.reactions[0].count, two.reactions[0].by.clone()),
+        (2, vec![bob.clone(), cy.clone()])
+    );
+    // A second kind within the limit; a third refused when the limit is two, but adding to a
+    // kind in use is not a new kind.
+    assert!(matches!(react(&ada, "🎉", true, 2).await, Reacted::Changed(_)));
+    assert!(matches!(react(&ada, "👀", true, 2).await, Reacted::TooManyKinds));
+    assert!(matches!(react(&ada, "👍", true, 2).await, Reacted::Changed(_)));
+    // Removing: once changes, twice does not.
+    let Reacted::Changed(removed) = react(&bob, "👍", false, 8).await else { panic!("removed") };
+    assert_eq!(removed.reactions[0].emoji, "👍");
+    assert_eq!(removed.reactions[0].by, vec![cy.clone(), ada.clone()]);
+    assert!(matches!(react(&bob, "👍", false, 8).await, Reacted::Unchanged(_)));
+    // Replayed by a resume from before, as it stands.
+    let changes = store.changes(&r, msg.rev, 10).await.expect("changes");
+    assert_eq!(changes.len(), 1, "one message, changed several times");
+    assert_eq!(changes[0].reactions, removed.reactions);
+    assert_eq!(changes[0].rev, removed.rev);
+    // Deleting the message removes its reactions; reacting to it is then refused.
+    let deleted =
+        store.change_message(msg.id, &ada.id, MessageChange::Delete, 99).await.expect("delete");
+    assert!(deleted.reactions.is_empty());
+    let refused = store.react(msg.id, &bob.id, "👍", true, 8, 12).await;
+    assert!(matches!(refused, Err(StoreError::NotFound)), "{refused:?}");
+    let refused = store.react(Uuid::now_v7(), &bob.id, "👍", true, 8, 12).await;
+    assert!(matches!(refused, Err(StoreError::NotFound)), "{refused:?}");
+}
+
+async fn concurrent_reactions_are_all_counted(store: &dyn Store) {
+    let r = room("crowd");
+    store.create_room(&r, RoomKind::Public, None, 0).await.expect("room");
+    let people: Vec<UserRef> = (0..12).map(|i| person(&format!("p{i}"))).collect();
+    for p in &people {
+        store.create_account(p, Some("h"), 0).await.expect("account");
+        store.add_member(&r, &p.id, 0).await.expect("member");
+    }
+    let msg =
+        store.append(message("crowd", &people[0], "vote")).await.expect("append").into_message();
+    // Everyone clicks at once, some twice (a retry): each person counts once.
+    let clicks = people.iter().chain(people.iter().take(4)).map(|p| {
+        let id = p.id.clone();
+        async move { store.react(msg.id, &id, "✅", true, 8, 1).await.expect("react") }
+    });
+    futures_util::future::join_all(clicks).await;
+    let stored = store.message(msg.id).await.expect("read").expect("exists");
+    assert_eq!(stored.reactions.len(), 1);
+    assert_eq!(stored.reactions[0].count, 12);
+    assert_eq!(stored.reactions[0].by.len(), 12);
+    let changes = store.changes(&r, msg.rev, 100).await.expect("changes");
+    assert_eq!(changes.last().map(|m| m.rev), Some(msg.rev + 12), "one revision per change");
 }
