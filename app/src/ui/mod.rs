@@ -4,6 +4,9 @@
 //! latest messages) and hydrated in the browser. The connection is opened only once someone is
 //! signed in, so it only ever exists in the browser.
 
+mod composer;
+mod message;
+mod notify;
 mod people;
 mod room;
 mod saved;
@@ -374,6 +377,7 @@ fn ChatApp(
     {
         let check = move || chat.set_visible(!document().hidden());
         Effect::new(move |_| check());
+        Effect::new(move |_| chat.permission.set(notify::permission()));
         let listener = window_event_listener_untyped("visibilitychange", move |_| check());
         on_cleanup(move || listener.remove());
     }

@@ -1,17 +1,15 @@
 //! The room on screen: header, messages, typing indicator and composer.
 
-use leptos::ev::{KeyboardEvent, SubmitEvent};
 use leptos::html;
 use leptos::prelude::*;
-use uuid::Uuid;
 
-use super::state::{Delivery, Line, MessageLine, Timeline};
-use super::{ChatState, time};
-use crate::events::messages::{DeleteMessage, DeleteRequest, EditMessage, EditRequest};
-use crate::events::presence::StartTyping;
-use crate::events::rooms::{DeleteRoom, LeaveRoom, RoomRef};
-use crate::limits::TYPING_THROTTLE_MS;
-use crate::model::{RoomId, validate_body};
+use super::ChatState;
+use super::composer::Composer;
+use super::message::MessageItem;
+use super::notify::{self, Permission};
+use super::state::{Line, Timeline};
+use crate::events::rooms::{DeleteRoom, LeaveRoom, MutePayload, MuteRoom, RoomRef};
+use crate::model::RoomId;
 
 #[component]
 pub fn RoomPane() -> impl IntoView {
@@ -51,6 +49,7 @@ pub fn RoomPane() -> impl IntoView {
                 {move || members().map(|n| view! {
                     <span class="count">{n} {if n == 1 { " member" } else { " members" }}</span>
                 })}
+                <NotificationControls />
                 <Show when=can_leave>
                     <button type="button" class="ghost small" on:click=leave>"Leave room"</button>
                 </Show>
@@ -68,6 +67,39 @@ pub fn RoomPane() -> impl IntoView {
             <TypingIndicator />
             <Composer />
         </section>
+    }
+}
+
+/// Notifications: asking the browser's permission (only from this button, never on load) and
+/// muting the room on screen.
+#[component]
+fn NotificationControls() -> impl IntoView {
+    let chat = expect_context::<ChatState>();
+    let muted = move || chat.muted.with(|m| m.contains(&chat.current.get()));
+    let toggle_mute = move |_| {
+        let room = chat.current.get_untracked();
+        let payload = MutePayload { room, muted: !muted() };
+        chat.request_or_report::<MuteRoom>(payload, move |state| chat.apply_read(state));
+    };
+    let ask = move |_| notify::ask(move |answer| chat.permission.set(answer));
+    view! {
+        {move || match chat.permission.get() {
+            Permission::Ask => Some(view! {
+                <button type="button" class="ghost small" on:click=ask
+                    title="Get a notification for mentions and direct messages while Parley is in the background">
+                    "Turn on notifications"
+                </button>
+            }.into_any()),
+            Permission::Denied => Some(view! {
+                <span class="hint" title="Allow them in the browser's site settings">"Notifications blocked"</span>
+            }.into_any()),
+            Permission::Granted | Permission::Unsupported => None,
+        }}
+        <button type="button" class="ghost small" aria-pressed=move || muted().to_string()
+            title="A muted room never raises notifications; its unread counts stay"
+            on:click=toggle_mute>
+            {move || if muted() { "Muted" } else { "Mute" }}
+        </button>
     }
 }
 
@@ -236,6 +268,9 @@ fn MessageList() -> impl IntoView {
 }
 
 /// A row of the message list: a timeline line, or the "New messages" divider.
+// Nearly every row is a line (one divider at most), so boxing lines would only add an
+// allocation per row.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 enum Row {
     Line(Line),
@@ -258,94 +293,6 @@ impl Row {
     }
 }
 
-/// One message, as it stands: a change to it renders the line again (see [`Line::key`]). The
-/// body is a text node: markup in a message is shown, never interpreted. The author can edit or
-/// delete it.
-#[component]
-fn MessageItem(line: MessageLine) -> impl IntoView {
-    let chat = expect_context::<ChatState>();
-    let own = chat.is_me(&line.author.id);
-    let MessageLine { id, author, body, sent_at_ms, edited, deleted, delivery, .. } = line;
-    let room = chat.current.get_untracked();
-    let editing = RwSignal::new(None::<String>);
-    let hydrated = use_context::<super::Hydrated>().map(|h| h.0);
-    let time = move || {
-        let local = hydrated.is_some_and(|h| h.get());
-        sent_at_ms.map(|ms| view! { <time class="time">{time::clock(ms, local)}</time> })
-    };
-    let retry = {
-        let body = body.clone();
-        move |_| chat.send(room.clone(), id, body.clone())
-    };
-    let save = move || {
-        let Some(text) = editing.get_untracked() else { return };
-        chat.request_or_report::<EditMessage>(EditRequest { id, body: text }, move |msg| {
-            editing.set(None);
-            chat.apply_message(msg, false);
-        });
-    };
-    let delete = move |_| {
-        chat.request_or_report::<DeleteMessage>(DeleteRequest { id }, move |msg| {
-            chat.apply_message(msg, false);
-        });
-    };
-    let can_change = own && delivery == Delivery::Sent && !deleted;
-    let pending = delivery == Delivery::Pending;
-    let shown_body = body.clone();
-    let original = StoredValue::new(body.clone());
-    view! {
-        <li class="message" class:own=own class:pending=pending class:deleted=deleted>
-            <div class="meta">
-                <span class="author">{author.name.to_string()}</span>
-                {time}
-                <Show when=move || edited && !deleted>
-                    <span class="edited">"(edited)"</span>
-                </Show>
-                {match delivery {
-                    Delivery::Pending => Some(view! { <span class="delivery">"sending…"</span> }.into_any()),
-                    Delivery::Sent if own => Some(view! {
-                        <span class="delivery sent" role="img" aria-label="Sent">"✓"</span>
-                    }.into_any()),
-                    Delivery::Sent => None,
-                    Delivery::Unconfirmed => Some(view! {
-                        <span class="delivery failed" role="alert">"Not confirmed yet; resent when back online"</span>
-                        <button type="button" class="link" on:click=retry.clone()>"Retry"</button>
-                    }.into_any()),
-                    Delivery::Failed(why) => Some(view! {
-                        <span class="delivery failed" role="alert">"Not sent: " {why}</span>
-                        <button type="button" class="link" on:click=retry.clone()>"Retry"</button>
-                    }.into_any()),
-                }}
-                <Show when=move || can_change && editing.get().is_none()>
-                    <span class="actions">
-                        <button type="button" class="link" aria-label="Edit message"
-                            on:click=move |_| editing.set(Some(original.get_value()))>"Edit"</button>
-                        <button type="button" class="link" aria-label="Delete message" on:click=delete>"Delete"</button>
-                    </span>
-                </Show>
-            </div>
-            {move || match (deleted, editing.get().is_some()) {
-                (true, _) => view! { <p class="body placeholder">"Message deleted"</p> }.into_any(),
-                (false, true) => view! {
-                    <form class="edit" on:submit=move |ev: SubmitEvent| { ev.prevent_default(); save(); }>
-                        <label class="visually-hidden" for=format!("edit-{id}")>"Edit message text"</label>
-                        <textarea id=format!("edit-{id}") rows="2"
-                            prop:value=move || editing.get().unwrap_or_default()
-                            on:input=move |ev| editing.set(Some(event_target_value(&ev)))
-                            on:keydown=move |ev: KeyboardEvent| {
-                                if ev.key() == "Enter" && !ev.shift_key() { ev.prevent_default(); save(); }
-                                if ev.key() == "Escape" { editing.set(None); }
-                            }></textarea>
-                        <button type="submit" class="small">"Save"</button>
-                        <button type="button" class="small ghost" on:click=move |_| editing.set(None)>"Cancel"</button>
-                    </form>
-                }.into_any(),
-                (false, false) => view! { <p class="body">{shown_body.clone()}</p> }.into_any(),
-            }}
-        </li>
-    }
-}
-
 /// "Ada is typing…" for the room on screen.
 #[component]
 fn TypingIndicator() -> impl IntoView {
@@ -365,85 +312,4 @@ fn TypingIndicator() -> impl IntoView {
         }
     };
     view! { <p class="typing" aria-live="polite">{text}</p> }
-}
-
-/// The message box: Enter sends, Shift+Enter adds a line; tells the room we are typing.
-#[component]
-fn Composer() -> impl IntoView {
-    let chat = expect_context::<ChatState>();
-    let draft = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<String>);
-    let last_typing = StoredValue::new(f64::MIN);
-    // Each room keeps its own draft, in the browser's storage: switching rooms or reloading
-    // brings back what was typed and not sent.
-    let me = move || chat.me.get_untracked().map(|m| m.id);
-    Effect::new(move |_| {
-        let room = chat.current.get();
-        let saved = me().and_then(|me| super::saved::drafts(&me).remove(&room));
-        draft.set(saved.unwrap_or_default());
-    });
-    let keep = move |text: &str| {
-        if let Some(me) = me() {
-            super::saved::save_draft(&me, &chat.current.get_untracked(), text);
-        }
-    };
-    let submit = move || match validate_body(&draft.get_untracked()) {
-        Ok(body) => {
-            error.set(None);
-            draft.set(String::new());
-            keep("");
-            let room = chat.current.get_untracked();
-            let id = Uuid::now_v7();
-            chat.push_pending(&room, id, body.clone());
-            last_typing.set_value(f64::MIN);
-            chat.send(room, id, body);
-        }
-        Err(crate::ChatError::EmptyMessage) => {}
-        Err(e) => error.set(Some(e.to_string())),
-    };
-    let on_input = move |ev| {
-        let text = event_target_value(&ev);
-        keep(&text);
-        draft.set(text);
-        let now = super::state::now_ms();
-        if now - last_typing.get_value() >= TYPING_THROTTLE_MS as f64 {
-            last_typing.set_value(now);
-            let room = chat.current.get_untracked();
-            chat.request::<StartTyping>(RoomRef { room }, |_| {});
-        }
-    };
-    let on_keydown = move |ev: KeyboardEvent| {
-        if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
-            ev.prevent_default();
-            submit();
-        }
-    };
-    let placeholder = move || {
-        let room = chat.current.get();
-        let label = chat.room(&room).map(|r| chat.label(&r)).unwrap_or_default();
-        format!("Message {label}")
-    };
-    view! {
-        <form
-            class="composer"
-            on:submit=move |ev: SubmitEvent| {
-                ev.prevent_default();
-                submit();
-            }
-        >
-            <label for="composer-input" class="visually-hidden">"Message"</label>
-            <textarea
-                id="composer-input"
-                rows="2"
-                placeholder=placeholder
-                title="Enter sends, Shift+Enter starts a new line"
-                prop:value=move || draft.get()
-                on:input=on_input
-                on:keydown=on_keydown
-                aria-describedby="composer-error"
-            ></textarea>
-            <button type="submit">"Send"</button>
-            <p id="composer-error" class="error" role="alert">{move || error.get()}</p>
-        </form>
-    }
 }

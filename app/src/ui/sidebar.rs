@@ -81,6 +81,14 @@ fn RoomLink(room: RoomSummary) -> impl IntoView {
         let id = id.clone();
         Memo::new(move |_| chat.unread.with(|u| u.get(&id).copied().unwrap_or(0)))
     };
+    let mentions = {
+        let id = id.clone();
+        Memo::new(move |_| chat.mentions.with(|u| u.get(&id).copied().unwrap_or(0)))
+    };
+    let muted = {
+        let id = id.clone();
+        Memo::new(move |_| chat.muted.with(|m| m.contains(&id)))
+    };
     let members = room.members;
     let is_public = room.kind.is_group();
     view! {
@@ -88,6 +96,7 @@ fn RoomLink(room: RoomSummary) -> impl IntoView {
             <button
                 type="button"
                 class="room-link"
+                class:muted=move || muted.get()
                 aria-current=move || current().then_some("page")
                 on:click=move |_| chat.open(id.clone())
             >
@@ -95,6 +104,12 @@ fn RoomLink(room: RoomSummary) -> impl IntoView {
                 {is_public.then(|| view! {
                     <span class="count" title="Members">{members}<span class="visually-hidden">" members"</span></span>
                 })}
+                <Show when=move || muted.get()>
+                    <span class="muted-mark" title="Muted">"muted"</span>
+                </Show>
+                <Show when=move || { mentions.get() > 0 }>
+                    <span class="badge mention">"@" {move || badge(mentions.get())}<span class="visually-hidden">" mentions"</span></span>
+                </Show>
                 <Show when=move || { unread.get() > 0 }>
                     <span class="badge">{move || badge(unread.get())}<span class="visually-hidden">" unread"</span></span>
                 </Show>

@@ -51,6 +51,13 @@ pub struct ChatState {
     pub timelines: RwSignal<HashMap<RoomId, Timeline>>,
     /// Unread messages per room, as the server counts them (then kept up to date live).
     pub unread: RwSignal<HashMap<RoomId, u32>>,
+    /// Unread messages that mention the person, per room (the `@` badge), as the server counts
+    /// them, then kept up to date live.
+    pub mentions: RwSignal<HashMap<RoomId, u32>>,
+    /// Rooms the person muted: nothing from them is notified.
+    pub muted: RwSignal<HashSet<RoomId>>,
+    /// Whether the browser lets Parley notify (read after hydration; asked from a click).
+    pub permission: RwSignal<super::notify::Permission>,
     /// The person's read marker per room (the last sequence number read), from the server.
     pub read: RwSignal<HashMap<RoomId, u64>>,
     /// Where the "New messages" divider goes: above the first message after this sequence
@@ -86,6 +93,9 @@ impl ChatState {
             current: RwSignal::new(RoomId::lobby()),
             timelines: RwSignal::new(HashMap::new()),
             unread: RwSignal::new(HashMap::new()),
+            mentions: RwSignal::new(HashMap::new()),
+            muted: RwSignal::new(HashSet::new()),
+            permission: RwSignal::new(super::notify::Permission::Unsupported),
             read: RwSignal::new(HashMap::new()),
             divider: RwSignal::new(None),
             visible: RwSignal::new(true),
@@ -186,6 +196,14 @@ impl ChatState {
         self.unread.set(
             list.read.iter().filter(|r| r.unread > 0).map(|r| (r.room.clone(), r.unread)).collect(),
         );
+        self.mentions.set(
+            list.read
+                .iter()
+                .filter(|r| r.mentions > 0)
+                .map(|r| (r.room.clone(), r.mentions))
+                .collect(),
+        );
+        self.muted.set(list.read.iter().filter(|r| r.muted).map(|r| r.room.clone()).collect());
         self.read.set(list.read.into_iter().map(|r| (r.room, r.read_seq)).collect());
         let current = self.current.get_untracked();
         if !self.joined.with_untracked(|j| j.contains(&current)) {
@@ -210,6 +228,9 @@ impl ChatState {
             j.remove(id);
         });
         self.unread.update(|u| {
+            u.remove(id);
+        });
+        self.mentions.update(|u| {
             u.remove(id);
         });
         if self.current.get_untracked() == *id {
@@ -331,12 +352,59 @@ impl ChatState {
         let room = msg.room.clone();
         let away = room != self.current.get_untracked() || !self.visible.get_untracked();
         let unread = live && away && !self.is_me(&msg.author.id);
-        if self.update_timeline(&room, |t| t.apply(msg)) == Some(Applied::Inserted) && unread {
-            self.unread.update(|u| *u.entry(room.clone()).or_default() += 1);
+        let copy = unread.then(|| msg.clone());
+        if self.update_timeline(&room, |t| t.apply(msg)) == Some(Applied::Inserted)
+            && let Some(msg) = copy
+        {
+            self.count_unread(&room, std::slice::from_ref(&msg));
+            self.notify(&msg);
         }
         if room == self.current.get_untracked() {
             self.mark_read(&room);
         }
+    }
+
+    /// Counts `new` messages (stored, new to this tab, the room away or hidden) as unread, and
+    /// those that mention the person as mentions too.
+    fn count_unread(&self, room: &RoomId, new: &[ChatMessage]) {
+        let Some(me) = self.me.get_untracked().map(|m| m.id) else { return };
+        let theirs = new.iter().filter(|m| m.author.id != me);
+        let (mut unread, mut mentions) = (0u32, 0u32);
+        for msg in theirs {
+            unread += 1;
+            mentions += u32::from(msg.mentions_user(&me));
+        }
+        if unread > 0 {
+            self.unread.update(|u| *u.entry(room.clone()).or_default() += unread);
+        }
+        if mentions > 0 {
+            self.mentions.update(|u| *u.entry(room.clone()).or_default() += mentions);
+        }
+    }
+
+    /// Raises a browser notification for a message that calls for one: someone else's, in a
+    /// room not muted, a direct message or one mentioning the person, while the page is
+    /// hidden, with the person's permission (see [`super::notify`]).
+    fn notify(&self, msg: &ChatMessage) {
+        if self.visible.get_untracked() || self.is_me(&msg.author.id) {
+            return;
+        }
+        let Some(me) = self.me.get_untracked() else { return };
+        if self.muted.with_untracked(|m| m.contains(&msg.room)) {
+            return;
+        }
+        let room = self.room(&msg.room);
+        let direct = room.as_ref().is_some_and(|r| r.kind == RoomKind::Direct);
+        if !direct && !msg.mentions_user(&me.id) {
+            return;
+        }
+        let title = match &room {
+            Some(r) if !direct => format!("{} in {}", msg.author.name, self.label(r)),
+            _ => msg.author.name.to_string(),
+        };
+        let state = *self;
+        let target = msg.room.clone();
+        super::notify::show(&title, &msg.body, &msg.room.0, move || state.open(target));
     }
 
     /// Applies the server's word on the person's read state in a room (an ack, or another
@@ -346,14 +414,23 @@ impl ChatState {
             let held = r.entry(state.room.clone()).or_default();
             *held = (*held).max(state.read_seq);
         });
-        self.unread.update(|u| match state.unread {
-            0 => {
-                u.remove(&state.room);
-            }
-            n => {
-                u.insert(state.room, n);
+        self.muted.update(|m| {
+            if state.muted {
+                m.insert(state.room.clone());
+            } else {
+                m.remove(&state.room);
             }
         });
+        let set = |counts: &mut HashMap<RoomId, u32>, n: u32| match n {
+            0 => {
+                counts.remove(&state.room);
+            }
+            n => {
+                counts.insert(state.room.clone(), n);
+            }
+        };
+        self.mentions.update(|u| set(u, state.mentions));
+        self.unread.update(|u| set(u, state.unread));
     }
 
     /// Tells the server the person has seen `room` up to its newest stored message, if the page
@@ -372,6 +449,9 @@ impl ChatState {
             return;
         }
         self.unread.update(|u| {
+            u.remove(room);
+        });
+        self.mentions.update(|u| {
             u.remove(room);
         });
         if self.reading.with_value(|r| r.contains(room)) {
@@ -506,10 +586,11 @@ impl ChatState {
                 return caught_up();
             };
             state.mark_read(&room);
-            let unread = synced.new_from.iter().filter(|author| !state.is_me(author)).count();
-            if unread_room && unread > 0 {
-                let unread = u32::try_from(unread).unwrap_or(u32::MAX);
-                state.unread.update(|u| *u.entry(room.clone()).or_default() += unread);
+            if unread_room {
+                state.count_unread(&room, &synced.new);
+                for msg in &synced.new {
+                    state.notify(msg);
+                }
             }
             if let Some(last) = synced.last
                 && page.more

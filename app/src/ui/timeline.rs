@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use uuid::Uuid;
 
 use crate::events::messages::HistoryPage;
-use crate::model::{ChatMessage, UserId, UserRef};
+use crate::model::{ChatMessage, Mention, Reaction, UserRef};
 
 /// Where a message we sent stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,6 +56,10 @@ pub struct MessageLine {
     pub edited: bool,
     /// Deleted (shown as a placeholder).
     pub deleted: bool,
+    /// Whom the text mentions, where (see [`crate::mentions`]).
+    pub mentions: Vec<Mention>,
+    /// Reactions, by emoji.
+    pub reactions: Vec<Reaction>,
     /// Our own message's delivery.
     pub delivery: Delivery,
     /// Bumped on every change of this line, for keyed rendering.
@@ -73,6 +77,8 @@ impl MessageLine {
             sent_at_ms: Some(msg.sent_at_ms),
             edited: msg.edited_at_ms.is_some(),
             deleted: msg.deleted,
+            mentions: msg.mentions,
+            reactions: msg.reactions,
             delivery: Delivery::Sent,
             version: 0,
         }
@@ -143,8 +149,8 @@ pub struct Synced {
     /// The page's last revision (the cursor now), from which the next page is asked; `None` for
     /// an empty page.
     pub last: Option<u64>,
-    /// The authors of the messages that were new to the timeline, one entry per message.
-    pub new_from: Vec<UserId>,
+    /// The messages that were new to the timeline (to count as unread, or notify of).
+    pub new: Vec<ChatMessage>,
 }
 
 /// One room's lines and what the client knows of the room's stored history.
@@ -329,17 +335,17 @@ impl Timeline {
     /// cursor to its last change.
     pub fn apply_sync(&mut self, changes: Vec<ChatMessage>) -> Synced {
         let last = changes.last().map(|m| m.rev);
-        let mut new_from = Vec::new();
+        let mut new = Vec::new();
         for msg in changes {
-            let author = msg.author.id.clone();
+            let copy = msg.clone();
             if self.apply(msg) == Applied::Inserted {
-                new_from.push(author);
+                new.push(copy);
             }
         }
         if let Some(last) = last {
             self.cursor = self.cursor.max(last);
         }
-        Synced { last, new_from }
+        Synced { last, new }
     }
 
     /// Adds our own message, before the server has it.
@@ -356,6 +362,8 @@ impl Timeline {
             sent_at_ms: None,
             edited: false,
             deleted: false,
+            mentions: Vec::new(),
+            reactions: Vec::new(),
             delivery: Delivery::Pending,
             version: 0,
         }));
@@ -415,6 +423,8 @@ mod tests {
             rev,
             edited_at_ms: None,
             deleted: false,
+            mentions: Vec::new(),
+            reactions: Vec::new(),
         }
     }
 
@@ -478,7 +488,11 @@ mod tests {
         t.apply(stored(4, 4, "d"));
         assert_eq!(t.cursor(), 2);
         let synced = t.apply_sync(vec![stored(3, 3, "c"), stored(4, 4, "d")]);
-        assert_eq!(synced, Synced { last: Some(4), new_from: vec![person("Ada").id] });
+        assert_eq!(synced.last, Some(4));
+        assert_eq!(
+            synced.new.iter().map(|m| &m.author.id).collect::<Vec<_>>(),
+            [&person("Ada").id]
+        );
         assert_eq!(t.cursor(), 4);
         assert_eq!(seqs(&t), [1, 2, 3, 4].map(Some));
     }

@@ -12,9 +12,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use app::events::ServerEvent;
 use app::events::messages::{
-    HistoryRequest, LoadHistory, NewMessage, SendMessage, SendMessagePayload, SyncRequest, SyncRoom,
+    HistoryRequest, LoadHistory, MessageUpdated, NewMessage, ReactPayload, ReactToMessage,
+    SendMessage, SendMessagePayload, SyncRequest, SyncRoom,
 };
+use app::events::rooms::{Empty, ListRooms, MarkRead, MarkReadPayload, MutePayload, MuteRoom};
 use app::model::{ChatMessage, RoomId};
 use common::ChatClient;
 use serde_json::json;
@@ -242,5 +245,158 @@ async fn acked_messages_survive_sigkill_exactly_once_and_views_have_no_gap() {
         view.resume(&client).await;
         assert_eq!(view.messages(), stored, "a client's view has a gap, a duplicate or a reorder");
     }
+    drop(server);
+}
+
+/// A client's copy of the lobby by message id (the newest state of each), and which revisions it
+/// has seen (from acks and broadcasts), so it resumes from the end of what it holds without gap.
+#[derive(Default)]
+struct Copy {
+    by_id: BTreeMap<Uuid, ChatMessage>,
+    seen: HashSet<u64>,
+}
+
+impl Copy {
+    fn add(&mut self, message: ChatMessage) {
+        self.seen.insert(message.rev);
+        let newer = self.by_id.get(&message.id).is_none_or(|held| held.rev < message.rev);
+        if newer {
+            self.by_id.insert(message.id, message);
+        }
+    }
+
+    /// Takes in what another pass (a retry after the restart) learned.
+    fn merge(&mut self, learned: Copy) {
+        for m in learned.by_id.into_values() {
+            self.add(m);
+        }
+    }
+
+    fn cursor(&self) -> u64 {
+        (1..).take_while(|rev| self.seen.contains(rev)).last().unwrap_or(0)
+    }
+
+    fn take_events(&mut self, client: &mut ChatClient) {
+        for r in client.drain() {
+            if r.event == NewMessage::NAME || r.event == MessageUpdated::NAME {
+                self.add(serde_json::from_value(r.data).expect("a message"));
+            }
+        }
+    }
+
+    async fn resume(&mut self, client: &ChatClient) {
+        loop {
+            let request = SyncRequest { room: RoomId::lobby(), after_rev: self.cursor() };
+            let page = client.request::<SyncRoom>(&request).await.expect("sync");
+            let last = page.changes.last().map(|m| m.rev);
+            for m in page.changes {
+                self.add(m);
+            }
+            // Revisions a later change replaced are not sent again; the page vouches for them.
+            if let Some(last) = last {
+                self.seen.extend(1..=last);
+            }
+            if !page.more {
+                return;
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reactions_mentions_read_markers_and_mutes_survive_sigkill() {
+    common::init_logs();
+    let data = tempfile::tempdir().expect("temp dir");
+    let addr = free_addr();
+    let server = Server::start(data.path(), addr).await;
+    let ada = connect(addr, "Ada").await;
+    let bob = connect(addr, "Bob").await;
+    let cy = connect(addr, "Cy").await;
+    let mut messages = Vec::new();
+    for i in 0..20 {
+        let body = if i % 2 == 0 { format!("@bob look at {i}") } else { format!("plain {i}") };
+        let payload = SendMessagePayload { id: Uuid::now_v7(), room: RoomId::lobby(), body };
+        messages.push(ada.request::<SendMessage>(&payload).await.expect("sent"));
+    }
+    assert_eq!(messages[0].mentions.len(), 1, "{:?}", messages[0]);
+    // Bob reads up to the 6th message and mutes the lobby; both acked before the kill.
+    let read = MarkReadPayload { room: RoomId::lobby(), seq: messages[5].seq };
+    bob.request::<MarkRead>(&read).await.expect("marked");
+    let mute = MutePayload { room: RoomId::lobby(), muted: true };
+    bob.request::<MuteRoom>(&mute).await.expect("muted");
+
+    // Bob and Cy react to every message, concurrently, and the server dies under them.
+    let acked = Arc::new(AtomicUsize::new(0));
+    let react_all = |client: ChatClient, from: usize, acked: Arc<AtomicUsize>| {
+        let ids: Vec<Uuid> = messages.iter().map(|m| m.id).collect();
+        async move {
+            let mut copy = Copy::default();
+            let mut done = from;
+            for id in &ids[from..] {
+                let payload = ReactPayload { id: *id, emoji: "👍".into(), on: true };
+                match client.try_request::<ReactToMessage>(&payload, Duration::from_secs(3)).await {
+                    Some(Ok(message)) => {
+                        copy.add(message);
+                        done += 1;
+                        acked.fetch_add(1, Ordering::SeqCst);
+                    }
+                    Some(Err(e)) => panic!("refused: {e}"),
+                    None => break,
+                }
+            }
+            (client, copy, done)
+        }
+    };
+    let bobs = tokio::spawn(react_all(bob, 0, Arc::clone(&acked)));
+    let cys = tokio::spawn(react_all(cy, 0, Arc::clone(&acked)));
+    while acked.load(Ordering::SeqCst) < 15 {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    server.kill();
+    let (mut bob, mut bob_copy, bob_done) = bobs.await.expect("bob");
+    let (mut cy, mut cy_copy, cy_done) = cys.await.expect("cy");
+    assert!(bob_done + cy_done < 40, "killed mid-stream");
+    for m in &messages {
+        bob_copy.add(m.clone());
+        cy_copy.add(m.clone());
+    }
+    bob_copy.take_events(&mut bob);
+    cy_copy.take_events(&mut cy);
+    drop((bob, cy));
+
+    // Restarted: what was acked is there; each resumes from what it holds, then retries the rest.
+    let server = Server::start(data.path(), addr).await;
+    let bob = connect(addr, "Bob").await;
+    let list = bob.request::<ListRooms>(&Empty {}).await.expect("listed");
+    let state = list.read.iter().find(|r| r.room == RoomId::lobby()).expect("lobby");
+    assert_eq!(state.read_seq, messages[5].seq, "the read marker survived");
+    assert!(state.muted, "the mute survived");
+    assert_eq!(state.mentions, 7, "mentions of Bob after message 6: 6, 8, .., 18");
+    assert_eq!(state.unread, 14);
+    bob_copy.resume(&bob).await;
+    let cy = connect(addr, "Cy").await;
+    cy_copy.resume(&cy).await;
+    let (bob, learned, _) = react_all(bob, bob_done, Arc::new(AtomicUsize::new(0))).await;
+    bob_copy.merge(learned);
+    let (cy, learned, _) = react_all(cy, cy_done, Arc::new(AtomicUsize::new(0))).await;
+    cy_copy.merge(learned);
+    bob_copy.resume(&bob).await;
+    cy_copy.resume(&cy).await;
+
+    // Every message has both reactions exactly once, and both copies agree with the store.
+    let page = bob
+        .request::<LoadHistory>(&HistoryRequest { room: RoomId::lobby(), before: None })
+        .await
+        .expect("history");
+    assert_eq!(page.messages.len(), 20);
+    for m in &page.messages {
+        assert_eq!(m.reactions.len(), 1, "{m:?}");
+        assert_eq!(m.reactions[0].count, 2, "{m:?}");
+        assert_eq!(m.mentions.len(), usize::from(m.body.starts_with('@')), "{m:?}");
+    }
+    let stored: BTreeMap<Uuid, ChatMessage> =
+        page.messages.into_iter().map(|m| (m.id, m)).collect();
+    assert_eq!(bob_copy.by_id, stored, "Bob's copy, resumed, is the store's");
+    assert_eq!(cy_copy.by_id, stored, "Cy's copy, resumed, is the store's");
     drop(server);
 }

@@ -1,0 +1,239 @@
+//! The message box: Enter sends, Shift+Enter adds a line; tells the room we are typing; typing
+//! `@` offers the room's members (and `@room`) to mention.
+
+use leptos::ev::{KeyboardEvent, SubmitEvent};
+use leptos::html;
+use leptos::prelude::*;
+use uuid::Uuid;
+
+use super::ChatState;
+use crate::events::presence::StartTyping;
+use crate::events::rooms::RoomRef;
+use crate::limits::TYPING_THROTTLE_MS;
+use crate::mentions::{ROOM_WORDS, query_at_caret};
+use crate::model::validate_body;
+
+/// How many names the `@` list offers at once.
+const OFFERED: usize = 8;
+
+/// One entry of the `@` list: the name to insert and a line that explains it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Offer {
+    name: String,
+    note: &'static str,
+}
+
+/// The message box of the room on screen.
+#[component]
+pub fn Composer() -> impl IntoView {
+    let chat = expect_context::<ChatState>();
+    let input = NodeRef::<html::Textarea>::new();
+    let draft = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let last_typing = StoredValue::new(f64::MIN);
+    // The `@` being typed: the byte offset of its `@` and the text after it up to the caret.
+    let query = RwSignal::new(None::<(usize, String)>);
+    let active = RwSignal::new(0usize);
+    // Each room keeps its own draft, in the browser's storage: switching rooms or reloading
+    // brings back what was typed and not sent.
+    let me = move || chat.me.get_untracked().map(|m| m.id);
+    Effect::new(move |_| {
+        let room = chat.current.get();
+        let saved = me().and_then(|me| super::saved::drafts(&me).remove(&room));
+        draft.set(saved.unwrap_or_default());
+        query.set(None);
+    });
+    let keep = move |text: &str| {
+        if let Some(me) = me() {
+            super::saved::save_draft(&me, &chat.current.get_untracked(), text);
+        }
+    };
+    // Members whose name starts with (or has a word starting with) the query, then `@room` and
+    // `@here` when they match; never the writer.
+    let offers = Memo::new(move |_| {
+        let Some((_, q)) = query.get() else { return Vec::new() };
+        let q = q.to_lowercase();
+        let mut offers: Vec<Offer> = chat.members.with(|members| {
+            members
+                .iter()
+                .filter(|m| !chat.is_me(&m.user.id))
+                .filter(|m| {
+                    let name = m.user.name.as_str().to_lowercase();
+                    name.starts_with(&q) || name.split(' ').any(|w| w.starts_with(&q))
+                })
+                .map(|m| Offer {
+                    name: m.user.name.to_string(),
+                    note: if m.online { "online" } else { "" },
+                })
+                .take(OFFERED)
+                .collect()
+        });
+        let group = chat.room(&chat.current.get()).is_some_and(|r| r.kind.is_group());
+        if group {
+            offers.extend(
+                ROOM_WORDS
+                    .iter()
+                    .filter(|w| w.starts_with(&q))
+                    .map(|w| Offer { name: (*w).to_owned(), note: "everyone in this room" }),
+            );
+        }
+        offers
+    });
+    let open = move || !offers.with(Vec::is_empty);
+    // Where the caret is, as a byte offset into the draft (the DOM counts UTF-16 units).
+    let caret = move || -> usize {
+        let text = draft.get_untracked();
+        let units = input.get_untracked().and_then(|el| el.selection_start().ok().flatten());
+        let Some(units) = units else { return text.len() };
+        let mut seen = 0u32;
+        for (at, c) in text.char_indices() {
+            if seen >= units {
+                return at;
+            }
+            seen += c.len_utf16() as u32;
+        }
+        text.len()
+    };
+    let find_query = move || {
+        let text = draft.get_untracked();
+        let at = caret().min(text.len());
+        let found = text.get(..at).and_then(query_at_caret).map(|(at, q)| (at, q.to_owned()));
+        if found != query.get_untracked() {
+            active.set(0);
+        }
+        query.set(found);
+    };
+    let pick = move |name: String| {
+        let Some((at, _)) = query.get_untracked() else { return };
+        let text = draft.get_untracked();
+        let end = caret().clamp(at, text.len());
+        let inserted = format!("@{name} ");
+        let next = format!("{}{inserted}{}", &text[..at], &text[end..]);
+        let caret_units: u32 = next[..at + inserted.len()].encode_utf16().count() as u32;
+        draft.set(next.clone());
+        keep(&next);
+        query.set(None);
+        if let Some(el) = input.get_untracked() {
+            el.set_value(&next);
+            let _ = el.focus();
+            let _ = el.set_selection_range(caret_units, caret_units);
+        }
+    };
+    let submit = move || match validate_body(&draft.get_untracked()) {
+        Ok(body) => {
+            error.set(None);
+            draft.set(String::new());
+            query.set(None);
+            keep("");
+            let room = chat.current.get_untracked();
+            let id = Uuid::now_v7();
+            chat.push_pending(&room, id, body.clone());
+            last_typing.set_value(f64::MIN);
+            chat.send(room, id, body);
+        }
+        Err(crate::ChatError::EmptyMessage) => {}
+        Err(e) => error.set(Some(e.to_string())),
+    };
+    let on_input = move |ev| {
+        let text = event_target_value(&ev);
+        keep(&text);
+        draft.set(text);
+        find_query();
+        let now = super::state::now_ms();
+        if now - last_typing.get_value() >= TYPING_THROTTLE_MS as f64 {
+            last_typing.set_value(now);
+            let room = chat.current.get_untracked();
+            chat.request::<StartTyping>(RoomRef { room }, |_| {});
+        }
+    };
+    let on_keydown = move |ev: KeyboardEvent| {
+        if open() {
+            let n = offers.with_untracked(Vec::len);
+            match ev.key().as_str() {
+                "ArrowDown" => {
+                    ev.prevent_default();
+                    active.update(|a| *a = (*a + 1) % n);
+                    return;
+                }
+                "ArrowUp" => {
+                    ev.prevent_default();
+                    active.update(|a| *a = (*a + n - 1) % n);
+                    return;
+                }
+                "Enter" | "Tab" if !ev.shift_key() => {
+                    ev.prevent_default();
+                    let chosen = offers.with_untracked(|o| o.get(active.get_untracked()).cloned());
+                    if let Some(offer) = chosen {
+                        pick(offer.name);
+                    }
+                    return;
+                }
+                "Escape" => {
+                    ev.prevent_default();
+                    query.set(None);
+                    return;
+                }
+                _ => {}
+            }
+        }
+        if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
+            ev.prevent_default();
+            submit();
+        }
+    };
+    let placeholder = move || {
+        let room = chat.current.get();
+        let label = chat.room(&room).map(|r| chat.label(&r)).unwrap_or_default();
+        format!("Message {label}")
+    };
+    let option_id = |i: usize| format!("mention-option-{i}");
+    view! {
+        <form
+            class="composer"
+            on:submit=move |ev: SubmitEvent| {
+                ev.prevent_default();
+                submit();
+            }
+        >
+            <Show when=open>
+                <ul class="mention-picker" id="mention-options" role="listbox" aria-label="People to mention">
+                    <For each=move || offers.get().into_iter().enumerate() key=|(i, o)| (*i, o.clone())
+                        let:((i, offer))>
+                        {
+                            let name = offer.name.clone();
+                            view! {
+                                <li role="option" id=option_id(i)
+                                    aria-selected=move || (active.get() == i).to_string()
+                                    class:active=move || active.get() == i
+                                    // Before the textarea loses focus to the click.
+                                    on:mousedown=move |ev| { ev.prevent_default(); pick(name.clone()); }>
+                                    <span class="name">"@" {offer.name.clone()}</span>
+                                    <span class="note">{offer.note}</span>
+                                </li>
+                            }
+                        }
+                    </For>
+                </ul>
+            </Show>
+            <label for="composer-input" class="visually-hidden">"Message"</label>
+            <textarea
+                id="composer-input"
+                node_ref=input
+                rows="2"
+                placeholder=placeholder
+                title="Enter sends, Shift+Enter starts a new line, @ mentions someone"
+                prop:value=move || draft.get()
+                on:input=on_input
+                on:keydown=on_keydown
+                on:click=move |_| find_query()
+                on:blur=move |_| query.set(None)
+                aria-autocomplete="list"
+                aria-controls=move || open().then_some("mention-options")
+                aria-activedescendant=move || open().then(|| option_id(active.get()))
+                aria-describedby="composer-error"
+            ></textarea>
+            <button type="submit">"Send"</button>
+            <p id="composer-error" class="error" role="alert">{move || error.get()}</p>
+        </form>
+    }
+}
