@@ -121,6 +121,13 @@ pub enum ChatError {
         /// The message id that was named.
         id: uuid::Uuid,
     },
+    /// A reply to a message that cannot start a thread: a reply itself, deleted, or in another
+    /// room than the one named.
+    #[error("message {id} cannot be replied to in a thread")]
+    NotAThread {
+        /// The message named as the thread.
+        id: uuid::Uuid,
+    },
     /// A reaction outside the allowed set ([`crate::model::REACTIONS`]).
     #[error("{emoji:?} is not one of the reactions offered")]
     UnknownReaction {

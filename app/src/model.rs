@@ -234,6 +234,21 @@ pub struct ChatMessage {
     /// Reactions, in the order they were first added (empty once deleted).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reactions: Vec<Reaction>,
+    /// For a reply in a thread, the message it answers (same room); `None` for a message of the
+    /// room's own timeline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread: Option<Uuid>,
+    /// For a message that started a thread: how many replies it has (deleted ones included:
+    /// they keep their place as a placeholder).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub replies: u32,
+    /// When its last reply was sent (ms since the epoch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_reply_at_ms: Option<i64>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl ChatMessage {

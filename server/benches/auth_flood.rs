@@ -70,6 +70,7 @@ async fn chat_acks(tab: &ChatClient, until: &AtomicBool, at_least: usize) -> Vec
             id: Uuid::now_v7(),
             room: RoomId::lobby(),
             body: "still here".into(),
+            thread: None,
         };
         tab.request::<SendMessage>(&payload).await.expect("acknowledged");
         acks.push(started.elapsed());

@@ -79,7 +79,8 @@ async fn run(sender_node: &TestApp, receiver_node: &TestApp) -> Outcome {
     for _ in 0..MESSAGES {
         tick.tick().await;
         let body = format!("t={}", origin.elapsed().as_nanos());
-        let payload = SendMessagePayload { id: Uuid::now_v7(), room: RoomId::lobby(), body };
+        let payload =
+            SendMessagePayload { id: Uuid::now_v7(), room: RoomId::lobby(), body, thread: None };
         // Not awaiting the ack keeps the rate steady; what arrives is what counts.
         sender.emit("message:send", serde_json::to_value(&payload).unwrap()).await;
     }

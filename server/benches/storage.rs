@@ -34,6 +34,7 @@ fn message(room: &RoomId, i: usize) -> MessageToAppend {
         author: ada(),
         body: format!("benchmark message number {i} with a little text to make it realistic"),
         mentions: Vec::new(),
+        thread: None,
         sent_at_ms: 1_795_000_000_000,
     }
 }

@@ -15,12 +15,45 @@ pub struct SendMessagePayload {
     pub room: RoomId,
     /// The text, as typed. Trimmed by the server; see [`crate::limits::MAX_MESSAGE_CHARS`].
     pub body: String,
+    /// To reply in a thread: the message answered (in `room`, not deleted, not itself a reply).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread: Option<Uuid>,
 }
 
 client_event!(
-    /// `message:send` (client → server): post a message to a room. Acked with the stored
-    /// [`ChatMessage`]; sending an id again returns the message stored the first time.
+    /// `message:send` (client → server): post a message to a room, or a reply in a thread.
+    /// Acked with the stored [`ChatMessage`]; sending an id again returns the message stored
+    /// the first time. A reply also changes the message it answers (reply count, last reply
+    /// time), which its audience gets as [`MessageUpdated`].
     SendMessage, "message:send", SendMessagePayload => ChatMessage
+);
+
+/// Payload of [`LoadThread`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThreadRequest {
+    /// The message that started the thread (in a room the caller is a member of).
+    pub parent: Uuid,
+    /// Only replies with a sequence number below this one; `None` for the newest page.
+    #[serde(default)]
+    pub before: Option<u64>,
+}
+
+/// Ack of [`LoadThread`]: the message answered and one page of its replies, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThreadPage {
+    /// The message that started the thread, as it stands.
+    pub parent: ChatMessage,
+    /// At most [`crate::limits::HISTORY_PAGE`] replies, oldest first; `room` is the parent's
+    /// room, `has_more` says whether older replies exist, `rev` is the room's revision when
+    /// read (replies are changes of the room, replayed by [`SyncRoom`]).
+    pub page: HistoryPage,
+}
+
+client_event!(
+    /// `message:thread` (client → server): a page of a thread's replies, newest page first,
+    /// then older ones by `before`.
+    LoadThread, "message:thread", ThreadRequest => ThreadPage
 );
 
 server_event!(

@@ -605,7 +605,7 @@ impl ChatState {
     pub fn send(&self, room: RoomId, id: Uuid, body: String) {
         self.update_timeline(&room, |t| t.set_delivery(id, Delivery::Pending));
         let state = *self;
-        let payload = SendMessagePayload { id, room: room.clone(), body };
+        let payload = SendMessagePayload { id, room: room.clone(), body, thread: None };
         self.request::<SendMessage>(payload, move |result| {
             let outcome = match result {
                 Ok(message) => {

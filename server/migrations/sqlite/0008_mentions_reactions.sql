@@ -1,10 +1,17 @@
--- Mentions, reactions and muted rooms.
+-- Mentions, reactions, threads and muted rooms.
 --
 -- A message keeps its mentions (where in the body, and whom) and its reactions' summary as JSON
 -- beside the body, so a page of history is still one query; the tables below are what the
 -- summaries are made from and what unread mentions are counted on.
 ALTER TABLE messages ADD COLUMN mentions TEXT NOT NULL DEFAULT '[]';
 ALTER TABLE messages ADD COLUMN reactions TEXT NOT NULL DEFAULT '[]';
+
+-- Threads: a reply names the message it answers (in the same room, never itself a reply); the
+-- message answered keeps how many replies it has and when the last came.
+ALTER TABLE messages ADD COLUMN thread_of TEXT;
+ALTER TABLE messages ADD COLUMN replies INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE messages ADD COLUMN last_reply_at INTEGER;
+CREATE INDEX messages_by_thread ON messages (thread_of, seq);
 
 -- A person muted the room's notifications.
 ALTER TABLE memberships ADD COLUMN muted BOOLEAN NOT NULL DEFAULT FALSE;

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use app::ChatError;
-use app::events::messages::{HistoryPage, SendMessagePayload, SyncPage};
+use app::events::messages::{HistoryPage, SendMessagePayload, SyncPage, ThreadPage};
 use app::events::presence::TypingNotice;
 use app::events::rooms::{MemberChange, ReadState, RoomList, RoomView};
 use app::limits::{HISTORY_PAGE, SYNC_PAGE, UNREAD_COUNT_CAP};
@@ -494,6 +494,17 @@ impl Chat {
         let body = validate_body(&request.body)?;
         let record = self.member_room(who, &request.room).await?;
         let id = request.id;
+        if let Some(parent) = request.thread
+            && !self.can_start_thread(parent, &request.room).await?
+        {
+            // A retry of a reply stored before its thread became unusable is still a retry.
+            return match self.store.message(id).await.map_err(internal)? {
+                Some(stored) if stored.author.id == *who.id() && stored.room == request.room => {
+                    Ok((stored, None))
+                }
+                _ => Err(ChatError::NotAThread { id: parent }),
+            };
+        }
         let mentions = self.mentions(who, &record, &body).await?;
         let appended = self
             .store
@@ -503,6 +514,7 @@ impl Chat {
                 author: who.user.clone(),
                 body,
                 mentions,
+                thread: request.thread,
                 sent_at_ms: now_ms(),
             })
             .await
@@ -518,6 +530,49 @@ impl Chat {
             }
             Appended::Retry(message) => (message, None),
         })
+    }
+
+    /// Whether `parent` can take a reply in `room`: it is there, not deleted, not a reply.
+    async fn can_start_thread(&self, parent: Uuid, room: &RoomId) -> Result<bool, ChatError> {
+        let parent = self.store.message(parent).await.map_err(internal)?;
+        Ok(parent.is_some_and(|p| p.room == *room && p.thread.is_none() && !p.deleted))
+    }
+
+    /// The message a newly stored reply answers, as it stands now (its reply count changed):
+    /// the reply's audience must hear of it too. `None` for a message that is not a reply.
+    pub async fn thread_parent(
+        &self,
+        reply: &ChatMessage,
+    ) -> Result<Option<ChatMessage>, ChatError> {
+        let Some(parent) = reply.thread else { return Ok(None) };
+        self.store.message(parent).await.map_err(internal)
+    }
+
+    /// A page of a thread's replies for a member of its room: the newest, or the one before
+    /// `before`, with the message that started it.
+    pub async fn thread(
+        &self,
+        who: &Identity,
+        parent: Uuid,
+        before: Option<u64>,
+    ) -> Result<ThreadPage, ChatError> {
+        let unknown = || ChatError::UnknownMessage { id: parent };
+        let message = self.store.message(parent).await.map_err(internal)?.ok_or_else(unknown)?;
+        self.member_room(who, &message.room).await.map_err(|_| unknown())?;
+        if message.thread.is_some() {
+            return Err(ChatError::NotAThread { id: parent });
+        }
+        let slice = self.store.thread(parent, before, HISTORY_PAGE).await.map_err(|e| match e {
+            StoreError::NotFound => unknown(),
+            e => internal(e),
+        })?;
+        let page = HistoryPage {
+            room: message.room.clone(),
+            messages: slice.messages,
+            has_more: slice.has_more,
+            rev: slice.rev,
+        };
+        Ok(ThreadPage { parent: message, page })
     }
 
     /// A page of a room's history for a member: the newest, or the one before `before`.
@@ -725,7 +780,7 @@ mod tests {
     }
 
     fn send(room: &RoomId, id: Uuid, body: &str) -> SendMessagePayload {
-        SendMessagePayload { id, room: room.clone(), body: body.to_owned() }
+        SendMessagePayload { id, room: room.clone(), body: body.to_owned(), thread: None }
     }
 
     #[tokio::test]

@@ -5,8 +5,8 @@ use std::time::Instant;
 use app::ChatError;
 use app::events::messages::{
     DeleteMessage, DeleteRequest, EditMessage, EditRequest, HistoryRequest, LoadHistory,
-    MessageUpdated, NewMessage, ReactPayload, ReactToMessage, SendMessage, SendMessagePayload,
-    SyncRequest, SyncRoom,
+    LoadThread, MessageUpdated, NewMessage, ReactPayload, ReactToMessage, SendMessage,
+    SendMessagePayload, SyncRequest, SyncRoom, ThreadRequest,
 };
 use app::events::presence::{StartTyping, Typing};
 use app::events::rooms::{
@@ -20,7 +20,7 @@ use app::model::{RoomId, RoomKind};
 use socketioxide::adapter::Adapter;
 use socketioxide::operators::BroadcastOperators;
 
-use super::{Caller, emit, emit_to, on_request, room_key, user_key};
+use super::{Caller, audience_keys, emit, emit_to, on_request, room_key, user_key};
 use crate::domain::Audience;
 
 /// Registers every request handler on a new connection.
@@ -36,6 +36,7 @@ pub(super) fn register<A: Adapter>(socket: &socketioxide::extract::SocketRef<A>)
     on_request::<A, SendMessage, _, _>(socket, send_message);
     on_request::<A, StartTyping, _, _>(socket, start_typing);
     on_request::<A, LoadHistory, _, _>(socket, load_history);
+    on_request::<A, LoadThread, _, _>(socket, load_thread);
     on_request::<A, SyncRoom, _, _>(socket, sync_room);
     on_request::<A, EditMessage, _, _>(socket, edit_message);
     on_request::<A, DeleteMessage, _, _>(socket, delete_message);
@@ -58,6 +59,10 @@ async fn mute_room<A: Adapter>(caller: Caller<A>, payload: MutePayload) -> Ack<M
         caller.chat.mute(&caller.identity, &payload.room, payload.muted).await?;
     emit_to::<_, RoomRead>(&caller.socket, &audience, &state).await;
     Ok(state)
+}
+
+async fn load_thread<A: Adapter>(caller: Caller<A>, payload: ThreadRequest) -> Ack<LoadThread> {
+    caller.chat.thread(&caller.identity, payload.parent, payload.before).await
 }
 
 async fn load_history<A: Adapter>(caller: Caller<A>, payload: HistoryRequest) -> Ack<LoadHistory> {
@@ -219,6 +224,17 @@ async fn send_message<A: Adapter>(
     // A retry's message was delivered when it was first stored.
     if let Some(audience) = audience {
         emit_to::<_, NewMessage>(&caller.socket, &audience, &message).await;
+        // A reply changed the message it answers (its count): the sender's tab hears of that
+        // too, it has no other way to.
+        match caller.chat.thread_parent(&message).await {
+            Ok(Some(parent)) => {
+                if let Some(ns) = caller.io.of(CHAT_NAMESPACE) {
+                    emit::<_, MessageUpdated>(ns.to(audience_keys(&audience)), &parent).await;
+                }
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "could not read a reply's thread"),
+        }
     }
     Ok(message)
 }

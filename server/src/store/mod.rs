@@ -117,6 +117,8 @@ pub struct MessageToAppend {
     pub body: String,
     /// Its mentions, resolved against the room's members.
     pub mentions: Vec<Mention>,
+    /// For a reply, the message it answers (checked by the caller: same room, not a reply).
+    pub thread: Option<Uuid>,
     /// Acceptance time (ms since the epoch).
     pub sent_at_ms: i64,
 }
@@ -268,12 +270,22 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     ) -> StoreResult<Reacted>;
 
     /// Appends a message with the room's next sequence number and revision, committed before
-    /// returning. A message id is an idempotency key scoped to its author and room: if the same
+    /// returning. A reply also updates the message it answers (reply count, last reply time),
+    /// which takes the revision after the reply's. A message id is an idempotency key scoped to its author and room: if the same
     /// author stored the same id in the same room, that message is returned unchanged
     /// ([`Appended::Retry`]); if the id belongs to anyone else's message or another room, the
     /// append is refused with [`StoreError::Conflict`] and nothing changes.
     async fn append(&self, message: MessageToAppend) -> StoreResult<Appended>;
-    /// The `limit` newest messages of a room with `seq < before` (if given), oldest first.
+    /// The `limit` newest replies in the thread of message `parent` with `seq < before` (if
+    /// given), oldest first; [`StoreError::NotFound`] if there is no such message.
+    async fn thread(
+        &self,
+        parent: Uuid,
+        before: Option<u64>,
+        limit: u32,
+    ) -> StoreResult<HistorySlice>;
+    /// The `limit` newest messages of a room's own timeline (replies in threads left out) with
+    /// `seq < before` (if given), oldest first.
     async fn history(
         &self,
         room: &RoomId,

@@ -199,13 +199,16 @@ pub(super) struct MessageRow {
     mentions: String,
     /// JSON: `[Reaction]`, the summary [`summarize_reactions`] made.
     reactions: String,
+    thread_of: Option<MessageKey>,
+    replies: i64,
+    last_reply_at: Option<i64>,
 }
 
 /// The columns of [`MessageRow`], as a macro so queries stay one literal.
 macro_rules! message_columns {
     () => {
         "room_id, seq, id, author_id, author_name, body, sent_at, rev, edited_at, deleted, \
-         mentions, reactions"
+         mentions, reactions, thread_of, replies, last_reply_at"
     };
 }
 
@@ -262,6 +265,9 @@ impl TryFrom<MessageRow> for ChatMessage {
             deleted: row.deleted,
             mentions: serde_json::from_str(&row.mentions).map_err(|_| corrupt("mentions"))?,
             reactions: serde_json::from_str(&row.reactions).map_err(|_| corrupt("reactions"))?,
+            thread: row.thread_of.map(|k| k.0),
+            replies: count(row.replies),
+            last_reply_at_ms: row.last_reply_at,
         })
     }
 }
@@ -329,6 +335,7 @@ where
     for<'q> i64: Encode<'q, DB> + Type<DB>,
     for<'q> &'q str: Encode<'q, DB> + Type<DB>,
     for<'q> MessageKey: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<MessageKey>: Encode<'q, DB>,
     for<'r> MessageRow: FromRow<'r, DB::Row>,
     for<'r> (i64, i64): FromRow<'r, DB::Row>,
 {
@@ -338,18 +345,22 @@ where
     if let Some(row) = existing {
         return Ok(super::retry_of(row.try_into()?, message).map(Some));
     }
+    // A reply changes two messages (itself, and the one it answers): two revisions.
+    let revisions: i64 = if message.thread.is_some() { 2 } else { 1 };
     let counters: Option<(i64, i64)> = sqlx::query_as(
-        "UPDATE rooms SET last_seq = last_seq + 1, last_rev = last_rev + 1 WHERE id = $1 \
+        "UPDATE rooms SET last_seq = last_seq + 1, last_rev = last_rev + $2 WHERE id = $1 \
          RETURNING last_seq, last_rev",
     )
     .bind(message.room.0.as_str())
+    .bind(revisions)
     .fetch_optional(&mut *conn)
     .await?;
-    let Some((seq, rev)) = counters else { return Ok(Err(StoreError::NotFound)) };
+    let Some((seq, last_rev)) = counters else { return Ok(Err(StoreError::NotFound)) };
+    let rev = last_rev - revisions + 1;
     let inserted = sqlx::query(
         "INSERT INTO messages \
-           (room_id, seq, id, author_id, author_name, body, sent_at, rev, mentions) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+           (room_id, seq, id, author_id, author_name, body, sent_at, rev, mentions, thread_of) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(message.room.0.as_str())
     .bind(seq)
@@ -360,6 +371,7 @@ where
     .bind(message.sent_at_ms)
     .bind(rev)
     .bind(to_json(&message.mentions).as_str())
+    .bind(message.thread.map(MessageKey))
     .execute(&mut *conn)
     .await;
     match inserted {
@@ -368,6 +380,18 @@ where
         Err(e) => return Err(e.into()),
     }
     put_mentions::<DB>(conn, &message.room, seq, &message.mentions).await?;
+    if let Some(parent) = message.thread {
+        sqlx::query(
+            "UPDATE messages SET replies = replies + 1, last_reply_at = $3, rev = $4 \
+             WHERE id = $1 AND room_id = $2",
+        )
+        .bind(MessageKey(parent))
+        .bind(message.room.0.as_str())
+        .bind(message.sent_at_ms)
+        .bind(last_rev)
+        .execute(&mut *conn)
+        .await?;
+    }
     Ok(Ok(Some(Appended::New(ChatMessage {
         id: message.id,
         room: message.room.clone(),
@@ -380,6 +404,9 @@ where
         deleted: false,
         mentions: message.mentions.clone(),
         reactions: Vec::new(),
+        thread: message.thread,
+        replies: 0,
+        last_reply_at_ms: None,
     }))))
 }
 
@@ -395,6 +422,7 @@ where
     for<'q> bool: Encode<'q, D::Db> + Type<D::Db>,
     for<'q> &'q str: Encode<'q, D::Db> + Type<D::Db>,
     for<'q> MessageKey: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> Option<MessageKey>: Encode<'q, D::Db>,
     for<'r> RoomRow: FromRow<'r, <D::Db as Database>::Row>,
     for<'r> UserRow: FromRow<'r, <D::Db as Database>::Row>,
     for<'r> CredentialsRow: FromRow<'r, <D::Db as Database>::Row>,
@@ -715,6 +743,7 @@ where
                (SELECT COUNT(*) FROM (SELECT 1 FROM messages msg \
                   WHERE msg.room_id = m.room_id AND msg.seq > m.read_seq \
                     AND msg.author_id <> m.user_id AND NOT msg.deleted \
+                    AND msg.thread_of IS NULL \
                   LIMIT $3) AS counted) AS unread, \
                (SELECT COUNT(*) FROM (SELECT DISTINCT mm.seq FROM mentions mm \
                   JOIN messages msg ON msg.room_id = mm.room_id AND msg.seq = mm.seq \
@@ -860,9 +889,41 @@ where
         let rows: Vec<MessageRow> = sqlx::query_as(concat!(
             "SELECT ",
             message_columns!(),
-            " FROM messages WHERE room_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3"
+            " FROM messages WHERE room_id = $1 AND seq < $2 AND thread_of IS NULL \
+             ORDER BY seq DESC LIMIT $3"
         ))
         .bind(room.0.as_str())
+        .bind(before)
+        .bind(i64::from(limit) + 1)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut messages: Vec<ChatMessage> = mapped(rows)?;
+        let has_more = messages.len() > limit as usize;
+        messages.truncate(limit as usize);
+        messages.reverse();
+        Ok(HistorySlice { messages, has_more, rev: u64::try_from(rev).unwrap_or_default() })
+    }
+
+    async fn thread(
+        &self,
+        parent: Uuid,
+        before: Option<u64>,
+        limit: u32,
+    ) -> StoreResult<HistorySlice> {
+        let rev: Option<(i64,)> = sqlx::query_as(
+            "SELECT r.last_rev FROM rooms r JOIN messages m ON m.room_id = r.id WHERE m.id = $1",
+        )
+        .bind(MessageKey(parent))
+        .fetch_optional(&self.pool)
+        .await?;
+        let (rev,) = rev.ok_or(StoreError::NotFound)?;
+        let before = before.map_or(i64::MAX, |b| i64::try_from(b).unwrap_or(i64::MAX));
+        let rows: Vec<MessageRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            message_columns!(),
+            " FROM messages WHERE thread_of = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3"
+        ))
+        .bind(MessageKey(parent))
         .bind(before)
         .bind(i64::from(limit) + 1)
         .fetch_all(&self.pool)

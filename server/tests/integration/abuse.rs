@@ -14,7 +14,12 @@ use tokio_tungstenite::tungstenite::Message;
 use uuid::Uuid;
 
 fn lobby(body: &str) -> SendMessagePayload {
-    SendMessagePayload { id: Uuid::now_v7(), room: RoomId::lobby(), body: body.to_owned() }
+    SendMessagePayload {
+        id: Uuid::now_v7(),
+        room: RoomId::lobby(),
+        body: body.to_owned(),
+        thread: None,
+    }
 }
 
 /// The lobby's stored messages (the newest page), as a fresh reader sees them.

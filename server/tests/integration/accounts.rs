@@ -261,8 +261,12 @@ async fn identity_comes_from_the_session_never_from_the_payload() {
     let mallory = ChatClient::connect(&app.url("/"), "/chat", json!({ "name": "Bob" }), Some(&ada))
         .await
         .expect("connected");
-    let request =
-        SendMessagePayload { id: Uuid::now_v7(), room: RoomId::lobby(), body: "hi".into() };
+    let request = SendMessagePayload {
+        id: Uuid::now_v7(),
+        room: RoomId::lobby(),
+        body: "hi".into(),
+        thread: None,
+    };
     let mut raw = serde_json::to_value(&request).expect("json");
     raw["author"] = json!({ "id": "bob", "name": "Bob" });
     let ack = mallory.request_raw("message:send", raw).await;

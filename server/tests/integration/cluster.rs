@@ -18,7 +18,12 @@ use common::{TestApp, spawn_app_with};
 use uuid::Uuid;
 
 fn msg(room: &str, body: &str) -> SendMessagePayload {
-    SendMessagePayload { id: Uuid::now_v7(), room: RoomId(room.to_owned()), body: body.to_owned() }
+    SendMessagePayload {
+        id: Uuid::now_v7(),
+        room: RoomId(room.to_owned()),
+        body: body.to_owned(),
+        thread: None,
+    }
 }
 
 fn room(id: &str) -> RoomRef {

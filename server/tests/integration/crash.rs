@@ -144,6 +144,7 @@ async fn acked_messages_survive_sigkill_exactly_once_and_views_have_no_gap() {
                     id: Uuid::now_v7(),
                     room: RoomId::lobby(),
                     body: format!("client {c} message {i}"),
+                    thread: None,
                 })
                 .collect()
         })
@@ -315,7 +316,8 @@ async fn reactions_mentions_read_markers_and_mutes_survive_sigkill() {
     let mut messages = Vec::new();
     for i in 0..20 {
         let body = if i % 2 == 0 { format!("@bob look at {i}") } else { format!("plain {i}") };
-        let payload = SendMessagePayload { id: Uuid::now_v7(), room: RoomId::lobby(), body };
+        let payload =
+            SendMessagePayload { id: Uuid::now_v7(), room: RoomId::lobby(), body, thread: None };
         messages.push(ada.request::<SendMessage>(&payload).await.expect("sent"));
     }
     assert_eq!(messages[0].mentions.len(), 1, "{:?}", messages[0]);

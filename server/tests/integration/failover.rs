@@ -17,7 +17,12 @@ use common::{ChatClient, WAIT, password_of, register};
 use uuid::Uuid;
 
 fn msg(body: &str) -> SendMessagePayload {
-    SendMessagePayload { id: Uuid::now_v7(), room: RoomId::lobby(), body: body.to_owned() }
+    SendMessagePayload {
+        id: Uuid::now_v7(),
+        room: RoomId::lobby(),
+        body: body.to_owned(),
+        thread: None,
+    }
 }
 
 async fn cluster(redis: &Redis, postgres: &Postgres) -> (Node, Node) {
@@ -191,6 +196,7 @@ async fn a_leave_that_cannot_reach_every_node_is_refused_and_undone() {
         id: Uuid::now_v7(),
         room: hush.clone(),
         body: body.to_owned(),
+        thread: None,
     };
     let first = bob.request::<SendMessage>(&in_hush("welcome")).await.expect("sent");
     ada_there.until::<NewMessage>(|m| m.id == first.id).await;

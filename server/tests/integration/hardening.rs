@@ -17,7 +17,12 @@ use common::spawn_app;
 use uuid::Uuid;
 
 fn msg(room: &RoomId, body: &str) -> SendMessagePayload {
-    SendMessagePayload { id: Uuid::now_v7(), room: room.clone(), body: body.to_owned() }
+    SendMessagePayload {
+        id: Uuid::now_v7(),
+        room: room.clone(),
+        body: body.to_owned(),
+        thread: None,
+    }
 }
 
 /// `a:b` + `c` and `a` + `b:c` used to share `dm:a:b:c`: the second pair joined the first

@@ -13,7 +13,12 @@ use common::{ChatClient, spawn_app, spawn_app_in};
 use uuid::Uuid;
 
 fn msg(room: &str, body: &str) -> SendMessagePayload {
-    SendMessagePayload { id: Uuid::now_v7(), room: RoomId(room.to_owned()), body: body.to_owned() }
+    SendMessagePayload {
+        id: Uuid::now_v7(),
+        room: RoomId(room.to_owned()),
+        body: body.to_owned(),
+        thread: None,
+    }
 }
 
 fn history(room: &str, before: Option<u64>) -> HistoryRequest {

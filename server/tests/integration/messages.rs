@@ -11,7 +11,12 @@ use serde_json::json;
 use uuid::Uuid;
 
 fn lobby(body: &str) -> SendMessagePayload {
-    SendMessagePayload { id: Uuid::now_v7(), room: RoomId::lobby(), body: body.to_owned() }
+    SendMessagePayload {
+        id: Uuid::now_v7(),
+        room: RoomId::lobby(),
+        body: body.to_owned(),
+        thread: None,
+    }
 }
 
 #[tokio::test]
@@ -72,8 +77,12 @@ async fn someone_elses_message_id_is_refused_and_replays_nothing() {
         mallory.request::<SendMessage>(&same_room).await,
         Err(ChatError::MessageIdTaken { id: original.id })
     );
-    let other_room =
-        SendMessagePayload { id: original.id, room: RoomId("ops".into()), body: "replay".into() };
+    let other_room = SendMessagePayload {
+        id: original.id,
+        room: RoomId("ops".into()),
+        body: "replay".into(),
+        thread: None,
+    };
     assert_eq!(
         mallory.request::<SendMessage>(&other_room).await,
         Err(ChatError::MessageIdTaken { id: original.id })

@@ -13,7 +13,12 @@ use common::{ChatClient, TestApp, sign_in, spawn_app};
 use uuid::Uuid;
 
 fn lobby(body: &str) -> SendMessagePayload {
-    SendMessagePayload { id: Uuid::now_v7(), room: RoomId::lobby(), body: body.to_owned() }
+    SendMessagePayload {
+        id: Uuid::now_v7(),
+        room: RoomId::lobby(),
+        body: body.to_owned(),
+        thread: None,
+    }
 }
 
 /// The caller's read state in `room`, as a fresh `room:list` reports it.

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use app::ChatError;
 use app::events::ClientEvent;
 use app::events::messages::{
-    DeleteMessage, EditMessage, LoadHistory, ReactToMessage, SendMessage, SyncRoom,
+    DeleteMessage, EditMessage, LoadHistory, LoadThread, ReactToMessage, SendMessage, SyncRoom,
 };
 use app::events::presence::StartTyping;
 use app::events::rooms::{
@@ -34,7 +34,7 @@ use serde_json::{Value, json};
 use server::domain::{Chat, ChatLimits, Identity};
 use server::store::{SqliteStore, Store};
 
-const EVENTS: [&str; 17] = [
+const EVENTS: [&str; 18] = [
     ListRooms::NAME,
     CreateRoom::NAME,
     JoinRoom::NAME,
@@ -52,6 +52,7 @@ const EVENTS: [&str; 17] = [
     MarkRead::NAME,
     MuteRoom::NAME,
     ReactToMessage::NAME,
+    LoadThread::NAME,
 ];
 
 const PEOPLE: [&str; 3] = ["Ada", "b:o%b", "Cy's"];
@@ -138,8 +139,13 @@ fn shaped(event: &'static str) -> BoxedStrategy<Value> {
             (room(), person()).prop_map(|(room, user)| json!({"room": room, "user": user})).boxed()
         }
         OpenDirect::NAME => person().prop_map(|user| json!({"user": user})).boxed(),
-        SendMessage::NAME => (message_id(), room(), body())
-            .prop_map(|(id, room, body)| json!({"id": id, "room": room, "body": body}))
+        SendMessage::NAME => (message_id(), room(), body(), proptest::option::of(message_id()))
+            .prop_map(|(id, room, body, thread)| {
+                json!({"id": id, "room": room, "body": body, "thread": thread})
+            })
+            .boxed(),
+        LoadThread::NAME => (message_id(), proptest::option::of(0_u64..50))
+            .prop_map(|(parent, before)| json!({"parent": parent, "before": before}))
             .boxed(),
         LoadHistory::NAME => (room(), proptest::option::of(0_u64..50))
             .prop_map(|(room, before)| json!({"room": room, "before": before}))
@@ -250,6 +256,10 @@ async fn handle(chat: &Chat, who: &Identity, event: &str, bytes: &[u8]) -> Resul
             assert_eq!((message.id, &message.room), (p.id, &p.room));
             assert!(message.deleted || !message.body.is_empty());
             assert!(message.body.chars().count() <= MAX_MESSAGE_CHARS);
+            if let Some(parent) = message.thread {
+                let parent = chat.thread(who, parent, None).await.map(|t| t.parent);
+                assert!(parent.is_ok_and(|p| p.room == message.room && p.thread.is_none()));
+            }
             for m in &message.mentions {
                 let text = message.body.get(m.start as usize..m.end as usize);
                 assert!(text.is_some_and(|t| t.starts_with('@')), "{message:?}");
@@ -308,6 +318,13 @@ async fn handle(chat: &Chat, who: &Identity, event: &str, bytes: &[u8]) -> Resul
                 message.reactions.iter().all(|r| r.count > 0 && r.count as usize >= r.by.len())
             );
         }
+        LoadThread::NAME => {
+            let p = decode::<LoadThread>(bytes)?;
+            let thread = chat.thread(who, p.parent, p.before).await?;
+            assert!(thread.parent.thread.is_none(), "a thread starts at a message of the room");
+            assert!(thread.page.messages.iter().all(|m| m.thread == Some(p.parent)));
+            assert!(thread.page.messages.windows(2).all(|w| w[0].seq < w[1].seq));
+        }
         other => unreachable!("{other}"),
     }
     Ok(())
@@ -359,11 +376,21 @@ proptest! {
             // Every room anyone is in: history in order, gap-free, deleted means empty.
             for who in &world.people {
                 for room in world.store.memberships(&who.user.id).await.expect("rooms") {
-                    let page = world.store.history(&room, None, 500).await.expect("history");
-                    let seqs: Vec<u64> = page.messages.iter().map(|m| m.seq).collect();
+                    // Every message (the room's own and replies in threads) once, numbered
+                    // without a gap; the room's history is the ones that are not replies.
+                    let mut all = world.store.changes(&room, 0, 10_000).await.expect("changes");
+                    all.sort_by_key(|m| m.seq);
+                    let seqs: Vec<u64> = all.iter().map(|m| m.seq).collect();
                     let expected: Vec<u64> = (1..=seqs.len() as u64).collect();
-                    assert_eq!(seqs, expected, "history of {room} has gaps or disorder");
-                    assert!(page.messages.iter().all(|m| !m.deleted || m.body.is_empty()));
+                    assert_eq!(seqs, expected, "messages of {room} have gaps or disorder");
+                    let page = world.store.history(&room, None, 500).await.expect("history");
+                    let own: Vec<u64> = all.iter().filter(|m| m.thread.is_none()).map(|m| m.seq).collect();
+                    assert_eq!(page.messages.iter().map(|m| m.seq).collect::<Vec<_>>(), own);
+                    assert!(all.iter().all(|m| !m.deleted || m.body.is_empty()));
+                    for reply in all.iter().filter(|m| m.thread.is_some()) {
+                        let parent = all.iter().find(|p| Some(p.id) == reply.thread);
+                        assert!(parent.is_some_and(|p| p.thread.is_none() && p.seq < reply.seq));
+                    }
                 }
             }
         });

@@ -16,7 +16,12 @@ use serde_json::json;
 use uuid::Uuid;
 
 fn msg(room: &str, body: &str) -> SendMessagePayload {
-    SendMessagePayload { id: Uuid::now_v7(), room: RoomId(room.to_owned()), body: body.to_owned() }
+    SendMessagePayload {
+        id: Uuid::now_v7(),
+        room: RoomId(room.to_owned()),
+        body: body.to_owned(),
+        thread: None,
+    }
 }
 
 fn room(id: &str) -> RoomRef {

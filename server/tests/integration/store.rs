@@ -48,6 +48,7 @@ fn message(room_id: &str, author: &UserRef, body: &str) -> MessageToAppend {
         author: author.clone(),
         body: body.to_owned(),
         mentions: Vec::new(),
+        thread: None,
         sent_at_ms: 1_700_000_000_000,
     }
 }
@@ -85,6 +86,7 @@ conformance!(
     rooms_are_muted_per_person,
     reactions_are_set_not_toggled_and_take_a_revision,
     concurrent_reactions_are_all_counted,
+    replies_live_in_their_thread_and_count_on_the_parent,
 );
 
 async fn accounts_are_unique_and_keep_their_hash(store: &dyn Store) {
@@ -768,4 +770,67 @@ async fn concurrent_reactions_are_all_counted(store: &dyn Store) {
     assert_eq!(stored.reactions[0].by.len(), 12);
     let changes = store.changes(&r, msg.rev, 100).await.expect("changes");
     assert_eq!(changes.last().map(|m| m.rev), Some(msg.rev + 12), "one revision per change");
+}
+
+async fn replies_live_in_their_thread_and_count_on_the_parent(store: &dyn Store) {
+    let (ada, bob, cy, r) = team(store).await;
+    let parent =
+        store.append(message("team", &ada, "question")).await.expect("append").into_message();
+    let reply_to = |who: &UserRef, body: &str, at: i64| MessageToAppend {
+        thread: Some(parent.id),
+        sent_at_ms: at,
+        ..message("team", who, body)
+    };
+    let first = reply_to(&bob, "answer 1", 5);
+    let stored = store.append(first.clone()).await.expect("reply").into_message();
+    assert_eq!(stored.thread, Some(parent.id));
+    assert_eq!(stored.rev, parent.rev + 1, "the reply takes the next revision…");
+    let now = store.message(parent.id).await.expect("read").expect("parent");
+    assert_eq!((now.replies, now.last_reply_at_ms), (1, Some(5)));
+    assert_eq!(now.rev, parent.rev + 2, "…and the parent the one after");
+    // A retry changes nothing.
+    assert!(matches!(store.append(first).await.expect("retry"), Appended::Retry(_)));
+    assert_eq!(store.message(parent.id).await.expect("read").expect("parent").replies, 1);
+    for (i, who) in [&cy, &bob].into_iter().enumerate() {
+        store
+            .append(reply_to(who, &format!("answer {}", i + 2), 10 + i as i64))
+            .await
+            .expect("reply");
+    }
+    let mut mentioning = reply_to(&bob, "@Cy see", 20);
+    mentioning.mentions = vec![mention(0, 3, Some(&cy))];
+    store.append(mentioning).await.expect("reply");
+    let now = store.message(parent.id).await.expect("read").expect("parent");
+    assert_eq!((now.replies, now.last_reply_at_ms), (4, Some(20)));
+
+    // The room's timeline has the parent only; the thread pages backwards like history.
+    let room_page = store.history(&r, None, 10).await.expect("history");
+    assert_eq!(room_page.messages.iter().map(|m| m.id).collect::<Vec<_>>(), [parent.id]);
+    let newest = store.thread(parent.id, None, 3).await.expect("thread");
+    assert!(newest.has_more);
+    assert_eq!(
+        newest.messages.iter().map(|m| m.body.as_str()).collect::<Vec<_>>(),
+        ["answer 2", "answer 3", "@Cy see"]
+    );
+    let older = store.thread(parent.id, Some(newest.messages[0].seq), 3).await.expect("older");
+    assert_eq!(older.messages.iter().map(|m| m.body.as_str()).collect::<Vec<_>>(), ["answer 1"]);
+    assert!(!older.has_more);
+    assert!(matches!(store.thread(Uuid::now_v7(), None, 3).await, Err(StoreError::NotFound)));
+    // A resume replays replies and the parent's changes, by revision.
+    let changes = store.changes(&r, parent.rev, 100).await.expect("changes");
+    assert_eq!(changes.iter().filter(|m| m.thread == Some(parent.id)).count(), 4);
+    assert_eq!(changes.last().map(|m| m.id), Some(parent.id), "the parent's last change is last");
+    assert!(changes.windows(2).all(|w| w[0].rev < w[1].rev));
+
+    // Replies are not unread in the room; a reply that mentions someone is a mention of them.
+    let state = |who: &UserRef| {
+        let id = who.id.clone();
+        let r = r.clone();
+        async move {
+            let s = store.read_states(&id, Some(&r), 100).await.expect("read");
+            (s[0].unread, s[0].mentions)
+        }
+    };
+    assert_eq!(state(&cy).await, (1, 1));
+    assert_eq!(state(&ada).await, (0, 0));
 }

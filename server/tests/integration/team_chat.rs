@@ -5,8 +5,9 @@ use crate::common;
 
 use app::ChatError;
 use app::events::messages::{
-    EditMessage, EditRequest, HistoryRequest, LoadHistory, MessageUpdated, ReactPayload,
-    ReactToMessage, SendMessage, SendMessagePayload, SyncRequest, SyncRoom,
+    DeleteMessage, DeleteRequest, EditMessage, EditRequest, HistoryRequest, LoadHistory,
+    LoadThread, MessageUpdated, NewMessage, ReactPayload, ReactToMessage, SendMessage,
+    SendMessagePayload, SyncRequest, SyncRoom, ThreadRequest,
 };
 use app::events::rooms::{
     CreateRoom, CreateRoomPayload, Empty, InvitePayload, InviteToRoom, JoinRoom, ListRooms,
@@ -74,10 +75,16 @@ on_both_stores!(
     muting_is_per_person_and_reaches_every_tab,
     reactions_are_live_idempotent_and_bounded,
     concurrent_reactions_by_several_people_all_count,
+    thread_replies_are_live_paged_counted_and_never_doubled,
 );
 
 fn say(room: &RoomId, body: &str) -> SendMessagePayload {
-    SendMessagePayload { id: Uuid::now_v7(), room: room.clone(), body: body.to_owned() }
+    SendMessagePayload {
+        id: Uuid::now_v7(),
+        room: room.clone(),
+        body: body.to_owned(),
+        thread: None,
+    }
 }
 
 async fn state_in(client: &ChatClient, room: &RoomId) -> ReadState {
@@ -317,4 +324,106 @@ async fn concurrent_reactions_by_several_people_all_count(store: Store) {
     }
     assert_eq!(seen.len(), 6, "one update per person: {seen:?}");
     assert_eq!(seen.last(), Some(last));
+}
+
+fn reply(room: &RoomId, parent: Uuid, body: &str) -> SendMessagePayload {
+    SendMessagePayload { thread: Some(parent), ..say(room, body) }
+}
+
+async fn thread_replies_are_live_paged_counted_and_never_doubled(store: Store) {
+    let subject = store.start(|_| {}).await;
+    let app = &subject.app;
+    let mut ada = app.connect("Ada").await;
+    let mut ada_tab = app.connect("Ada").await;
+    let bob = app.connect("Bob").await;
+    let mut cy = app.connect("Cy").await; // watches the reply count
+    let lobby = RoomId::lobby();
+    let parent = ada.request::<SendMessage>(&say(&lobby, "release today?")).await.expect("sent");
+
+    // Bob replies: the reply reaches the room live, and so does the parent's new count, also
+    // to the tab that wrote the parent.
+    let first = bob.request::<SendMessage>(&reply(&lobby, parent.id, "yes, at 3")).await;
+    let first = first.expect("replied");
+    assert_eq!(first.thread, Some(parent.id));
+    assert_eq!(ada.until::<NewMessage>(|m| m.id == first.id).await.0, first);
+    for client in [&mut ada, &mut ada_tab, &mut cy] {
+        let (updated, _) = client.until::<MessageUpdated>(|m| m.id == parent.id).await;
+        assert_eq!((updated.replies, updated.last_reply_at_ms), (1, Some(first.sent_at_ms)));
+    }
+
+    // A retry after a lost ack is the same reply, counted once.
+    let again = bob
+        .request::<SendMessage>(&SendMessagePayload {
+            id: first.id,
+            ..reply(&lobby, parent.id, "yes, at 3")
+        })
+        .await;
+    assert_eq!(again.expect("retry"), first);
+    let page = cy.request::<LoadThread>(&ThreadRequest { parent: parent.id, before: None }).await;
+    let page = page.expect("thread");
+    assert_eq!(page.parent.replies, 1);
+    assert_eq!(page.page.messages, [first.clone()]);
+
+    // Not threads: a reply, a message of another room, a deleted message, an unknown id.
+    let nested = cy.request::<SendMessage>(&reply(&lobby, first.id, "nested")).await;
+    assert_eq!(nested, Err(ChatError::NotAThread { id: first.id }));
+    let ops = room_with(&ada, &[&bob, &cy], "ops").await;
+    let elsewhere = cy.request::<SendMessage>(&reply(&ops, parent.id, "wrong room")).await;
+    assert_eq!(elsewhere, Err(ChatError::NotAThread { id: parent.id }));
+    let gone = ada.request::<SendMessage>(&say(&lobby, "oops")).await.expect("sent");
+    ada.request::<DeleteMessage>(&DeleteRequest { id: gone.id }).await.expect("deleted");
+    let late = cy.request::<SendMessage>(&reply(&lobby, gone.id, "too late")).await;
+    assert_eq!(late, Err(ChatError::NotAThread { id: gone.id }));
+    let nowhere = Uuid::now_v7();
+    let unknown = cy.request::<LoadThread>(&ThreadRequest { parent: nowhere, before: None }).await;
+    assert_eq!(unknown, Err(ChatError::UnknownMessage { id: nowhere }));
+
+    // Many replies page like history; edits and deletions reach the thread.
+    for i in 0..55 {
+        cy.request::<SendMessage>(&reply(&lobby, parent.id, &format!("+{i} @Ada")))
+            .await
+            .expect("replied");
+    }
+    let newest =
+        ada.request::<LoadThread>(&ThreadRequest { parent: parent.id, before: None }).await;
+    let newest = newest.expect("thread");
+    assert_eq!(
+        (newest.page.messages.len(), newest.page.has_more, newest.parent.replies),
+        (50, true, 56)
+    );
+    let older = ThreadRequest { parent: parent.id, before: Some(newest.page.messages[0].seq) };
+    let older = ada.request::<LoadThread>(&older).await.expect("older");
+    assert_eq!(older.page.messages.len(), 6);
+    assert_eq!(older.page.messages[0], first);
+    let edited =
+        bob.request::<EditMessage>(&EditRequest { id: first.id, body: "yes, at 4".into() }).await;
+    assert_eq!(edited.expect("edited").thread, Some(parent.id));
+    bob.request::<DeleteMessage>(&DeleteRequest { id: first.id }).await.expect("deleted");
+    let oldest = ada
+        .request::<LoadThread>(&ThreadRequest {
+            parent: parent.id,
+            before: Some(newest.page.messages[0].seq),
+        })
+        .await;
+    assert!(oldest.expect("older").page.messages[0].deleted);
+
+    // The room's history holds the parent, not the replies; replies are not unread in the
+    // room, but those that mention someone count as their mentions.
+    let history =
+        cy.request::<LoadHistory>(&HistoryRequest { room: lobby.clone(), before: None }).await;
+    assert!(history.expect("history").messages.iter().all(|m| m.thread.is_none()));
+    let state = state_in(&ada, &lobby).await;
+    assert_eq!((state.unread, state.mentions), (0, 55), "{state:?}");
+
+    // A resume from before the thread replays every reply once and the parent as it stands.
+    let sync =
+        bob.request::<SyncRoom>(&SyncRequest { room: lobby.clone(), after_rev: parent.rev }).await;
+    let sync = sync.expect("synced");
+    let replies: Vec<&ChatMessage> =
+        sync.changes.iter().filter(|m| m.thread == Some(parent.id)).collect();
+    assert_eq!(replies.len(), 56);
+    let ids: std::collections::HashSet<Uuid> = replies.iter().map(|m| m.id).collect();
+    assert_eq!(ids.len(), 56, "no reply twice");
+    let replayed = sync.changes.iter().find(|m| m.id == parent.id).expect("the parent");
+    assert_eq!(replayed.replies, 56);
 }
