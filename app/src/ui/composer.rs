@@ -23,9 +23,9 @@ struct Offer {
     note: &'static str,
 }
 
-/// The message box of the room on screen.
+/// The message box of the room on screen, or (with `thread`) of the thread open beside it.
 #[component]
-pub fn Composer() -> impl IntoView {
+pub fn Composer(#[prop(optional)] thread: Option<Uuid>) -> impl IntoView {
     let chat = expect_context::<ChatState>();
     let input = NodeRef::<html::Textarea>::new();
     let draft = RwSignal::new(String::new());
@@ -37,17 +37,26 @@ pub fn Composer() -> impl IntoView {
     // Each room keeps its own draft, in the browser's storage: switching rooms or reloading
     // brings back what was typed and not sent.
     let me = move || chat.me.get_untracked().map(|m| m.id);
+    let draft_key = move || match thread {
+        Some(parent) => super::saved::thread_draft_key(parent),
+        None => chat.current.get_untracked(),
+    };
     Effect::new(move |_| {
-        let room = chat.current.get();
-        let saved = me().and_then(|me| super::saved::drafts(&me).remove(&room));
+        chat.current.track();
+        let saved = me().and_then(|me| super::saved::drafts(&me).remove(&draft_key()));
         draft.set(saved.unwrap_or_default());
         query.set(None);
     });
     let keep = move |text: &str| {
         if let Some(me) = me() {
-            super::saved::save_draft(&me, &chat.current.get_untracked(), text);
+            super::saved::save_draft(&me, &draft_key(), text);
         }
     };
+    // Ids unique on the page: the room's composer and the thread's are both there.
+    let prefix = if thread.is_some() { "thread-" } else { "" };
+    let input_id = format!("{prefix}composer-input");
+    let list_id = format!("{prefix}mention-options");
+    let error_id = format!("{prefix}composer-error");
     // Members whose name starts with (or has a word starting with) the query, then `@room` and
     // `@here` when they match; never the writer.
     let offers = Memo::new(move |_| {
@@ -127,9 +136,9 @@ pub fn Composer() -> impl IntoView {
             keep("");
             let room = chat.current.get_untracked();
             let id = Uuid::now_v7();
-            chat.push_pending(&room, id, body.clone());
+            chat.push_pending(&room, id, body.clone(), thread);
             last_typing.set_value(f64::MIN);
-            chat.send(room, id, body);
+            chat.send(room, id, body, thread);
         }
         Err(crate::ChatError::EmptyMessage) => {}
         Err(e) => error.set(Some(e.to_string())),
@@ -182,11 +191,19 @@ pub fn Composer() -> impl IntoView {
         }
     };
     let placeholder = move || {
+        if thread.is_some() {
+            return "Reply in thread".to_owned();
+        }
         let room = chat.current.get();
         let label = chat.room(&room).map(|r| chat.label(&r)).unwrap_or_default();
         format!("Message {label}")
     };
-    let option_id = |i: usize| format!("mention-option-{i}");
+    let option_id = move |i: usize| format!("{prefix}mention-option-{i}");
+    let label = if thread.is_some() { "Reply" } else { "Message" };
+    let controls = {
+        let list_id = list_id.clone();
+        move || open().then(|| list_id.clone())
+    };
     view! {
         <form
             class="composer"
@@ -196,7 +213,7 @@ pub fn Composer() -> impl IntoView {
             }
         >
             <Show when=open>
-                <ul class="mention-picker" id="mention-options" role="listbox" aria-label="People to mention">
+                <ul class="mention-picker" id=list_id.clone() role="listbox" aria-label="People to mention">
                     <For each=move || offers.get().into_iter().enumerate() key=|(i, o)| (*i, o.clone())
                         let:((i, offer))>
                         {
@@ -215,9 +232,9 @@ pub fn Composer() -> impl IntoView {
                     </For>
                 </ul>
             </Show>
-            <label for="composer-input" class="visually-hidden">"Message"</label>
+            <label for=input_id.clone() class="visually-hidden">{label}</label>
             <textarea
-                id="composer-input"
+                id=input_id.clone()
                 node_ref=input
                 rows="2"
                 placeholder=placeholder
@@ -228,12 +245,12 @@ pub fn Composer() -> impl IntoView {
                 on:click=move |_| find_query()
                 on:blur=move |_| query.set(None)
                 aria-autocomplete="list"
-                aria-controls=move || open().then_some("mention-options")
+                aria-controls=controls
                 aria-activedescendant=move || open().then(|| option_id(active.get()))
-                aria-describedby="composer-error"
+                aria-describedby=error_id.clone()
             ></textarea>
-            <button type="submit">"Send"</button>
-            <p id="composer-error" class="error" role="alert">{move || error.get()}</p>
+            <button type="submit">{if thread.is_some() { "Reply" } else { "Send" }}</button>
+            <p id=error_id class="error" role="alert">{move || error.get()}</p>
         </form>
     }
 }

@@ -16,8 +16,10 @@ use crate::model::{REACTIONS, Reaction, UserId};
 /// One message, as it stands: a change to it renders the line again (see
 /// [`super::timeline::LineKey`]). The body is text nodes: markup in a message is shown, never
 /// interpreted. The author can edit or delete it; anyone in the room can react to it.
+///
+/// `in_thread`: shown as the head of its thread's panel (no reply button or count there).
 #[component]
-pub fn MessageItem(line: MessageLine) -> impl IntoView {
+pub fn MessageItem(line: MessageLine, #[prop(optional)] in_thread: bool) -> impl IntoView {
     let chat = expect_context::<ChatState>();
     let own = chat.is_me(&line.author.id);
     let me = chat.me.get_untracked().map(|m| m.id);
@@ -33,6 +35,9 @@ pub fn MessageItem(line: MessageLine) -> impl IntoView {
         delivery,
         mentions,
         reactions,
+        thread,
+        replies,
+        last_reply_at_ms,
         ..
     } = line;
     let room = chat.current.get_untracked();
@@ -44,7 +49,7 @@ pub fn MessageItem(line: MessageLine) -> impl IntoView {
     };
     let retry = {
         let body = body.clone();
-        move |_| chat.send(room.clone(), id, body.clone())
+        move |_| chat.send(room.clone(), id, body.clone(), thread)
     };
     let save = move || {
         let Some(text) = editing.get_untracked() else { return };
@@ -60,6 +65,20 @@ pub fn MessageItem(line: MessageLine) -> impl IntoView {
     };
     let stored = delivery == Delivery::Sent && !deleted;
     let can_change = own && stored;
+    let can_reply = stored && thread.is_none() && !in_thread;
+    let open_thread = move |_| chat.open_thread(id);
+    let replies_line = (replies > 0 && !in_thread).then(|| {
+        let last = move || {
+            let local = hydrated.is_some_and(|h| h.get());
+            last_reply_at_ms.map(|ms| format!(" · last reply {}", time::clock(ms, local)))
+        };
+        view! {
+            <button type="button" class="link replies" on:click=open_thread>
+                {if replies == 1 { "1 reply".to_owned() } else { format!("{replies} replies") }}
+                <span class="last">{last}</span>
+            </button>
+        }
+    });
     let pending = delivery == Delivery::Pending;
     let original = StoredValue::new(body.clone());
     let shown = StoredValue::new((body, mentions));
@@ -87,11 +106,17 @@ pub fn MessageItem(line: MessageLine) -> impl IntoView {
                         <button type="button" class="link" on:click=retry.clone()>"Retry"</button>
                     }.into_any()),
                 }}
-                <Show when=move || can_change && editing.get().is_none()>
+                <Show when=move || (can_change || can_reply) && editing.get().is_none()>
                     <span class="actions">
-                        <button type="button" class="link" aria-label="Edit message"
-                            on:click=move |_| editing.set(Some(original.get_value()))>"Edit"</button>
-                        <button type="button" class="link" aria-label="Delete message" on:click=delete>"Delete"</button>
+                        {can_reply.then(|| view! {
+                            <button type="button" class="link" aria-label="Reply in thread"
+                                on:click=open_thread>"Reply"</button>
+                        })}
+                        {can_change.then(|| view! {
+                            <button type="button" class="link" aria-label="Edit message"
+                                on:click=move |_| editing.set(Some(original.get_value()))>"Edit"</button>
+                            <button type="button" class="link" aria-label="Delete message" on:click=delete>"Delete"</button>
+                        })}
                     </span>
                 </Show>
             </div>
@@ -105,7 +130,8 @@ pub fn MessageItem(line: MessageLine) -> impl IntoView {
                             on:input=move |ev| editing.set(Some(event_target_value(&ev)))
                             on:keydown=move |ev: KeyboardEvent| {
                                 if ev.key() == "Enter" && !ev.shift_key() { ev.prevent_default(); save(); }
-                                if ev.key() == "Escape" { editing.set(None); }
+                                // Handled here: a thread around it must not close too.
+                                if ev.key() == "Escape" { ev.prevent_default(); editing.set(None); }
                             }></textarea>
                         <button type="submit" class="small">"Save"</button>
                         <button type="button" class="small ghost" on:click=move |_| editing.set(None)>"Cancel"</button>
@@ -116,6 +142,7 @@ pub fn MessageItem(line: MessageLine) -> impl IntoView {
                 }).into_any(),
             }}
             {stored.then(|| view! { <Reactions id reactions /> })}
+            {replies_line}
         </li>
     }
 }

@@ -12,6 +12,7 @@ mod room;
 mod saved;
 mod sidebar;
 mod state;
+mod thread;
 mod time;
 mod timeline;
 
@@ -397,7 +398,8 @@ fn ChatApp(
     view! {
         <leptos_meta::Title text=title />
         <div class="chat" class:show-rooms=move || panel.get() == Some("rooms")
-            class:show-people=move || panel.get() == Some("people")>
+            class:show-people=move || panel.get() == Some("people")
+            class:show-thread=move || chat.thread.get().is_some()>
             <div class="toolbar">
                 <button type="button" class="ghost" aria-controls="sidebar"
                     aria-expanded=move || (panel.get() == Some("rooms")).to_string()
@@ -414,6 +416,7 @@ fn ChatApp(
             </div>
             <sidebar::Sidebar />
             <room::RoomPane />
+            <thread::ThreadPanel />
             <people::PeoplePanel />
         </div>
     }

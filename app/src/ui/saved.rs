@@ -24,6 +24,15 @@ pub struct Unsent {
     pub id: Uuid,
     /// The validated text.
     pub body: String,
+    /// For a reply, the message it answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread: Option<Uuid>,
+}
+
+/// The key a thread's draft is kept under: `thread:{id}` can never be a room's id (room names
+/// have no `:`, direct rooms start with `dm:`).
+pub fn thread_draft_key(parent: Uuid) -> RoomId {
+    RoomId(format!("thread:{parent}"))
 }
 
 fn key(user: &UserId, what: &str) -> String {

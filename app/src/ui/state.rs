@@ -16,8 +16,8 @@ use uuid::Uuid;
 
 use crate::events::ClientEvent;
 use crate::events::messages::{
-    HistoryPage, HistoryRequest, LoadHistory, SendMessage, SendMessagePayload, SyncRequest,
-    SyncRoom,
+    HistoryPage, HistoryRequest, LoadHistory, LoadThread, SendMessage, SendMessagePayload,
+    SyncRequest, SyncRoom, ThreadRequest,
 };
 use crate::events::rooms::{
     MarkRead, MarkReadPayload, MemberChange, ReadState, RoomList, RoomView,
@@ -49,6 +49,12 @@ pub struct ChatState {
     pub joined: RwSignal<HashSet<RoomId>>,
     pub current: RwSignal<RoomId>,
     pub timelines: RwSignal<HashMap<RoomId, Timeline>>,
+    /// The thread open beside the room (the message it answers), if any.
+    pub thread: RwSignal<Option<Uuid>>,
+    /// The threads loaded (or written to) so far, by the message they answer.
+    pub threads: RwSignal<HashMap<Uuid, Timeline>>,
+    /// The room of each thread written to, to resend its unsent replies.
+    thread_rooms: StoredValue<HashMap<Uuid, RoomId>>,
     /// Unread messages per room, as the server counts them (then kept up to date live).
     pub unread: RwSignal<HashMap<RoomId, u32>>,
     /// Unread messages that mention the person, per room (the `@` badge), as the server counts
@@ -92,6 +98,9 @@ impl ChatState {
             joined: RwSignal::new(HashSet::new()),
             current: RwSignal::new(RoomId::lobby()),
             timelines: RwSignal::new(HashMap::new()),
+            thread: RwSignal::new(None),
+            threads: RwSignal::new(HashMap::new()),
+            thread_rooms: StoredValue::new(HashMap::new()),
             unread: RwSignal::new(HashMap::new()),
             mentions: RwSignal::new(HashMap::new()),
             muted: RwSignal::new(HashSet::new()),
@@ -351,7 +360,22 @@ impl ChatState {
         self.stop_typing(&msg.room, &msg.author.id);
         let room = msg.room.clone();
         let away = room != self.current.get_untracked() || !self.visible.get_untracked();
-        let unread = live && away && !self.is_me(&msg.author.id);
+        let theirs = !self.is_me(&msg.author.id);
+        if let Some(parent) = msg.thread {
+            // The room's timeline only moves its cursor past a reply; its thread lists it.
+            self.update_timeline(&room, |t| t.apply(msg.clone()));
+            self.update_thread(parent, |t| t.apply(msg.clone()));
+            let unseen = away || self.thread.get_untracked() != Some(parent);
+            // A broadcast reply is new; it counts only if it mentions the person (replies are
+            // not unread in the room: see `count_unread`).
+            if live && theirs && unseen {
+                self.count_unread(&room, std::slice::from_ref(&msg));
+                self.notify(&msg);
+            }
+            self.mark_read(&room);
+            return;
+        }
+        let unread = live && away && theirs;
         let copy = unread.then(|| msg.clone());
         if self.update_timeline(&room, |t| t.apply(msg)) == Some(Applied::Inserted)
             && let Some(msg) = copy
@@ -364,6 +388,52 @@ impl ChatState {
         }
     }
 
+    /// Changes a loaded thread's timeline; `None` if it is not loaded.
+    fn update_thread<T>(&self, parent: Uuid, change: impl FnOnce(&mut Timeline) -> T) -> Option<T> {
+        self.threads.try_update(|t| t.get_mut(&parent).map(change)).flatten()
+    }
+
+    /// Reads one thread's timeline (tracked).
+    pub fn with_thread<T>(&self, parent: Uuid, read: impl FnOnce(Option<&Timeline>) -> T) -> T {
+        self.threads.with(|t| read(t.get(&parent)))
+    }
+
+    /// Opens the thread of `parent` (a message of the room on screen) beside the room, loading
+    /// its newest replies the first time.
+    pub fn open_thread(&self, parent: Uuid) {
+        self.thread.set(Some(parent));
+        let loaded = self.threads.with_untracked(|t| t.get(&parent).is_some_and(Timeline::loaded));
+        if !loaded {
+            self.load_thread(parent, None, || {});
+        }
+        self.mark_read(&self.current.get_untracked());
+    }
+
+    /// Loads a page of a thread's replies (the newest, or the one before `before`).
+    pub fn load_thread(&self, parent: Uuid, before: Option<u64>, done: impl FnOnce() + 'static) {
+        let state = *self;
+        let request = ThreadRequest { parent, before };
+        self.request::<LoadThread>(request, move |result| {
+            match result {
+                Ok(page) => {
+                    let room = page.parent.room.clone();
+                    state.thread_rooms.update_value(|r| {
+                        r.insert(parent, room.clone());
+                    });
+                    state.update_timeline(&room, |t| t.apply(page.parent));
+                    state.threads.update(|t| {
+                        t.entry(parent)
+                            .or_insert_with(|| Timeline::for_thread(parent))
+                            .apply_history(page.page, before.is_none())
+                    });
+                    state.mark_read(&room);
+                }
+                Err(e) => state.error.set(Some(e.to_string())),
+            }
+            done();
+        });
+    }
+
     /// Counts `new` messages (stored, new to this tab, the room away or hidden) as unread, and
     /// those that mention the person as mentions too.
     fn count_unread(&self, room: &RoomId, new: &[ChatMessage]) {
@@ -371,7 +441,8 @@ impl ChatState {
         let theirs = new.iter().filter(|m| m.author.id != me);
         let (mut unread, mut mentions) = (0u32, 0u32);
         for msg in theirs {
-            unread += 1;
+            // Replies in threads are not unread in the room, but a mention in one is a mention.
+            unread += u32::from(msg.thread.is_none());
             mentions += u32::from(msg.mentions_user(&me));
         }
         if unread > 0 {
@@ -439,10 +510,11 @@ impl ChatState {
         if !self.visible.get_untracked() || *room != self.current.get_untracked() {
             return;
         }
-        let Some(newest) = self.with_timeline_untracked(room, |t| t.and_then(Timeline::newest_seq))
-        else {
-            return;
-        };
+        let in_room = self.with_timeline_untracked(room, |t| t.and_then(Timeline::newest_seq));
+        let in_thread = self.thread.get_untracked().and_then(|parent| {
+            self.threads.with_untracked(|t| t.get(&parent).and_then(Timeline::newest_seq))
+        });
+        let Some(newest) = in_room.max(in_thread) else { return };
         let known = self.read.with_untracked(|r| r.get(room).copied().unwrap_or(0));
         let asked = self.asked_read.with_value(|a| a.get(room).copied().unwrap_or(0));
         if newest <= known.max(asked) {
@@ -554,19 +626,39 @@ impl ChatState {
                 .map(|(room, t)| (room.clone(), t.cursor()))
                 .collect()
         });
-        let unsent: Vec<(RoomId, Uuid, String)> = self.timelines.with_untracked(|timelines| {
-            timelines
+        let mut unsent: Vec<(RoomId, Uuid, String, Option<Uuid>)> =
+            self.timelines.with_untracked(|timelines| {
+                timelines
+                    .iter()
+                    .flat_map(|(room, t)| {
+                        t.unsent().into_iter().map(|(id, body)| (room.clone(), id, body, None))
+                    })
+                    .collect()
+            });
+        let in_threads: Vec<(Uuid, Uuid, String)> = self.threads.with_untracked(|threads| {
+            threads
                 .iter()
-                .flat_map(|(room, t)| {
-                    t.unsent().into_iter().map(|(id, body)| (room.clone(), id, body))
+                .flat_map(|(parent, t)| {
+                    t.unsent().into_iter().map(|(id, body)| (*parent, id, body))
                 })
                 .collect()
         });
+        let rooms_of = self.thread_rooms.get_value();
+        for (parent, id, body) in in_threads {
+            if let Some(room) = rooms_of.get(&parent) {
+                unsent.push((room.clone(), id, body, Some(parent)));
+            }
+        }
         for (room, cursor) in rooms {
             self.sync_from(room, cursor);
         }
-        for (room, id, body) in unsent {
-            self.send(room, id, body);
+        // Loaded threads catch up through their rooms' syncs; one open beside the room is read
+        // again in case its room's timeline was not loaded.
+        if let Some(parent) = self.thread.get_untracked() {
+            self.load_thread(parent, None, || {});
+        }
+        for (room, id, body, thread) in unsent {
+            self.send(room, id, body, thread);
         }
     }
 
@@ -581,13 +673,17 @@ impl ChatState {
                 room != state.current.get_untracked() || !state.visible.get_untracked();
             for msg in &page.changes {
                 state.stop_typing(&room, &msg.author.id);
+                if let Some(parent) = msg.thread {
+                    state.update_thread(parent, |t| t.apply(msg.clone()));
+                }
             }
             let Some(synced) = state.update_timeline(&room, |t| t.apply_sync(page.changes)) else {
                 return caught_up();
             };
             state.mark_read(&room);
+            // Unread counts came with the room list on this (re)connect, and they include what
+            // the sync brings: only notifications are left to raise.
             if unread_room {
-                state.count_unread(&room, &synced.new);
                 for msg in &synced.new {
                     state.notify(msg);
                 }
@@ -602,10 +698,10 @@ impl ChatState {
     }
 
     /// Sends (or sends again) our message `id`; its entry shows the outcome.
-    pub fn send(&self, room: RoomId, id: Uuid, body: String) {
-        self.update_timeline(&room, |t| t.set_delivery(id, Delivery::Pending));
+    pub fn send(&self, room: RoomId, id: Uuid, body: String, thread: Option<Uuid>) {
+        self.set_delivery(&room, thread, id, Delivery::Pending);
         let state = *self;
-        let payload = SendMessagePayload { id, room: room.clone(), body, thread: None };
+        let payload = SendMessagePayload { id, room: room.clone(), body, thread };
         self.request::<SendMessage>(payload, move |result| {
             let outcome = match result {
                 Ok(message) => {
@@ -619,8 +715,19 @@ impl ChatState {
                 }
                 Err(_) => Delivery::Unconfirmed,
             };
-            state.update_timeline(&room, |t| t.set_delivery(id, outcome));
+            state.set_delivery(&room, thread, id, outcome);
         });
+    }
+
+    fn set_delivery(&self, room: &RoomId, thread: Option<Uuid>, id: Uuid, delivery: Delivery) {
+        match thread {
+            Some(parent) => {
+                self.update_thread(parent, |t| t.set_delivery(id, delivery));
+            }
+            None => {
+                self.update_timeline(room, |t| t.set_delivery(id, delivery));
+            }
+        }
     }
 
     fn forget_unsent(&self, id: Uuid) {
@@ -631,11 +738,36 @@ impl ChatState {
 
     /// Adds our own message as pending, before the server has it, and keeps it in the
     /// browser's outbox until the server has it (so a reload does not lose it).
-    pub fn push_pending(&self, room: &RoomId, id: Uuid, body: String) {
+    pub fn push_pending(&self, room: &RoomId, id: Uuid, body: String, thread: Option<Uuid>) {
         let Some(me) = self.me.get_untracked() else { return };
-        let unsent = super::saved::Unsent { room: room.clone(), id, body: body.clone() };
+        let unsent = super::saved::Unsent { room: room.clone(), id, body: body.clone(), thread };
         super::saved::keep_unsent(&me.id, unsent);
-        self.update_timeline(room, |t| t.push_pending(id, me, body));
+        self.put_pending(room, thread, id, me, body);
+    }
+
+    fn put_pending(
+        &self,
+        room: &RoomId,
+        thread: Option<Uuid>,
+        id: Uuid,
+        me: UserRef,
+        body: String,
+    ) {
+        match thread {
+            Some(parent) => {
+                self.thread_rooms.update_value(|r| {
+                    r.insert(parent, room.clone());
+                });
+                self.threads.update(|t| {
+                    t.entry(parent)
+                        .or_insert_with(|| Timeline::for_thread(parent))
+                        .push_pending(id, me, body)
+                });
+            }
+            None => {
+                self.update_timeline(room, |t| t.push_pending(id, me, body));
+            }
+        }
     }
 
     /// Puts what the outbox kept from an earlier page back in the timelines as pending; the
@@ -643,8 +775,7 @@ impl ChatState {
     pub fn restore_outbox(&self) {
         let Some(me) = self.me.get_untracked() else { return };
         for unsent in super::saved::outbox(&me.id) {
-            let author = me.clone();
-            self.update_timeline(&unsent.room, |t| t.push_pending(unsent.id, author, unsent.body));
+            self.put_pending(&unsent.room, unsent.thread, unsent.id, me.clone(), unsent.body);
         }
     }
 
@@ -696,6 +827,7 @@ impl ChatState {
         }
         if self.current.get_untracked() != room {
             self.members.set(Vec::new());
+            self.thread.set(None);
             self.current.set(room.clone());
         }
         self.ensure_history(room.clone());

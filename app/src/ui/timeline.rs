@@ -60,6 +60,12 @@ pub struct MessageLine {
     pub mentions: Vec<Mention>,
     /// Reactions, by emoji.
     pub reactions: Vec<Reaction>,
+    /// For a reply, the message it answers.
+    pub thread: Option<Uuid>,
+    /// For a message that started a thread: its replies and when the last came.
+    pub replies: u32,
+    /// When the last reply came (ms since the epoch).
+    pub last_reply_at_ms: Option<i64>,
     /// Our own message's delivery.
     pub delivery: Delivery,
     /// Bumped on every change of this line, for keyed rendering.
@@ -79,6 +85,9 @@ impl MessageLine {
             deleted: msg.deleted,
             mentions: msg.mentions,
             reactions: msg.reactions,
+            thread: msg.thread,
+            replies: msg.replies,
+            last_reply_at_ms: msg.last_reply_at_ms,
             delivery: Delivery::Sent,
             version: 0,
         }
@@ -90,6 +99,9 @@ impl MessageLine {
 }
 
 /// A line of a room's timeline.
+// Nearly every line is a message (notices are rare), so boxing messages would only add an
+// allocation per line.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Line {
     /// A message.
@@ -153,9 +165,15 @@ pub struct Synced {
     pub new: Vec<ChatMessage>,
 }
 
-/// One room's lines and what the client knows of the room's stored history.
+/// One room's lines (or one thread's) and what the client knows of its stored history.
+///
+/// A room's timeline holds the room's own messages; a thread's ([`Timeline::for_thread`]) the
+/// replies to one message. Replies are changes of the room (they take its revisions), so a
+/// room's timeline sees them go by, moving its cursor, without listing them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Timeline {
+    /// `None` for a room; the message answered, for a thread.
+    thread: Option<Uuid>,
     lines: Vec<Line>,
     loaded: bool,
     oldest: Option<u64>,
@@ -167,6 +185,11 @@ pub struct Timeline {
 static NEXT_NOTICE: AtomicU64 = AtomicU64::new(0);
 
 impl Timeline {
+    /// An empty timeline of the replies to message `parent`.
+    pub fn for_thread(parent: Uuid) -> Self {
+        Self { thread: Some(parent), ..Self::default() }
+    }
+
     /// The lines, oldest first (unsent messages last).
     pub fn lines(&self) -> &[Line] {
         &self.lines
@@ -228,6 +251,10 @@ impl Timeline {
         // on; older ones come with their pages, as they stand then.)
         if self.loaded && msg.rev == self.cursor + 1 {
             self.cursor = msg.rev;
+        }
+        // Another thread's (or, for a thread, the room's own messages).
+        if msg.thread != self.thread {
+            return Applied::Skipped;
         }
         if self.oldest.is_some_and(|oldest| msg.seq < oldest) && self.message(msg.id).is_none() {
             return Applied::Skipped;
@@ -364,6 +391,9 @@ impl Timeline {
             deleted: false,
             mentions: Vec::new(),
             reactions: Vec::new(),
+            thread: self.thread,
+            replies: 0,
+            last_reply_at_ms: None,
             delivery: Delivery::Pending,
             version: 0,
         }));
@@ -425,6 +455,9 @@ mod tests {
             deleted: false,
             mentions: Vec::new(),
             reactions: Vec::new(),
+            thread: None,
+            replies: 0,
+            last_reply_at_ms: None,
         }
     }
 
@@ -688,5 +721,36 @@ mod tests {
                 expected.iter().map(|m| (m.seq, m.body.clone(), m.deleted)).collect();
             prop_assert_eq!(held, truth);
         }
+    }
+
+    #[test]
+    fn replies_go_to_their_thread_and_move_the_room_cursor_only() {
+        let mut room = Timeline::default();
+        room.apply_history(
+            HistoryPage {
+                room: RoomId::lobby(),
+                messages: vec![stored(1, 1, "q")],
+                has_more: false,
+                rev: 1,
+            },
+            true,
+        );
+        let reply = ChatMessage { thread: Some(id(1)), ..stored(2, 2, "a") };
+        let other = ChatMessage { thread: Some(id(9)), ..stored(3, 4, "b") };
+        assert_eq!(room.apply(reply.clone()), Applied::Skipped);
+        assert_eq!(room.cursor(), 2, "the reply is a change of the room");
+        assert_eq!(room.messages().count(), 1);
+        let parent = ChatMessage { replies: 1, ..stored(1, 3, "q") };
+        room.apply(parent);
+        assert_eq!(room.message(id(1)).map(|m| m.replies), Some(1));
+        assert_eq!(room.cursor(), 3);
+
+        let mut thread = Timeline::for_thread(id(1));
+        assert_eq!(thread.apply(stored(4, 5, "room message")), Applied::Skipped);
+        assert_eq!(thread.apply(other), Applied::Skipped);
+        assert_eq!(thread.apply(reply), Applied::Inserted);
+        thread.push_pending(id(7), person("Bob"), "pending reply".into());
+        assert_eq!(thread.message(id(7)).and_then(|m| m.thread), Some(id(1)));
+        assert_eq!(thread.messages().count(), 2);
     }
 }
