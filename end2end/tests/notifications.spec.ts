@@ -29,7 +29,8 @@ const FAKE_NOTIFICATIONS = () => {
 async function setHidden(page: Page, hidden: boolean) {
   await page.evaluate((h) => {
     (window as unknown as Record<string, unknown>).__hidden = h;
-    document.dispatchEvent(new Event('visibilitychange'));
+    // As browsers fire it: at the document, bubbling to the window.
+    document.dispatchEvent(new Event('visibilitychange', { bubbles: true }));
   }, hidden);
 }
 
