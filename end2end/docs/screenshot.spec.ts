@@ -1,5 +1,6 @@
 import { test, expect } from '@playwright/test';
 import * as path from 'node:path';
+import { randomUUID } from 'node:crypto';
 import { Bot } from '../tests/support/bot';
 import { ChatPage } from '../tests/support/chat-page';
 
@@ -11,14 +12,30 @@ test('screenshots of a conversation', async ({ browser, baseURL }) => {
   await grace.request('room:create', { name: 'release-train' });
   await linus.request('room:join', { room: 'release-train' });
   await linus.request('room:create', { name: 'design' });
+  // Ada exists (and is in the lobby) before she is mentioned.
+  const first = new ChatPage(await (await browser.newContext()).newPage());
+  await first.join('Ada');
+  await first.page.context().close();
   const lines: [Bot, string][] = [
     [grace, 'Morning! The 0.4 branch is cut, release notes are in the usual doc.'],
     [linus, 'Thanks. I will run the upgrade test on a copy of the production database first.'],
     [grace, 'Good idea: the room-kinds migration rebuilds a table.'],
     [linus, 'Done: 41,000 messages, every room kept its members. Upgrade took 0.3 s.'],
-    [grace, 'Then we ship after lunch.'],
+    [grace, '@Ada can you check the release notes before we ship after lunch?'],
   ];
-  for (const [who, text] of lines) await who.send('lobby', text);
+  const sent = [];
+  for (const [who, text] of lines) sent.push(await who.send('lobby', text));
+  // Reactions on the upgrade report, and a short thread under it.
+  const report = sent[3].id;
+  await grace.request('message:react', { id: report, emoji: '🎉', on: true });
+  await grace.request('message:react', { id: report, emoji: '👍', on: true });
+  await linus.request('message:react', { id: report, emoji: '👍', on: true });
+  await grace.request('message:send', {
+    id: randomUUID(), room: 'lobby', body: 'How long did the member counts take?', thread: report,
+  });
+  await linus.request('message:send', {
+    id: randomUUID(), room: 'lobby', body: 'Most of the 0.3 s; the rest is the index rebuild.', thread: report,
+  });
 
   for (const scheme of ['light', 'dark'] as const) {
     for (const width of [1440, 375]) {
@@ -29,6 +46,12 @@ test('screenshots of a conversation', async ({ browser, baseURL }) => {
       const ada = new ChatPage(await context.newPage());
       await ada.join('Ada');
       await expect(ada.message('ship after lunch')).toHaveCount(1);
+      // On a wide screen the thread is open beside the room.
+      if (width > 800) {
+        await ada.message('Upgrade took').getByRole('button', { name: /^2 replies/ }).click();
+        await expect(ada.page.getByRole('log', { name: 'Replies' })).toContainText('index rebuild');
+        await ada.composer.focus();
+      }
       const file = `${scheme}-${width}.png`;
       await ada.page.screenshot({ path: path.join(__dirname, '..', 'test-results', 'screenshots', file) });
       if (scheme === 'light' && width === 1440) {
