@@ -4,13 +4,14 @@
 use crate::common;
 
 use app::events::messages::{
-    HistoryRequest, LoadHistory, NewMessage, SendMessage, SendMessagePayload, SyncRequest, SyncRoom,
+    HistoryRequest, LoadHistory, MessageUpdated, NewMessage, ReactPayload, ReactToMessage,
+    SendMessage, SendMessagePayload, SyncRequest, SyncRoom,
 };
 use app::events::presence::{PresenceChanged, StartTyping, Typing};
 use app::events::rooms::{
     CreateRoom, CreateRoomPayload, DirectOpened, Empty, JoinRoom, ListRooms, MarkRead,
-    MarkReadPayload, MemberJoined, OpenDirect, OpenDirectPayload, RoomCreated, RoomMembers,
-    RoomRead, RoomRef,
+    MarkReadPayload, MemberJoined, MutePayload, MuteRoom, OpenDirect, OpenDirectPayload,
+    RoomCreated, RoomMembers, RoomRead, RoomRef,
 };
 use app::model::{RoomId, UserId};
 use common::servers::{Postgres, Redis};
@@ -248,4 +249,42 @@ async fn reading_on_one_node_clears_unread_on_the_other() {
     assert_eq!(ada_there.until::<RoomRead>(|r| r.room == RoomId::lobby()).await.0, state);
     let listed = ada_there.request::<ListRooms>(&Empty {}).await.expect("listed");
     assert_eq!(unread(listed), Some(0));
+}
+
+#[tokio::test]
+async fn reactions_threads_mentions_and_mutes_cross_nodes() {
+    let cluster = cluster().await;
+    let [one, two] = &cluster.nodes;
+    let mut ada = one.connect("Ada").await;
+    let mut bob =
+        two.connect_with_cookie(Some(&one.session("Bob").await)).await.expect("connected");
+    let mut bob_on_one =
+        one.connect_with_cookie(Some(&one.session("Bob").await)).await.expect("connected");
+
+    // A mention written on node one is counted for Bob on node two.
+    let question =
+        ada.request::<SendMessage>(&msg("lobby", "@bob deploy today?")).await.expect("sent");
+    assert_eq!(question.mentions.len(), 1);
+    assert_eq!(bob.until::<NewMessage>(|m| m.id == question.id).await.0, question);
+    let list = bob.request::<ListRooms>(&Empty {}).await.expect("listed");
+    let lobby = list.read.iter().find(|r| r.room == RoomId::lobby()).expect("lobby");
+    assert_eq!(lobby.mentions, 1);
+
+    // A reaction on node two reaches node one, live.
+    let react = ReactPayload { id: question.id, emoji: "👀".into(), on: true };
+    let reacted = bob.request::<ReactToMessage>(&react).await.expect("reacted");
+    assert_eq!(ada.until::<MessageUpdated>(|m| m.rev == reacted.rev).await.0, reacted);
+
+    // A reply on node two: the reply and the parent's new count reach node one.
+    let reply = SendMessagePayload { thread: Some(question.id), ..msg("lobby", "after lunch") };
+    let reply = bob.request::<SendMessage>(&reply).await.expect("replied");
+    assert_eq!(ada.until::<NewMessage>(|m| m.id == reply.id).await.0, reply);
+    let (parent, _) = ada.until::<MessageUpdated>(|m| m.id == question.id && m.replies == 1).await;
+    assert_eq!(parent.last_reply_at_ms, Some(reply.sent_at_ms));
+
+    // A mute on node two reaches Bob's tab on node one.
+    let mute = MutePayload { room: RoomId::lobby(), muted: true };
+    assert!(bob.request::<MuteRoom>(&mute).await.expect("muted").muted);
+    let (state, _) = bob_on_one.until::<RoomRead>(|s| s.room == RoomId::lobby()).await;
+    assert!(state.muted);
 }
