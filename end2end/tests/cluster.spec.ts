@@ -30,6 +30,19 @@ test('people on two nodes share a room, typing, presence and direct messages', a
   await ada.send(reply);
   await expect(bob.message(reply)).toHaveCount(1);
 
+  // A reaction, a mention and a thread reply cross too.
+  await bob.message(reply).hover();
+  await bob.message(reply).getByRole('button', { name: 'Add reaction' }).click();
+  await bob.message(reply).getByRole('button', { name: 'React with heart' }).click();
+  await expect(ada.message(reply).getByRole('button', { name: 'heart: 1' })).toBeVisible();
+  await bob.message(reply).getByRole('button', { name: 'Reply in thread' }).click();
+  const inThread = bob.page.getByRole('complementary', { name: 'Thread' }).getByLabel('Reply', { exact: true });
+  const answer = unique(`@${adaName} answered on node two`);
+  await inThread.fill(answer);
+  await inThread.press('Enter');
+  await expect(ada.message(reply).getByRole('button', { name: /^1 reply/ })).toBeVisible();
+  await bob.page.getByRole('button', { name: 'Close thread' }).click();
+
   // A direct message reaches Ada's tabs on both nodes.
   const adaThere = await person(browser, adaName, '', [], nodeTwo);
   await bob.page.getByRole('button', { name: `Message ${adaName}` }).click();
