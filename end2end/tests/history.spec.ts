@@ -82,7 +82,7 @@ test('scrolling up loads older messages', async ({ browser, baseURL }) => {
   await expect(bob.message(`line ${t} 20`)).toHaveCount(1);
   await expect(bob.message(`line ${t} 19`)).toHaveCount(0);
 
-  await bob.messages.evaluate((el) => el.scrollTo({ top: 0 }));
+  await bob.messages.locator('ol.messages').evaluate((el) => el.scrollTo({ top: 0 }));
   await expect(bob.message(`line ${t} 00`)).toHaveCount(1);
   await expect(bob.messages.getByRole('listitem').filter({ hasText: `line ${t}` })).toHaveCount(70);
   const order = await bob.messages.getByRole('listitem').filter({ hasText: `line ${t}` }).allInnerTexts();

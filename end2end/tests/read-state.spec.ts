@@ -36,8 +36,9 @@ test('unread counts last across a reload, agree between tabs, and open at a "New
   await ada.openRoom(`# ${news}`);
   const divider = ada.messages.getByRole('separator', { name: 'New messages' });
   await expect(divider).toBeVisible();
-  await expect(divider.locator('xpath=following-sibling::li[1]')).toContainText(fresh[0]);
-  await expect(divider.locator('xpath=preceding-sibling::li[1]')).toContainText(old);
+  const dividerLine = divider.locator('xpath=ancestor::li[1]');
+  await expect(dividerLine.locator('xpath=following-sibling::li[1]')).toContainText(fresh[0]);
+  await expect(dividerLine.locator('xpath=preceding-sibling::li[1]')).toContainText(old);
   await expect(ada.roomLink(`# ${news}`)).not.toContainText('unread');
 
   // Read in one tab, read in every tab: the other tab's badge clears live.

@@ -131,8 +131,8 @@ test('the list follows new messages only while the reader is at the bottom', asy
   await expect(last).toBeInViewport();
 
   // Bob scrolls up to read; a new message must not pull him down, but offers a jump.
-  await bob.messages.evaluate((el) => el.scrollTo({ top: 0 }));
-  await bob.messages.dispatchEvent('scroll');
+  await bob.messages.locator('ol.messages').evaluate((el) => el.scrollTo({ top: 0 }));
+  await bob.messages.locator('ol.messages').dispatchEvent('scroll');
   const fresh = unique('fresh');
   await bot.send(room, fresh);
   const jump = bob.page.getByRole('button', { name: 'New messages ↓' });

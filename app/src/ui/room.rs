@@ -233,9 +233,11 @@ fn MessageList() -> impl IntoView {
     });
 
     view! {
-        <div class="timeline">
-            <ol class="messages" node_ref=list_ref on:scroll=on_scroll role="log" aria-label="Messages"
-                aria-busy=move || (chat.catching_up.get() > 0).to_string()>
+        // The log is the list's container, so the list keeps its list semantics (a `role` on the
+        // `<ol>` itself would leave its items outside any list).
+        <div class="timeline" role="log" aria-label="Messages"
+            aria-busy=move || (chat.catching_up.get() > 0).to_string()>
+            <ol class="messages" node_ref=list_ref on:scroll=on_scroll>
                 <Show when=has_more>
                     <li class="older">
                         <button type="button" class="link" on:click=move |_| load_older()>
@@ -251,8 +253,11 @@ fn MessageList() -> impl IntoView {
                         Row::Line(Line::Message(line)) => view! { <MessageItem line /> }.into_any(),
                         Row::Line(Line::Notice { text, .. }) => view! { <li class="notice">{text}</li> }.into_any(),
                         Row::Divider => view! {
-                            <li class="divider" role="separator" aria-label="New messages">
-                                <span>"New messages"</span>
+                            // A list holds list items only: the separator is inside one.
+                            <li class="divider">
+                                <span role="separator" aria-label="New messages"></span>
+                                <span aria-hidden="true">"New messages"</span>
+                                <span role="presentation"></span>
                             </li>
                         }.into_any(),
                     }}

@@ -65,9 +65,10 @@ fn Thread(parent: Uuid) -> impl IntoView {
                     "Close"
                 </button>
             </header>
-            <ol class="messages" node_ref=list role="log" aria-label="Replies">
+            <div class="thread-log" role="log" aria-label="Replies">
+            <ol class="messages" node_ref=list>
                 {move || head().map(|line| view! { <MessageItem line in_thread=true /> })}
-                <li class="thread-count" role="separator">
+                <li class="thread-count">
                     {move || match count() {
                         0 => "No replies yet".to_owned(),
                         1 => "1 reply".to_owned(),
@@ -88,6 +89,7 @@ fn Thread(parent: Uuid) -> impl IntoView {
                     }}
                 </For>
             </ol>
+            </div>
             <Composer thread=parent />
         </aside>
     }

@@ -1,0 +1,39 @@
+import { test, expect } from '@playwright/test';
+import AxeBuilder from '@axe-core/playwright';
+import { ChatPage, person, tag, unique } from './support/chat-page';
+
+/** axe-core's WCAG 2.1 A and AA rules on the whole page; the violations, by rule and element. */
+async function violations(p: ChatPage): Promise<string[]> {
+  const results = await new AxeBuilder({ page: p.page })
+    .withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'])
+    .analyze();
+  return results.violations.flatMap((v) => v.nodes.map((n) => `${v.id}: ${n.target.join(' ')}`));
+}
+
+for (const colorScheme of ['light', 'dark'] as const) {
+  test(`the chat with mentions, reactions, a thread and the @ list passes axe (${colorScheme})`, async ({ browser }) => {
+    const t = tag();
+    const bobName = `Bob-${t}`;
+    await (await person(browser, bobName)).page.context().close();
+    const page = await (await browser.newContext({ colorScheme })).newPage();
+    const adaView = new ChatPage(page);
+    await adaView.join(`Ada-${t}`);
+
+    const text = unique(`@${bobName} a question`);
+    await adaView.send(text);
+    await adaView.message(text).hover();
+    await adaView.message(text).getByRole('button', { name: 'Add reaction' }).click();
+    await adaView.message(text).getByRole('button', { name: 'React with done' }).click();
+    await expect(adaView.message(text).getByRole('button', { name: 'done: 1' })).toBeVisible();
+    await adaView.message(text).getByRole('button', { name: 'Reply in thread' }).click();
+    const reply = page.getByRole('complementary', { name: 'Thread' }).getByLabel('Reply', { exact: true });
+    await reply.fill('an answer');
+    await reply.press('Enter');
+    await expect(adaView.message(text).getByRole('button', { name: /^1 reply/ })).toBeVisible();
+    // The @ list open in the room's composer.
+    await adaView.composer.pressSequentially('@b');
+    await expect(page.getByRole('listbox', { name: 'People to mention' })).toBeVisible();
+
+    expect(await violations(adaView)).toEqual([]);
+  });
+}
