@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use app::events::ServerEvent;
 use app::events::messages::{
-    HistoryRequest, LoadHistory, MessageUpdated, NewMessage, ReactPayload, ReactToMessage,
-    SendMessage, SendMessagePayload, SyncRequest, SyncRoom,
+    HistoryRequest, LoadHistory, LoadThread, MessageUpdated, NewMessage, ReactPayload,
+    ReactToMessage, SendMessage, SendMessagePayload, SyncRequest, SyncRoom, ThreadRequest,
 };
 use app::events::rooms::{Empty, ListRooms, MarkRead, MarkReadPayload, MutePayload, MuteRoom};
 use app::model::{ChatMessage, RoomId};
@@ -305,7 +305,7 @@ impl Copy {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn reactions_mentions_read_markers_and_mutes_survive_sigkill() {
+async fn reactions_replies_mentions_read_markers_and_mutes_survive_sigkill() {
     common::init_logs();
     let data = tempfile::tempdir().expect("temp dir");
     let addr = free_addr();
@@ -326,6 +326,18 @@ async fn reactions_mentions_read_markers_and_mutes_survive_sigkill() {
     bob.request::<MarkRead>(&read).await.expect("marked");
     let mute = MutePayload { room: RoomId::lobby(), muted: true };
     bob.request::<MuteRoom>(&mute).await.expect("muted");
+    // Three replies in the first message's thread, acked before the kill.
+    let mut replies = Vec::new();
+    for i in 0..3 {
+        let payload = SendMessagePayload {
+            id: Uuid::now_v7(),
+            room: RoomId::lobby(),
+            body: format!("reply {i}"),
+            thread: Some(messages[0].id),
+        };
+        cy.request::<SendMessage>(&payload).await.expect("replied");
+        replies.push(payload);
+    }
 
     // Bob and Cy react to every message, concurrently, and the server dies under them.
     let acked = Arc::new(AtomicUsize::new(0));
@@ -385,6 +397,20 @@ async fn reactions_mentions_read_markers_and_mutes_survive_sigkill() {
     bob_copy.resume(&bob).await;
     cy_copy.resume(&cy).await;
 
+    // The replies survived, once each, and a retry of one (its ack "lost") stores nothing new.
+    let again = cy.request::<SendMessage>(&replies[2]).await.expect("a retry");
+    assert_eq!(again.id, replies[2].id);
+    cy_copy.resume(&cy).await;
+    let thread = cy
+        .request::<LoadThread>(&ThreadRequest { parent: messages[0].id, before: None })
+        .await
+        .expect("thread");
+    assert_eq!(
+        thread.page.messages.iter().map(|m| m.id).collect::<Vec<_>>(),
+        replies.iter().map(|r| r.id).collect::<Vec<_>>()
+    );
+    assert_eq!(thread.parent.replies, 3);
+
     // Every message has both reactions exactly once, and both copies agree with the store.
     let page = bob
         .request::<LoadHistory>(&HistoryRequest { room: RoomId::lobby(), before: None })
@@ -396,8 +422,9 @@ async fn reactions_mentions_read_markers_and_mutes_survive_sigkill() {
         assert_eq!(m.reactions[0].count, 2, "{m:?}");
         assert_eq!(m.mentions.len(), usize::from(m.body.starts_with('@')), "{m:?}");
     }
-    let stored: BTreeMap<Uuid, ChatMessage> =
+    let mut stored: BTreeMap<Uuid, ChatMessage> =
         page.messages.into_iter().map(|m| (m.id, m)).collect();
+    stored.extend(thread.page.messages.into_iter().map(|m| (m.id, m)));
     assert_eq!(bob_copy.by_id, stored, "Bob's copy, resumed, is the store's");
     assert_eq!(cy_copy.by_id, stored, "Cy's copy, resumed, is the store's");
     drop(server);
