@@ -244,4 +244,31 @@ mod tests {
         assert_eq!(query_at_caret("@ada\nnext"), None);
         assert_eq!(query_at_caret("no at"), None);
     }
+
+    proptest::proptest! {
+        /// Any text: mentions lie on character boundaries, start with `@`, never overlap, name
+        /// a member or everyone, and cutting the text at them gives it back.
+        #[test]
+        fn mentions_in_any_text_are_well_formed(
+            text in "(@|@ada|@ADA LOVELACE|@room|@zoë|x@ada|é|ß|İ| |,|a|\\n){0,24}"
+        ) {
+            let members = [person("Ada"), person("Ada Lovelace"), person("Zoë")];
+            let found = find_mentions(&text, &members);
+            let mut end = 0;
+            for m in &found {
+                proptest::prop_assert!(m.start as usize >= end);
+                let written = text.get(m.start as usize..m.end as usize);
+                proptest::prop_assert!(written.is_some_and(|w| w.starts_with('@')));
+                proptest::prop_assert!(m.user.as_ref().is_none_or(|u| members.iter().any(|p| p.id == *u)));
+                end = m.end as usize;
+            }
+            let rebuilt: String = segments(&text, &found)
+                .into_iter()
+                .map(|s| match s {
+                    Segment::Text(t) | Segment::Mention(_, t) => t,
+                })
+                .collect();
+            proptest::prop_assert_eq!(rebuilt, text);
+        }
+    }
 }

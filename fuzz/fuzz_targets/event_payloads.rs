@@ -9,13 +9,17 @@
 #![no_main]
 
 use app::events::ClientEvent;
-use app::events::messages::{DeleteMessage, EditMessage, LoadHistory, SendMessage, SyncRoom};
+use app::events::messages::{
+    DeleteMessage, EditMessage, LoadHistory, LoadThread, ReactToMessage, SendMessage, SyncRoom,
+};
 use app::events::presence::StartTyping;
 use app::events::rooms::{
-    CreateRoom, DeleteRoom, InviteToRoom, JoinRoom, LeaveRoom, ListRooms, OpenDirect, RoomMembers,
+    CreateRoom, DeleteRoom, InviteToRoom, JoinRoom, LeaveRoom, ListRooms, MarkRead, MuteRoom,
+    OpenDirect, RoomMembers,
 };
+use app::mentions::{Segment, find_mentions, segments};
 use app::limits::{MAX_MESSAGE_CHARS, MAX_NAME_CHARS, MAX_ROOM_NAME_CHARS};
-use app::model::{DisplayName, parse_room_name, validate_body};
+use app::model::{DisplayName, UserRef, parse_room_name, validate_body};
 use libfuzzer_sys::fuzz_target;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -50,6 +54,30 @@ fn check_room_name(name: &str) {
     }
 }
 
+/// Mentions found in any text lie on character boundaries, start with `@`, do not overlap, and
+/// cutting the text at them gives the text back.
+fn check_mentions(text: &str) {
+    let members: Vec<UserRef> = ["Ada", "Ada Lovelace", "b:o%b", "Zoë", "room"]
+        .into_iter()
+        .filter_map(|n| DisplayName::parse(n).ok().map(UserRef::named))
+        .collect();
+    let found = find_mentions(text, &members);
+    let mut end = 0;
+    for m in &found {
+        assert!(m.start as usize >= end, "overlap in {text:?}: {found:?}");
+        let written = text.get(m.start as usize..m.end as usize).expect("on char boundaries");
+        assert!(written.starts_with('@'));
+        end = m.end as usize;
+    }
+    let rebuilt: String = segments(text, &found)
+        .into_iter()
+        .map(|s| match s {
+            Segment::Text(t) | Segment::Mention(_, t) => t,
+        })
+        .collect();
+    assert_eq!(rebuilt, text);
+}
+
 fn check_name(name: &str) {
     if let Ok(name) = DisplayName::parse(name) {
         assert!(!name.as_str().is_empty());
@@ -79,10 +107,15 @@ fuzz_target!(|data: &[u8]| {
         check_body(&p.body);
     }
     decode::<DeleteMessage>(data);
+    decode::<MarkRead>(data);
+    decode::<MuteRoom>(data);
+    decode::<ReactToMessage>(data);
+    decode::<LoadThread>(data);
     // Names arrive in sign-in forms as plain strings.
     if let Ok(text) = std::str::from_utf8(data) {
         check_name(text);
         check_room_name(text);
         check_body(text);
+        check_mentions(text);
     }
 });

@@ -312,6 +312,16 @@ const MESSAGE_BY_ID: &str = concat!("SELECT ", message_columns!(), " FROM messag
 /// How many ids one `IN (…)` list carries (SQLite allows 32,766 parameters, Postgres 65,535).
 const IDS_PER_QUERY: usize = 1_000;
 
+/// A page from `rows` read newest first with one more than `limit` (which tells whether older
+/// ones exist), oldest first, at revision `rev`.
+fn page(rows: Vec<MessageRow>, limit: u32, rev: i64) -> StoreResult<HistorySlice> {
+    let mut messages: Vec<ChatMessage> = mapped(rows)?;
+    let has_more = messages.len() > limit as usize;
+    messages.truncate(limit as usize);
+    messages.reverse();
+    Ok(HistorySlice { messages, has_more, rev: u64::try_from(rev).unwrap_or_default() })
+}
+
 fn mapped<R, T: TryFrom<R, Error = StoreError>>(rows: Vec<R>) -> StoreResult<Vec<T>> {
     rows.into_iter().map(T::try_from).collect()
 }
@@ -897,11 +907,7 @@ where
         .bind(i64::from(limit) + 1)
         .fetch_all(&self.pool)
         .await?;
-        let mut messages: Vec<ChatMessage> = mapped(rows)?;
-        let has_more = messages.len() > limit as usize;
-        messages.truncate(limit as usize);
-        messages.reverse();
-        Ok(HistorySlice { messages, has_more, rev: u64::try_from(rev).unwrap_or_default() })
+        page(rows, limit, rev)
     }
 
     async fn thread(
@@ -928,11 +934,7 @@ where
         .bind(i64::from(limit) + 1)
         .fetch_all(&self.pool)
         .await?;
-        let mut messages: Vec<ChatMessage> = mapped(rows)?;
-        let has_more = messages.len() > limit as usize;
-        messages.truncate(limit as usize);
-        messages.reverse();
-        Ok(HistorySlice { messages, has_more, rev: u64::try_from(rev).unwrap_or_default() })
+        page(rows, limit, rev)
     }
 
     async fn changes(
