@@ -16,6 +16,8 @@
 //!   server's rule (see the README); a member called "room" is mentioned only by a longer name.
 //! - Anything else after `@` is plain text.
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::model::{UserId, UserRef};
@@ -51,53 +53,51 @@ fn starts_mention(text: &str, at: usize) -> bool {
     text[..at].chars().next_back().is_none_or(|c| !is_word(c) && c != '@')
 }
 
-/// If `rest` starts with `name` (case-insensitively) followed by a boundary, the byte length
-/// of that prefix of `rest`.
-fn matches_name(rest: &str, name: &str) -> Option<usize> {
-    let wanted = name.chars().count();
-    let mut taken = 0;
-    let mut end = 0;
-    for (i, c) in rest.char_indices() {
-        if taken == wanted {
-            break;
-        }
-        taken += 1;
-        end = i + c.len_utf8();
-    }
-    if taken < wanted || !rest[..end].to_lowercase().eq(&name.to_lowercase()) {
-        return None;
-    }
-    rest[end..].chars().next().is_none_or(|c| !is_word(c)).then_some(end)
-}
+/// At most this many mentions are kept per message (the rest of the text stays plain): bounds
+/// the rows a message writes and what a client can make the server resolve.
+pub const MAX_MENTIONS: usize = 50;
 
-/// The mentions in `body` of `members` and of the whole room, in order. Offsets are bytes of
-/// `body`.
+/// The mentions in `body` of `members` and of the whole room, in order (at most
+/// [`MAX_MENTIONS`]). Offsets are bytes of `body`.
+///
+/// The work is bounded whatever the text and the room: members are looked up by name in a map,
+/// once per name length (at most [`crate::limits::MAX_NAME_CHARS`] lengths) for each `@`, not
+/// compared one by one, so a message full of `@` in a room of thousands stays cheap.
 pub fn find_mentions(body: &str, members: &[UserRef]) -> Vec<Mention> {
+    let mut by_name: HashMap<String, &UserId> = HashMap::with_capacity(members.len());
+    let mut lengths: Vec<usize> = Vec::new();
+    for member in members {
+        let name = member.name.as_str();
+        by_name.insert(name.to_lowercase(), &member.id);
+        lengths.push(name.chars().count());
+    }
+    lengths.extend(ROOM_WORDS.iter().map(|w| w.chars().count()));
+    lengths.sort_unstable_by(|a, b| b.cmp(a));
+    lengths.dedup();
     let mut found = Vec::new();
     let mut from = 0;
     while let Some(pos) = body[from..].find('@') {
+        if found.len() == MAX_MENTIONS {
+            break;
+        }
         let at = from + pos;
         let rest = &body[at + 1..];
         from = at + 1;
         if !starts_mention(body, at) {
             continue;
         }
-        // The longest member name wins; on a tie the room word does.
-        let mut best: Option<(usize, Option<UserId>)> = None;
-        for member in members {
-            if let Some(len) = matches_name(rest, member.name.as_str())
-                && best.as_ref().is_none_or(|(l, _)| len > *l)
-            {
-                best = Some((len, Some(member.id.clone())));
+        // Longest first; at one length the room words win over a member of that name.
+        let best = lengths.iter().find_map(|&len| {
+            let end = prefix_end(rest, len)?;
+            if rest[end..].chars().next().is_some_and(is_word) {
+                return None;
             }
-        }
-        for word in ROOM_WORDS {
-            if let Some(len) = matches_name(rest, word)
-                && best.as_ref().is_none_or(|(l, _)| len >= *l)
-            {
-                best = Some((len, None));
+            let written = rest[..end].to_lowercase();
+            if ROOM_WORDS.contains(&written.as_str()) {
+                return Some((end, None));
             }
-        }
+            by_name.get(&written).map(|id| (end, Some((*id).clone())))
+        });
         if let Some((len, user)) = best {
             let end = at + 1 + len;
             found.push(Mention { start: offset(at), end: offset(end), user });
@@ -105,6 +105,17 @@ pub fn find_mentions(body: &str, members: &[UserRef]) -> Vec<Mention> {
         }
     }
     found
+}
+
+/// The byte length of the first `chars` characters of `text`, if it has that many.
+fn prefix_end(text: &str, chars: usize) -> Option<usize> {
+    if chars == 0 {
+        return None;
+    }
+    match text.char_indices().nth(chars) {
+        Some((end, _)) => Some(end),
+        None => (text.chars().count() == chars).then_some(text.len()),
+    }
 }
 
 fn offset(at: usize) -> u32 {
@@ -233,6 +244,17 @@ mod tests {
             Mention { start: 1, end: 2, user: None }, // inside "é"
         ];
         assert_eq!(segments("é!", &bad), vec![Segment::Text("é!")]);
+    }
+
+    #[test]
+    fn a_message_keeps_at_most_the_cap_and_a_big_room_costs_little() {
+        let members: Vec<UserRef> = (0..5_000).map(|i| person(&format!("member {i}"))).collect();
+        let body = "@member 7 ".repeat(400);
+        let found = find_mentions(&body, &members);
+        assert_eq!(found.len(), MAX_MENTIONS);
+        assert!(found.iter().all(|m| m.user == Some(UserId("member 7".into()))));
+        // Four thousand `@` that match nobody: one map lookup per name length each.
+        assert!(find_mentions(&"@".repeat(4_000), &members).is_empty());
     }
 
     #[test]
