@@ -162,6 +162,25 @@ pub enum ChatError {
     Internal,
 }
 
+impl ChatError {
+    /// The HTTP status a server function answers this refusal with: a 4xx for what the caller
+    /// got wrong (so proxies and logs do not count a wrong password as a server failure), 500
+    /// only for [`ChatError::Internal`].
+    pub fn http_status(&self) -> u16 {
+        match self {
+            Self::BadCredentials => 401,
+            Self::GuestsDisabled | Self::Forbidden { .. } => 403,
+            Self::UnknownRoom { .. } | Self::UnknownUser { .. } | Self::UnknownMessage { .. } => {
+                404
+            }
+            Self::NameTaken { .. } | Self::RoomExists { .. } | Self::MessageIdTaken { .. } => 409,
+            Self::RateLimited { .. } => 429,
+            Self::Internal => 500,
+            _ => 422,
+        }
+    }
+}
+
 /// Server functions (sign-in, registration) answer with the same typed errors as socket acks.
 impl leptos::server_fn::error::FromServerFnError for ChatError {
     type Encoder = leptos::server_fn::codec::JsonEncoding;

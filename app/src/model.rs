@@ -72,6 +72,24 @@ pub fn parse_room_name(raw: &str) -> Result<RoomId, ChatError> {
     Ok(RoomId(name))
 }
 
+/// What a refused room name most likely meant: lowercased, spaces and other separators as `-`,
+/// other characters dropped (`Design Team` becomes `design-team`); `None` if that is not a
+/// valid name either, or is what was typed.
+pub fn suggest_room_name(raw: &str) -> Option<RoomId> {
+    let mut name = String::new();
+    for c in raw.trim().chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' {
+            name.push(c);
+        } else if (c == '-' || c.is_whitespace() || c == '.' || c == '/') && !name.ends_with('-') {
+            name.push('-');
+        }
+    }
+    let name = name.trim_matches('-');
+    let name: String = name.chars().take(MAX_ROOM_NAME_CHARS).collect();
+    let id = parse_room_name(name.trim_end_matches('-')).ok()?;
+    (id.0 != raw.trim()).then_some(id)
+}
+
 /// A person's stable id: their lowercased name, so `Ada` and `ada` are one person and a name
 /// cannot be registered twice in different case.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -329,6 +347,19 @@ mod tests {
         assert!(parse_room_name("-dash").is_err());
         assert!(parse_room_name("dm:x").is_err(), "cannot collide with direct rooms");
         assert!(parse_room_name("<script>").is_err());
+    }
+
+    #[test]
+    fn a_refused_room_name_gets_a_valid_suggestion() {
+        let suggest = |raw: &str| suggest_room_name(raw).map(|r| r.0);
+        assert_eq!(suggest("Design Team"), Some("design-team".to_owned()));
+        assert_eq!(suggest("  Q3 / Planning!  "), Some("q3-planning".to_owned()));
+        assert_eq!(suggest("-ops-"), Some("ops".to_owned()));
+        assert_eq!(suggest("ops"), None, "nothing to suggest for a valid name");
+        assert_eq!(suggest("!!"), None, "nothing valid is left");
+        assert_eq!(suggest("日本語"), None);
+        let long = suggest(&"word ".repeat(20)).expect("cut to the limit");
+        assert!(parse_room_name(&long).is_ok(), "{long}");
     }
 
     #[test]

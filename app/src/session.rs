@@ -116,6 +116,18 @@ fn signed_in(signed: SignedIn) -> Result<UserRef, ChatError> {
     Ok(signed.user)
 }
 
+/// A server function's answer: a refusal also sets the response's status (see
+/// [`ChatError::http_status`]) instead of leaving every refusal a 500.
+#[cfg(feature = "ssr")]
+fn answer<T>(result: Result<T, ChatError>) -> Result<T, ChatError> {
+    if let Err(e) = &result
+        && let Ok(status) = http::StatusCode::from_u16(e.http_status())
+    {
+        expect_context::<leptos_axum::ResponseOptions>().set_status(status);
+    }
+    result
+}
+
 /// The head of the request a server function is answering.
 #[cfg(feature = "ssr")]
 async fn request_parts() -> Result<http::request::Parts, ChatError> {
@@ -137,21 +149,27 @@ pub async fn welcome_page(room: Option<String>) -> Result<Welcome, ChatError> {
 #[allow(missing_docs)]
 #[server(endpoint = "register")]
 pub async fn register(name: String, password: String) -> Result<UserRef, ChatError> {
-    signed_in(backend()?.register(request_parts().await?, name, password).await?)
+    answer(
+        async { signed_in(backend()?.register(request_parts().await?, name, password).await?) }
+            .await,
+    )
 }
 
 /// `POST /api/sign_in` (`name`, `password`): opens a session.
 #[allow(missing_docs)]
 #[server(endpoint = "sign_in")]
 pub async fn sign_in(name: String, password: String) -> Result<UserRef, ChatError> {
-    signed_in(backend()?.sign_in(request_parts().await?, name, password).await?)
+    answer(
+        async { signed_in(backend()?.sign_in(request_parts().await?, name, password).await?) }
+            .await,
+    )
 }
 
 /// `POST /api/guest` (`name`): joins under a name without a password, where allowed.
 #[allow(missing_docs)]
 #[server(endpoint = "guest")]
 pub async fn guest(name: String) -> Result<UserRef, ChatError> {
-    signed_in(backend()?.guest(request_parts().await?, name).await?)
+    answer(async { signed_in(backend()?.guest(request_parts().await?, name).await?) }.await)
 }
 
 /// `POST /api/sign_out`: ends the session (every tab of this browser is signed out).

@@ -41,11 +41,22 @@ pub fn Composer(#[prop(optional)] thread: Option<Uuid>) -> impl IntoView {
         Some(parent) => super::saved::thread_draft_key(parent),
         None => chat.current.get_untracked(),
     };
-    Effect::new(move |_| {
+    Effect::new(move |first: Option<()>| {
         chat.current.track();
         let saved = me().and_then(|me| super::saved::drafts(&me).remove(&draft_key()));
         draft.set(saved.unwrap_or_default());
         query.set(None);
+        // Switching rooms (from the sidebar, a direct message, a notification) puts the caret
+        // where the reader will type next, as Slack does; not on the page's first paint, and
+        // not on a phone-sized screen, where it would pop the keyboard over the messages.
+        let wide = window().inner_width().ok().and_then(|w| w.as_f64()).is_some_and(|w| w >= 760.0);
+        if first.is_some() && thread.is_none() && wide {
+            request_animation_frame(move || {
+                if let Some(el) = input.get_untracked() {
+                    let _ = el.focus();
+                }
+            });
+        }
     });
     let keep = move |text: &str| {
         if let Some(me) = me() {

@@ -246,8 +246,16 @@ fn SignInForm(
                         }
                         bind:value=password
                         aria-invalid=move || password_invalid().to_string()
-                        aria-describedby="sign-in-error"
+                        aria-describedby=move || {
+                            if mode.get() == Mode::Register { "password-rule sign-in-error" } else { "sign-in-error" }
+                        }
                     />
+                    // The rule before the first try, not only after a refusal.
+                    <Show when=move || mode.get() == Mode::Register>
+                        <p id="password-rule" class="hint rule">
+                            {format!("{min_password} to {} characters; a passphrase of a few words works well.", crate::limits::MAX_PASSWORD_CHARS)}
+                        </p>
+                    </Show>
                 </Show>
                 <p id="sign-in-error" class="error" role="alert">
                     {move || error.with(|e| e.as_ref().map(ToString::to_string))}

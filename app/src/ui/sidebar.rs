@@ -5,7 +5,7 @@ use leptos::prelude::*;
 
 use super::ChatState;
 use crate::events::rooms::{CreateRoom, CreateRoomPayload, JoinRoom, RoomRef};
-use crate::model::{RoomKind, RoomSummary, parse_room_name};
+use crate::model::{RoomKind, RoomSummary, parse_room_name, suggest_room_name};
 
 #[component]
 pub fn Sidebar() -> impl IntoView {
@@ -153,13 +153,17 @@ fn CreateRoomForm() -> impl IntoView {
     let name = RwSignal::new(String::new());
     let private = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
+    // For a refused name, the valid one it most likely meant ("Design Team": design-team).
+    let suggestion = RwSignal::new(None::<String>);
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
         let raw = name.get_untracked();
         if let Err(e) = parse_room_name(&raw) {
             error.set(Some(e.to_string()));
+            suggestion.set(suggest_room_name(&raw).map(|r| r.0));
             return;
         }
+        suggestion.set(None);
         let payload = CreateRoomPayload { name: raw, private: private.get_untracked() };
         chat.request::<CreateRoom>(payload, move |result| match result {
             Ok(room) => {
@@ -195,6 +199,16 @@ fn CreateRoomForm() -> impl IntoView {
                 "Private: by invitation only"
             </label>
             <p id="new-room-error" class="error" role="alert">{move || error.get()}</p>
+            {move || suggestion.get().map(|suggested| {
+                let label = format!("Use {suggested}");
+                view! {
+                    <button type="button" class="link suggestion" on:click=move |_| {
+                        name.set(suggested.clone());
+                        error.set(None);
+                        suggestion.set(None);
+                    }>{label}</button>
+                }
+            })}
         </form>
     }
 }

@@ -64,12 +64,19 @@ async fn bad_registrations_are_refused_with_typed_errors_and_create_nothing() {
     let app = spawn_app().await;
     register(app.addr, "Ada", "correct horse").await.expect("registered");
 
+    // A refusal is the caller's mistake, answered with a 4xx (a 500 would page an operator).
     let (status, taken) = register(app.addr, "ADA", "another password").await.expect_err("taken");
-    assert!(status >= 400, "{status}");
+    assert_eq!(status, 409, "{taken}");
     assert_eq!(code(&taken), "name_taken", "{taken}");
 
-    let (_, short) = register(app.addr, "Bob", "short").await.expect_err("too short");
+    let (status, short) = register(app.addr, "Bob", "short").await.expect_err("too short");
+    assert_eq!(status, 422);
     assert_eq!(short, json!({ "code": "invalid_password", "min": 8, "max": 128 }));
+    let (status, wrong) = sign_in(app.addr, "Ada", "not her password").await.expect_err("wrong");
+    assert_eq!((status, code(&wrong)), (401, "bad_credentials"));
+    let (status, guest) =
+        call_auth(app.addr, "guest", &[("name", "Gus")], None).await.expect_err("no guests here");
+    assert_eq!((status, code(&guest)), (403, "guests_disabled"));
     let (_, long) = register(app.addr, "Bob", &"x".repeat(129)).await.expect_err("too long");
     assert_eq!(code(&long), "invalid_password");
     let (_, name) = register(app.addr, "   ", "long enough").await.expect_err("empty name");
