@@ -196,6 +196,23 @@ pub fn Composer(#[prop(optional)] thread: Option<Uuid>) -> impl IntoView {
                 _ => {}
             }
         }
+        // Up in an empty composer edits one's last message, as in Slack and Discord.
+        if ev.key() == "ArrowUp" && thread.is_none() && draft.with_untracked(String::is_empty) {
+            let room = chat.current.get_untracked();
+            let last_own = chat.timelines.with_untracked(|t| {
+                t.get(&room).and_then(|t| {
+                    t.messages()
+                        .filter(|m| chat.is_me(&m.author.id) && m.seq.is_some() && !m.deleted)
+                        .last()
+                        .map(|m| m.id)
+                })
+            });
+            if let Some(id) = last_own {
+                ev.prevent_default();
+                chat.edit_request.set(Some(id));
+            }
+            return;
+        }
         if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
             ev.prevent_default();
             submit();

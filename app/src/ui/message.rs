@@ -51,13 +51,6 @@ pub fn MessageItem(line: MessageLine, #[prop(optional)] in_thread: bool) -> impl
         let body = body.clone();
         move |_| chat.send(room.clone(), id, body.clone(), thread)
     };
-    let save = move || {
-        let Some(text) = editing.get_untracked() else { return };
-        chat.request_or_report::<EditMessage>(EditRequest { id, body: text }, move |msg| {
-            editing.set(None);
-            chat.apply_message(msg, false);
-        });
-    };
     let delete = move |_| {
         chat.request_or_report::<DeleteMessage>(DeleteRequest { id }, move |msg| {
             chat.apply_message(msg, false);
@@ -81,6 +74,28 @@ pub fn MessageItem(line: MessageLine, #[prop(optional)] in_thread: bool) -> impl
     });
     let pending = delivery == Delivery::Pending;
     let original = StoredValue::new(body.clone());
+    // Up in the empty composer asked to edit this message: open the editor with the caret in it.
+    Effect::new(move |_| {
+        if can_change && chat.edit_request.get() == Some(id) {
+            chat.edit_request.set(None);
+            editing.set(Some(original.get_value()));
+            request_animation_frame(move || focus(&format!("edit-{id}")));
+        }
+    });
+    // Leaving the editor (saved or cancelled) gives the caret back to the room's composer.
+    let done_editing = move || {
+        editing.set(None);
+        if thread.is_none() {
+            focus("composer-input");
+        }
+    };
+    let save = move || {
+        let Some(text) = editing.get_untracked() else { return };
+        chat.request_or_report::<EditMessage>(EditRequest { id, body: text }, move |msg| {
+            done_editing();
+            chat.apply_message(msg, false);
+        });
+    };
     let shown = StoredValue::new((body, mentions));
     view! {
         <li class="message" class:own=own class:pending=pending class:deleted=deleted
@@ -131,10 +146,10 @@ pub fn MessageItem(line: MessageLine, #[prop(optional)] in_thread: bool) -> impl
                             on:keydown=move |ev: KeyboardEvent| {
                                 if ev.key() == "Enter" && !ev.shift_key() { ev.prevent_default(); save(); }
                                 // Handled here: a thread around it must not close too.
-                                if ev.key() == "Escape" { ev.prevent_default(); editing.set(None); }
+                                if ev.key() == "Escape" { ev.prevent_default(); done_editing(); }
                             }></textarea>
                         <button type="submit" class="small">"Save"</button>
-                        <button type="button" class="small ghost" on:click=move |_| editing.set(None)>"Cancel"</button>
+                        <button type="button" class="small ghost" on:click=move |_| done_editing()>"Cancel"</button>
                     </form>
                 }.into_any(),
                 (false, false) => shown.with_value(|(body, mentions)| view! {
@@ -266,5 +281,16 @@ fn who_reacted(reaction: &Reaction, chat: &ChatState) -> String {
             format!("{} and {last}", rest.join(", "))
         }
         (names, n) => format!("{} and {n} more", names.join(", ")),
+    }
+}
+
+/// Moves the keyboard focus to the element with this id, if it is there.
+pub(super) fn focus(id: &str) {
+    use leptos::wasm_bindgen::JsCast;
+    use leptos::web_sys::HtmlElement;
+    if let Some(el) = document().get_element_by_id(id)
+        && let Ok(el) = el.dyn_into::<HtmlElement>()
+    {
+        let _ = el.focus();
     }
 }

@@ -216,17 +216,33 @@ fn MessageList() -> impl IntoView {
             }
         });
     });
+    // The newest line shown (room, message, whether it is ours): only a change there is news at
+    // the bottom. Older pages, edits and reactions change other lines, and must not raise the
+    // "New messages" button.
+    let newest_seen = StoredValue::new(None::<(RoomId, uuid::Uuid)>);
     Effect::new(move |_| {
         chat.timelines.track();
         chat.divider.track();
+        let room = chat.current.get_untracked();
+        let newest = chat.timelines.with_untracked(|t| {
+            t.get(&room).and_then(|t| t.messages().last().map(|m| (m.id, chat.is_me(&m.author.id))))
+        });
+        let key = newest.map(|(id, _)| (room, id));
+        let arrived = key.is_some() && key != newest_seen.get_value();
+        newest_seen.set_value(key);
+        // Sending is looking at the bottom: one's own new message is always brought into view.
+        let sent = arrived && newest.is_some_and(|(_, mine)| mine);
         // After the DOM has the new lines: the divider wins once, then the reader's place.
         request_animation_frame(move || {
             if to_divider() {
                 return;
             }
+            if sent {
+                at_bottom.set(true);
+            }
             if at_bottom.get_untracked() {
                 scroll_to_bottom();
-            } else if !loading_older.get_untracked() {
+            } else if arrived && !loading_older.get_untracked() {
                 missed.set(true);
             }
         });

@@ -49,6 +49,8 @@ pub struct ChatState {
     pub joined: RwSignal<HashSet<RoomId>>,
     pub current: RwSignal<RoomId>,
     pub timelines: RwSignal<HashMap<RoomId, Timeline>>,
+    /// A message whose author asked (with Up in an empty composer) to edit it.
+    pub edit_request: RwSignal<Option<Uuid>>,
     /// The thread open beside the room (the message it answers), if any.
     pub thread: RwSignal<Option<Uuid>>,
     /// The threads loaded (or written to) so far, by the message they answer.
@@ -98,6 +100,7 @@ impl ChatState {
             joined: RwSignal::new(HashSet::new()),
             current: RwSignal::new(RoomId::lobby()),
             timelines: RwSignal::new(HashMap::new()),
+            edit_request: RwSignal::new(None),
             thread: RwSignal::new(None),
             threads: RwSignal::new(HashMap::new()),
             thread_rooms: StoredValue::new(HashMap::new()),

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::ChatState;
 use super::composer::Composer;
-use super::message::MessageItem;
+use super::message::{MessageItem, focus};
 use super::state::{Line, Timeline};
 
 /// The open thread, if any.
@@ -92,16 +92,5 @@ fn Thread(parent: Uuid) -> impl IntoView {
             </div>
             <Composer thread=parent />
         </aside>
-    }
-}
-
-/// Moves the keyboard focus to the element with this id, if it is there.
-fn focus(id: &str) {
-    use leptos::wasm_bindgen::JsCast;
-    use leptos::web_sys::HtmlElement;
-    if let Some(el) = document().get_element_by_id(id)
-        && let Ok(el) = el.dyn_into::<HtmlElement>()
-    {
-        let _ = el.focus();
     }
 }
