@@ -56,7 +56,8 @@ test('the composer grows with its text, Up edits one\'s last message and Escape 
   await ada.send(text);
   await expect(ada.message(text).getByRole('img', { name: 'Sent' })).toBeVisible();
   await ada.composer.press('ArrowUp');
-  const editor = ada.message(text).getByLabel('Edit message text');
+  // (While editing, the text is in the editor, not in the line's text.)
+  const editor = ada.messages.getByLabel('Edit message text');
   await expect(editor).toBeFocused();
   await expect(editor).toHaveValue(text);
   await editor.press('Escape');

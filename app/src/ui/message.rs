@@ -59,6 +59,8 @@ pub fn MessageItem(line: MessageLine, #[prop(optional)] in_thread: bool) -> impl
     let stored = delivery == Delivery::Sent && !deleted;
     let can_change = own && stored;
     let can_reply = stored && thread.is_none() && !in_thread;
+    // The reaction picker under the message, opened from its actions.
+    let picking = RwSignal::new(false);
     let open_thread = move |_| chat.open_thread(id);
     let replies_line = (replies > 0 && !in_thread).then(|| {
         let last = move || {
@@ -121,8 +123,12 @@ pub fn MessageItem(line: MessageLine, #[prop(optional)] in_thread: bool) -> impl
                         <button type="button" class="link" on:click=retry.clone()>"Retry"</button>
                     }.into_any()),
                 }}
-                <Show when=move || (can_change || can_reply) && editing.get().is_none()>
+                <Show when=move || stored && editing.get().is_none()>
+                    // Where the reader points or tabs, as Slack's and Discord's hover bars.
                     <span class="actions">
+                        <button type="button" class="link" aria-label="Add reaction"
+                            aria-expanded=move || picking.get().to_string()
+                            on:click=move |_| picking.update(|p| *p = !*p)>"React"</button>
                         {can_reply.then(|| view! {
                             <button type="button" class="link" aria-label="Reply in thread"
                                 on:click=open_thread>"Reply"</button>
@@ -156,7 +162,7 @@ pub fn MessageItem(line: MessageLine, #[prop(optional)] in_thread: bool) -> impl
                     <p class="body"><Body body=body.clone() mentions=mentions.clone() /></p>
                 }).into_any(),
             }}
-            {stored.then(|| view! { <Reactions id reactions /> })}
+            {stored.then(|| view! { <Reactions id reactions picking /> })}
             {replies_line}
         </li>
     }
@@ -196,9 +202,8 @@ fn current_name(chat: &ChatState, user: &UserId) -> Option<String> {
 /// The reactions under a message, each a toggle with its count and who reacted (on hover and
 /// focus), and a button that opens the small picker.
 #[component]
-fn Reactions(id: Uuid, reactions: Vec<Reaction>) -> impl IntoView {
+fn Reactions(id: Uuid, reactions: Vec<Reaction>, picking: RwSignal<bool>) -> impl IntoView {
     let chat = expect_context::<ChatState>();
-    let picking = RwSignal::new(false);
     let react = move |emoji: String, on: bool| {
         picking.set(false);
         chat.request_or_report::<ReactToMessage>(ReactPayload { id, emoji, on }, move |msg| {
@@ -248,20 +253,13 @@ fn Reactions(id: Uuid, reactions: Vec<Reaction>) -> impl IntoView {
     };
     let has_any = !reactions.is_empty();
     view! {
-        <div class="reactions" class:empty=!has_any role="group" aria-label="Reactions">
-            {chips}
-            <button type="button" class="add-reaction" aria-label="Add reaction"
-                aria-expanded=move || picking.get().to_string()
-                on:click=move |_| picking.update(|p| *p = !*p)>
-                <span aria-hidden="true">"☺+"</span>
-            </button>
-            <Show when=move || picking.get()>
+        {has_any.then(|| view! { <div class="reactions" role="group" aria-label="Reactions">{chips}</div> })}
+        <Show when=move || picking.get()>
                 <div class="picker" role="group" aria-label="Pick a reaction"
                     on:keydown=move |ev: KeyboardEvent| if ev.key() == "Escape" { picking.set(false) }>
                     {picker()}
                 </div>
-            </Show>
-        </div>
+        </Show>
     }
 }
 
