@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use app::events::messages::{
-    HistoryRequest, LoadHistory, NewMessage, SendMessage, SendMessagePayload,
+    HistoryRequest, LoadHistory, NewMessage, SendMessage, SendMessagePayload, SyncRequest, SyncRoom,
 };
 use app::events::presence::PresenceChanged;
 use app::events::rooms::{RoomMembers, RoomRef};
@@ -105,12 +105,25 @@ async fn a_killed_node_loses_nothing_that_was_acknowledged() {
     let seqs: Vec<_> = page.messages.iter().map(|m| m.seq).collect();
     assert_eq!(seqs, (1..=30).collect::<Vec<_>>());
 
-    // Bob, on the surviving node, got every one of them.
+    // Bob, on the surviving node, has every one of them: live, or (for a broadcast the adapter
+    // could not deliver while node one was dying: the server logs "recipients see it on
+    // resume") by resuming, as his browser does after any hiccup. Live delivery is best effort
+    // across a crash; having them all is not.
     let mut seen = HashSet::new();
+    let quiet = Duration::from_secs(3);
     while seen.len() < 30 {
-        let (got, _) = bob.until::<NewMessage>(|_| true).await;
-        seen.insert(got.id);
+        match bob.try_until::<NewMessage>(|_| true, quiet).await {
+            Some(got) => {
+                seen.insert(got.id);
+            }
+            None => break,
+        }
     }
+    let resumed = bob
+        .request::<SyncRoom>(&SyncRequest { room: RoomId::lobby(), after_rev: 0 })
+        .await
+        .expect("synced");
+    seen.extend(resumed.changes.iter().map(|m| m.id));
     assert_eq!(seen, sent.iter().copied().collect::<HashSet<_>>());
 
     // Cy had a tab on the dead node only: the presence sweep takes Cy offline for Bob.
