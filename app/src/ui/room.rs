@@ -178,6 +178,15 @@ fn MessageList() -> impl IntoView {
     let on_scroll = move |_| {
         if let Some(el) = list_ref.get_untracked() {
             let top = el.scroll_top();
+            // Switching to a room whose history has not come yet empties the list, and the
+            // browser clamps the scroll position with a scroll event: that is not the reader
+            // scrolling up, and taking it for one left a freshly opened room above its newest
+            // messages.
+            let room = chat.current.get_untracked();
+            if !chat.timelines.with_untracked(|t| t.get(&room).is_some_and(Timeline::loaded)) {
+                last_top.set_value(top);
+                return;
+            }
             let bottom = el.scroll_height() - top - el.client_height() < 32;
             if bottom {
                 at_bottom.set(true);
