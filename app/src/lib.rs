@@ -15,6 +15,7 @@
 pub mod error;
 pub mod events;
 pub mod limits;
+pub mod markdown;
 pub mod mentions;
 pub mod model;
 pub mod session;

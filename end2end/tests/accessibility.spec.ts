@@ -30,10 +30,39 @@ for (const colorScheme of ['light', 'dark'] as const) {
     await reply.fill('an answer');
     await reply.press('Enter');
     await expect(adaView.message(text).getByRole('button', { name: /^1 reply/ })).toBeVisible();
+    // Formatting, a link, a code block, a quote, and a group of two.
+    await adaView.send('**Plan** for `today`, see https://example.com/plan\n> quoted\n```\ncode block\n```');
+    await adaView.send('and a second line in the same group');
+    await expect(adaView.message('code block').locator('pre')).toBeVisible();
     // The @ list open in the room's composer.
     await adaView.composer.pressSequentially('@b');
     await expect(page.getByRole('listbox', { name: 'People to mention' })).toBeVisible();
 
     expect(await violations(adaView)).toEqual([]);
+  });
+}
+
+for (const colorScheme of ['light', 'dark'] as const) {
+  test(`the sign-in page passes axe (${colorScheme})`, async ({ browser }) => {
+    const page = await (await browser.newContext({ colorScheme })).newPage();
+    await page.goto('/');
+    await expect(page.getByRole('button', { name: 'Create an account', exact: true })).toBeEnabled();
+    expect(await violations(new ChatPage(page))).toEqual([]);
+    // And the registration form, with the password rule beside the field.
+    await page.getByRole('button', { name: 'Create an account', exact: true }).click();
+    await expect(page.getByRole('button', { name: 'Create account', exact: true })).toBeVisible();
+    expect(await violations(new ChatPage(page))).toEqual([]);
+  });
+
+  test(`a phone with the rooms panel and the room options open passes axe (${colorScheme})`, async ({ browser }) => {
+    const page = await (await browser.newContext({ colorScheme, viewport: { width: 375, height: 812 } })).newPage();
+    const chat = new ChatPage(page);
+    await chat.join(`Ada-${tag()}`);
+    await page.getByRole('button', { name: 'Room options' }).click();
+    await expect(page.getByRole('button', { name: 'Mute' })).toBeVisible();
+    expect(await violations(chat)).toEqual([]);
+    await page.getByRole('button', { name: 'Rooms' }).click();
+    await expect(chat.sidebar).toBeVisible();
+    expect(await violations(chat)).toEqual([]);
   });
 }

@@ -15,7 +15,7 @@ test('three people across two rooms: isolation, notices, presence, typing, unrea
   await expect(bob.sidebar.getByRole('button', { name: `Join # ${ops}` })).toBeVisible();
   await bob.joinRoom(ops);
   await expect(ada.message(`${bobName} joined`)).toBeVisible();
-  await expect(ada.roomLink(`# ${ops}`)).toContainText('2 members');
+  await expect(ada.room(`# ${ops}`).locator('.room-header')).toContainText('2 members');
 
   // Presence: Ada sees Bob online in the room's people list.
   await expect(ada.person(bobName)).toContainText('online');
@@ -104,17 +104,42 @@ test('an over-long message is refused with an explanation', async ({ browser }) 
   await expect(ada.messages.getByRole('listitem').filter({ hasText: 'xxxx' })).toHaveCount(0);
 });
 
-test('a creator deletes a room and it disappears for everyone', async ({ browser }) => {
+test('deleting a room asks first, and its members are told why it vanished', async ({ browser }) => {
   const t = tag();
   const ada = await person(browser, `Ada-${t}`);
   const bob = await person(browser, `Bob-${t}`);
   const name = `tmp-${t}`;
   await ada.createRoom(name);
-  await expect(bob.sidebar.getByRole('button', { name: `Join # ${name}` })).toBeVisible();
-  await ada.page.getByRole('button', { name: 'Delete room' }).click();
+  await bob.joinRoom(name);
+  const carol = await person(browser, `Carol-${t}`);
+  await expect(carol.sidebar.getByRole('button', { name: `Join # ${name}` })).toBeVisible();
+
+  // One click only opens the question; Cancel and Escape keep the room.
+  const ask = ada.page.getByRole('button', { name: 'Delete room…' });
+  const dialog = ada.page.getByRole('dialog', { name: `Delete # ${name}?` });
+  await ask.click();
+  await expect(dialog).toBeVisible();
+  await expect(dialog).toContainText('2 members are told and moved to # lobby');
+  await expect(dialog.getByRole('button', { name: 'Cancel' })).toBeFocused();
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  await expect(dialog).toBeHidden();
+  await ask.click();
+  await ada.page.keyboard.press('Escape');
+  await expect(dialog).toBeHidden();
+  await expect(ada.room(`# ${name}`)).toBeVisible();
+  await expect(bob.room(`# ${name}`)).toBeVisible();
+
+  await ask.click();
+  await dialog.getByRole('button', { name: 'Delete room' }).click();
   await expect(ada.room('# lobby')).toBeVisible();
-  await expect(bob.sidebar.getByText(`# ${name}`)).toHaveCount(0);
-  await expect(ada.sidebar.getByText(`# ${name}`)).toHaveCount(0);
+  // Bob, who was reading it, is moved to the lobby and told who deleted it.
+  await expect(bob.room('# lobby')).toBeVisible();
+  await expect(bob.page.getByRole('status').filter({ hasText: `# ${name} was deleted by Ada-${t}.` })).toBeVisible();
+  await expect(bob.message(`# ${name} was deleted by Ada-${t}.`)).toHaveCount(1);
+  await expect(ada.message(`You deleted # ${name}.`)).toHaveCount(1);
+  for (const chat of [ada, bob, carol]) await expect(chat.sidebar.getByText(`# ${name}`)).toHaveCount(0);
+  // Carol never joined it: nothing to explain.
+  await expect(carol.page.getByRole('status').filter({ hasText: 'was deleted' })).toHaveCount(0);
 });
 
 test('the list follows new messages only while the reader is at the bottom', async ({ browser, baseURL }) => {

@@ -16,6 +16,16 @@ pub struct RoomRef {
     pub room: RoomId,
 }
 
+/// Payload of [`RoomDeleted`]: the room, and who deleted it (so its members can be told why it
+/// vanished).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomGone {
+    /// The room.
+    pub room: RoomId,
+    /// Who deleted it (its creator).
+    pub by: UserRef,
+}
+
 /// Ack of [`ListRooms`]: every public room, the caller's private and direct rooms, and which
 /// they joined.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -179,7 +189,7 @@ server_event!(
 );
 server_event!(
     /// `room:deleted` (server → everyone, or a private room's members): a room is gone.
-    RoomDeleted, "room:deleted", RoomRef
+    RoomDeleted, "room:deleted", RoomGone
 );
 server_event!(
     /// `room:direct` (server → both people, every tab): a direct room was opened.

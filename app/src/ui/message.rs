@@ -10,7 +10,8 @@ use super::{ChatState, time};
 use crate::events::messages::{
     DeleteMessage, DeleteRequest, EditMessage, EditRequest, ReactPayload, ReactToMessage,
 };
-use crate::mentions::{Mention, Segment, segments};
+use crate::markdown::{self, Block, Inline};
+use crate::mentions::Mention;
 use crate::model::{REACTIONS, Reaction, UserId};
 
 /// One message, as it stands: a change to it renders the line again (see
@@ -18,8 +19,14 @@ use crate::model::{REACTIONS, Reaction, UserId};
 /// interpreted. The author can edit or delete it; anyone in the room can react to it.
 ///
 /// `in_thread`: shown as the head of its thread's panel (no reply button or count there).
+/// `compact`: it continues its author's group (see [`super::rows`]): no name or avatar, the
+/// time in the gutter on hover.
 #[component]
-pub fn MessageItem(line: MessageLine, #[prop(optional)] in_thread: bool) -> impl IntoView {
+pub fn MessageItem(
+    line: MessageLine,
+    #[prop(optional)] in_thread: bool,
+    #[prop(optional)] compact: bool,
+) -> impl IntoView {
     let chat = expect_context::<ChatState>();
     let own = chat.is_me(&line.author.id);
     let me = chat.me.get_untracked().map(|m| m.id);
@@ -43,9 +50,17 @@ pub fn MessageItem(line: MessageLine, #[prop(optional)] in_thread: bool) -> impl
     let room = chat.current.get_untracked();
     let editing = RwSignal::new(None::<String>);
     let hydrated = use_context::<super::Hydrated>().map(|h| h.0);
+    // HH:MM, with the full date and time on hover (and, by CSS, while the message has the
+    // keyboard focus).
     let time = move || {
         let local = hydrated.is_some_and(|h| h.get());
-        sent_at_ms.map(|ms| view! { <time class="time">{time::clock(ms, local)}</time> })
+        sent_at_ms.map(|ms| {
+            view! {
+                <time class="time" datetime=time::iso(ms) title=time::full(ms, local)>
+                    {time::clock(ms, local)}
+                </time>
+            }
+        })
     };
     let retry = {
         let body = body.clone();
@@ -99,12 +114,18 @@ pub fn MessageItem(line: MessageLine, #[prop(optional)] in_thread: bool) -> impl
         });
     };
     let shown = StoredValue::new((body, mentions));
+    let author_name = author.name.to_string();
+    let avatar = (!compact).then(|| avatar(&author.id, &author_name));
     view! {
         <li class="message" class:own=own class:pending=pending class:deleted=deleted
-            class:mentions-me=mentions_me>
+            class:mentions-me=mentions_me class:compact=compact>
+            <div class="gutter" aria-hidden="true">
+                {if compact { time().into_any() } else { avatar.into_any() }}
+            </div>
+            <div class="content">
             <div class="meta">
-                <span class="author">{author.name.to_string()}</span>
-                {time}
+                <span class="author" class:visually-hidden=compact>{author_name}</span>
+                {(!compact).then(time)}
                 <Show when=move || edited && !deleted>
                     <span class="edited">"(edited)"</span>
                 </Show>
@@ -123,23 +144,6 @@ pub fn MessageItem(line: MessageLine, #[prop(optional)] in_thread: bool) -> impl
                         <button type="button" class="link" on:click=retry.clone()>"Retry"</button>
                     }.into_any()),
                 }}
-                <Show when=move || stored && editing.get().is_none()>
-                    // Where the reader points or tabs, as Slack's and Discord's hover bars.
-                    <span class="actions">
-                        <button type="button" class="link" aria-label="Add reaction"
-                            aria-expanded=move || picking.get().to_string()
-                            on:click=move |_| picking.update(|p| *p = !*p)>"React"</button>
-                        {can_reply.then(|| view! {
-                            <button type="button" class="link" aria-label="Reply in thread"
-                                on:click=open_thread>"Reply"</button>
-                        })}
-                        {can_change.then(|| view! {
-                            <button type="button" class="link" aria-label="Edit message"
-                                on:click=move |_| editing.set(Some(original.get_value()))>"Edit"</button>
-                            <button type="button" class="link" aria-label="Delete message" on:click=delete>"Delete"</button>
-                        })}
-                    </span>
-                </Show>
             </div>
             {move || match (deleted, editing.get().is_some()) {
                 (true, _) => view! { <p class="body placeholder">"Message deleted"</p> }.into_any(),
@@ -159,37 +163,187 @@ pub fn MessageItem(line: MessageLine, #[prop(optional)] in_thread: bool) -> impl
                     </form>
                 }.into_any(),
                 (false, false) => shown.with_value(|(body, mentions)| view! {
-                    <p class="body"><Body body=body.clone() mentions=mentions.clone() /></p>
+                    <Body body=body.clone() mentions=mentions.clone() />
                 }).into_any(),
             }}
             {stored.then(|| view! { <Reactions id reactions picking /> })}
             {replies_line}
+            </div>
+            <Show when=move || stored && editing.get().is_none()>
+                // Where the reader points or tabs, as Slack's and Discord's hover bars: one tab
+                // stop (the arrow keys move along it), so a long list is quick to tab through.
+                <div class="actions" role="toolbar" aria-label="Message actions" on:keydown=roving>
+                    <button type="button" class="link" aria-label="Add reaction" tabindex="0"
+                        aria-expanded=move || picking.get().to_string()
+                        on:click=move |_| picking.update(|p| *p = !*p)>"React"</button>
+                    {can_reply.then(|| view! {
+                        <button type="button" class="link" aria-label="Reply in thread" tabindex="-1"
+                            on:click=open_thread>"Reply"</button>
+                    })}
+                    {can_change.then(|| view! {
+                        <button type="button" class="link" aria-label="Edit message" tabindex="-1"
+                            on:click=move |_| editing.set(Some(original.get_value()))>"Edit"</button>
+                        <button type="button" class="link" aria-label="Delete message" tabindex="-1"
+                            on:click=delete>"Delete"</button>
+                    })}
+                </div>
+            </Show>
         </li>
     }
 }
 
-/// A message's text with its mentions drawn: `@name` in the person's current name (from the
-/// room's member list; as written if they are not listed), stronger when it is the reader.
+/// Arrow keys (and Home/End) along a toolbar whose buttons are one tab stop: the button
+/// reached takes the stop, so Tab comes back to it.
+fn roving(ev: KeyboardEvent) {
+    #[cfg(feature = "hydrate")]
+    {
+        use leptos::wasm_bindgen::JsCast;
+        use leptos::web_sys::{Element, HtmlElement};
+        let step: i32 = match ev.key().as_str() {
+            "ArrowRight" | "ArrowDown" => 1,
+            "ArrowLeft" | "ArrowUp" => -1,
+            "Home" => i32::MIN,
+            "End" => i32::MAX,
+            _ => return,
+        };
+        let Some(bar) = ev.current_target().and_then(|t| t.dyn_into::<Element>().ok()) else {
+            return;
+        };
+        let Ok(list) = bar.query_selector_all("button") else { return };
+        let buttons: Vec<HtmlElement> =
+            (0..list.length()).filter_map(|i| list.item(i)?.dyn_into::<HtmlElement>().ok()).collect();
+        if buttons.is_empty() {
+            return;
+        }
+        let active = document().active_element();
+        let at = buttons.iter().position(|b| active.as_ref().is_some_and(|a| a == b.as_ref() as &Element));
+        let last = buttons.len() as i32 - 1;
+        let next = match step {
+            i32::MIN => 0,
+            i32::MAX => last,
+            s => (at.map_or(0, |a| a as i32) + s).rem_euclid(last + 1),
+        } as usize;
+        ev.prevent_default();
+        for (i, b) in buttons.iter().enumerate() {
+            let _ = b.set_attribute("tabindex", if i == next { "0" } else { "-1" });
+        }
+        let _ = buttons[next].focus();
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = ev;
+}
+
+/// Initials on a colour taken from the person's id (the same everywhere, whatever the name).
+fn avatar(id: &UserId, name: &str) -> impl IntoView + use<> {
+    // White text on each meets 4.5:1.
+    const COLOURS: [&str; 10] = [
+        "#b42318", "#b54708", "#027a48", "#026aa2", "#6941c6", "#c11574", "#155eef", "#3e4784",
+        "#0e7090", "#4d7c0f",
+    ];
+    // FNV-1a: stable across builds and platforms, unlike the standard hasher.
+    let hash = id.0.bytes().fold(0x811c_9dc5_u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193));
+    let colour = COLOURS[hash as usize % COLOURS.len()];
+    let initials: String = name
+        .split_whitespace()
+        .take(2)
+        .filter_map(|w| w.chars().next())
+        .flat_map(char::to_uppercase)
+        .collect();
+    view! { <span class="avatar" style=format!("background:{colour}")>{initials}</span> }
+}
+
+/// A message's text, formatted ([`crate::markdown`]) and with its mentions drawn: `@name` in
+/// the person's current name (from the room's member list; as written if they are not listed),
+/// stronger when it is the reader. Every element is built here from the parsed tree: no text of
+/// a message ever becomes markup. Past about 15 lines it is collapsed behind "Show more".
 #[component]
 fn Body(body: String, mentions: Vec<Mention>) -> impl IntoView {
     let chat = expect_context::<ChatState>();
-    let parts: Vec<AnyView> = segments(&body, &mentions)
-        .into_iter()
-        .map(|segment| match segment {
-            Segment::Text(text) => text.to_owned().into_any(),
-            Segment::Mention(mention, written) => {
-                let me = mention.user.as_ref().is_none_or(|u| chat.is_me(u));
-                let name = mention.user.as_ref().and_then(|u| current_name(&chat, u));
-                let text = name.map_or_else(|| written.to_owned(), |n| format!("@{n}"));
-                let everyone = mention.user.is_none();
-                view! {
-                    <span class="mention" class:me=me class:everyone=everyone>{text}</span>
-                }
-                .into_any()
+    let blocks = markdown::parse(&body, &mentions);
+    let content = blocks_view(&chat, blocks);
+    let body_ref = NodeRef::<leptos::html::Div>::new();
+    let expanded = RwSignal::new(false);
+    let overflows = RwSignal::new(false);
+    // Measured once drawn: only a body taller than the clamp gets the button.
+    Effect::new(move |_| {
+        request_animation_frame(move || {
+            if let Some(el) = body_ref.get_untracked() {
+                overflows.set(el.scroll_height() > el.client_height() + 2);
             }
-        })
-        .collect();
-    parts
+        });
+    });
+    let body_id = format!("body-{}", NEXT_BODY.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+    let control = body_id.clone();
+    view! {
+        <div class="body" id=body_id node_ref=body_ref
+            class:clamped=move || !expanded.get() class:overflows=move || overflows.get() && !expanded.get()>
+            {content}
+        </div>
+        <Show when=move || overflows.get() || expanded.get()>
+            <button type="button" class="link more" aria-expanded=move || expanded.get().to_string()
+                aria-controls=control.clone()
+                on:click=move |_| expanded.update(|e| *e = !*e)>
+                {move || if expanded.get() { "Show less" } else { "Show more" }}
+            </button>
+        </Show>
+    }
+}
+
+/// Ids for message bodies ("Show more" points at its body).
+static NEXT_BODY: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+fn blocks_view(chat: &ChatState, blocks: Vec<Block>) -> AnyView {
+    blocks.into_iter().map(|b| block_view(chat, b)).collect_view().into_any()
+}
+
+fn block_view(chat: &ChatState, block: Block) -> AnyView {
+    match block {
+        Block::Paragraph(inlines) => view! { <p>{inlines_view(chat, inlines)}</p> }.into_any(),
+        // Focusable, so a long line can be scrolled from the keyboard.
+        Block::Code(code) => view! { <pre tabindex="0"><code>{code}</code></pre> }.into_any(),
+        Block::Quote(blocks) => view! { <blockquote>{blocks_view(chat, blocks)}</blockquote> }.into_any(),
+        Block::List { start: None, items } => view! {
+            <ul>{items.into_iter().map(|i| view! { <li>{blocks_view(chat, i)}</li> }).collect_view()}</ul>
+        }
+        .into_any(),
+        Block::List { start: Some(start), items } => view! {
+            <ol start=start.to_string()>
+                {items.into_iter().map(|i| view! { <li>{blocks_view(chat, i)}</li> }).collect_view()}
+            </ol>
+        }
+        .into_any(),
+        Block::Rule => view! { <hr /> }.into_any(),
+    }
+}
+
+fn inlines_view(chat: &ChatState, inlines: Vec<Inline>) -> AnyView {
+    inlines.into_iter().map(|i| inline_view(chat, i)).collect_view().into_any()
+}
+
+fn inline_view(chat: &ChatState, inline: Inline) -> AnyView {
+    match inline {
+        Inline::Text(text) => text.into_any(),
+        Inline::Break => view! { <br /> }.into_any(),
+        Inline::Code(code) => view! { <code>{code}</code> }.into_any(),
+        Inline::Strong(c) => view! { <strong>{inlines_view(chat, c)}</strong> }.into_any(),
+        Inline::Emphasis(c) => view! { <em>{inlines_view(chat, c)}</em> }.into_any(),
+        Inline::Strike(c) => view! { <s>{inlines_view(chat, c)}</s> }.into_any(),
+        // `href` passed `markdown::safe_href` (http, https, mailto only); the title shows where a
+        // link with other words goes.
+        Inline::Link { href, children } => view! {
+            <a href=href.clone() title=href target="_blank" rel="noopener noreferrer">
+                {inlines_view(chat, children)}
+            </a>
+        }
+        .into_any(),
+        Inline::Mention(mention, written) => {
+            let me = mention.user.as_ref().is_none_or(|u| chat.is_me(u));
+            let name = mention.user.as_ref().and_then(|u| current_name(chat, u));
+            let text = name.map_or(written, |n| format!("@{n}"));
+            let everyone = mention.user.is_none();
+            view! { <span class="mention" class:me=me class:everyone=everyone>{text}</span> }.into_any()
+        }
+    }
 }
 
 /// `user`'s name as the room's member list has it now.

@@ -9,8 +9,10 @@ mod message;
 mod notify;
 mod people;
 mod room;
+mod rows;
 mod saved;
 mod sidebar;
+mod switcher;
 mod state;
 mod thread;
 mod time;
@@ -346,7 +348,7 @@ fn ChatApp(
             socket.subscribe::<NewMessage>(move |msg| chat.apply_message(msg, true)),
             socket.subscribe::<MessageUpdated>(move |msg| chat.apply_message(msg, false)),
             socket.subscribe::<RoomCreated>(move |room| chat.upsert_room(room)),
-            socket.subscribe::<RoomDeleted>(move |r| chat.remove_room(&r.room)),
+            socket.subscribe::<RoomDeleted>(move |r| chat.room_deleted(&r.room, &r.by)),
             socket.subscribe::<DirectOpened>(move |room| {
                 chat.joined.update(|j| {
                     j.insert(room.id.clone());
@@ -396,18 +398,48 @@ fn ChatApp(
         n => format!("({n}) Parley"),
     };
 
-    // Phone layout: the sidebar and the people list open over the room.
+    // Phone layout: the sidebar and the people list open over the room (closed by the room
+    // changing, their Close button, the backdrop or Escape).
     let panel = RwSignal::new(None::<&'static str>);
     Effect::new(move |_| {
         chat.current.track();
         panel.set(None);
     });
+    let switcher = RwSignal::new(false);
+    // Keyboard: Alt+↑/↓ to the previous/next room, Ctrl+K (⌘K) to jump to one by name, Escape
+    // closes an open panel.
+    #[cfg(feature = "hydrate")]
+    {
+        let keys = window_event_listener(leptos::ev::keydown, move |ev| {
+            let key = ev.key();
+            if ev.alt_key() && !ev.ctrl_key() && (key == "ArrowUp" || key == "ArrowDown") {
+                ev.prevent_default();
+                chat.step_room(if key == "ArrowUp" { -1 } else { 1 });
+                message::focus("composer-input");
+            } else if (ev.ctrl_key() || ev.meta_key()) && key.eq_ignore_ascii_case("k") {
+                ev.prevent_default();
+                switcher.set(true);
+            } else if key == "Escape" && panel.get_untracked().is_some() {
+                panel.set(None);
+            }
+        });
+        on_cleanup(move || keys.remove());
+    }
+    let connected = move || status.get() == ConnectionStatus::Connected;
+    let close_panel = Callback::new(move |()| panel.set(None));
+    provide_context(PanelClose(close_panel));
 
     view! {
         <leptos_meta::Title text=title />
+        // The first stop for the keyboard: past the sidebar, straight to writing.
+        <a class="skip-link" href="#composer-input"
+            on:click=move |ev| { ev.prevent_default(); message::focus("composer-input"); }>
+            "Skip to the message box"
+        </a>
         <div class="chat" class:show-rooms=move || panel.get() == Some("rooms")
             class:show-people=move || panel.get() == Some("people")
-            class:show-thread=move || chat.thread.get().is_some()>
+            class:show-thread=move || chat.thread.get().is_some()
+            class:connected=connected>
             <div class="toolbar">
                 <button type="button" class="ghost" aria-controls="sidebar"
                     aria-expanded=move || (panel.get() == Some("rooms")).to_string()
@@ -426,7 +458,25 @@ fn ChatApp(
             <room::RoomPane />
             <thread::ThreadPanel />
             <people::PeoplePanel />
+            <Show when=move || panel.get().is_some()>
+                <div class="backdrop" aria-hidden="true" on:click=move |_| panel.set(None)></div>
+            </Show>
+            <switcher::RoomSwitcher open=switcher />
         </div>
+    }
+}
+
+/// Closes the phone's Rooms or People panel (for their Close buttons).
+#[derive(Clone, Copy)]
+pub(crate) struct PanelClose(pub Callback<()>);
+
+/// The Close button of a panel that opens over the room on a phone (hidden on wide screens).
+#[component]
+pub(crate) fn ClosePanel(label: &'static str) -> impl IntoView {
+    let close = use_context::<PanelClose>();
+    view! {
+        <button type="button" class="ghost small close-panel" aria-label=label
+            on:click=move |_| if let Some(c) = close { c.0.run(()) }>"Close"</button>
     }
 }
 

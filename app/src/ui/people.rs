@@ -25,7 +25,10 @@ pub fn PeoplePanel() -> impl IntoView {
     let online_count = move || members().iter().filter(|m| m.online).count();
     view! {
         <aside id="people" class="people" aria-labelledby="people-title">
-            <h2 id="people-title">"Online — " {online_count}</h2>
+            <div class="panel-head">
+                <h2 id="people-title">"Online — " {online_count}</h2>
+                <super::ClosePanel label="Close people" />
+            </div>
             <ul class="people-list" aria-label="Members">
                 <For each=members key=|m| (m.user.id.clone(), m.online) let:member>
                     <Person member />

@@ -7,7 +7,9 @@ use super::ChatState;
 use super::composer::Composer;
 use super::message::MessageItem;
 use super::notify::{self, Permission};
+use super::rows::{self, Row};
 use super::state::{Line, Timeline};
+use super::time;
 use crate::events::rooms::{DeleteRoom, LeaveRoom, MutePayload, MuteRoom, RoomRef};
 use crate::model::RoomId;
 
@@ -35,28 +37,73 @@ pub fn RoomPane() -> impl IntoView {
             chat.open(RoomId::lobby());
         });
     };
+    // Deleting asks first, in a modal dialog (focus inside, Escape and "Cancel" close it).
+    let confirm = NodeRef::<html::Dialog>::new();
+    let ask_delete = move |_| {
+        if let Some(dialog) = confirm.get_untracked() {
+            let _ = dialog.show_modal();
+        }
+    };
     let delete = move |_| {
+        if let Some(dialog) = confirm.get_untracked() {
+            dialog.close();
+        }
         let room = chat.current.get_untracked();
         chat.request_or_report::<DeleteRoom>(RoomRef { room }, move |gone| {
-            chat.remove_room(&gone.room)
+            if let Some(me) = chat.me.get_untracked() {
+                chat.room_deleted(&gone.room, &me);
+            }
         });
     };
+    let member_count = move || room().map(|r| r.members).unwrap_or_default();
+    let actions_open = RwSignal::new(false);
+    Effect::new(move |_| {
+        chat.current.track();
+        actions_open.set(false);
+    });
 
     view! {
-        <section class="room" aria-labelledby="room-title">
+        <main class="room" id="room" aria-labelledby="room-title">
             <header class="room-header">
                 <h2 id="room-title">{title}</h2>
                 {move || members().map(|n| view! {
                     <span class="count">{n} {if n == 1 { " member" } else { " members" }}</span>
                 })}
-                <NotificationControls />
-                <Show when=can_leave>
-                    <button type="button" class="ghost small" on:click=leave>"Leave room"</button>
-                </Show>
-                <Show when=can_delete>
-                    <button type="button" class="ghost small danger" on:click=delete>"Delete room"</button>
-                </Show>
+                // On a phone the room's actions fold behind one button, so the header is one row.
+                <button type="button" class="ghost small room-more" aria-controls="room-actions"
+                    aria-expanded=move || actions_open.get().to_string()
+                    on:click=move |_| actions_open.update(|o| *o = !*o)>"Room options"</button>
+                <div class="room-actions" id="room-actions" class:open=move || actions_open.get()>
+                    <NotificationControls />
+                    <Show when=can_leave>
+                        <button type="button" class="ghost small" on:click=leave>"Leave room"</button>
+                    </Show>
+                    <Show when=can_delete>
+                        <button type="button" class="ghost small danger" aria-haspopup="dialog"
+                            on:click=ask_delete>"Delete room…"</button>
+                    </Show>
+                </div>
             </header>
+            <dialog class="confirm" node_ref=confirm aria-labelledby="confirm-title" aria-describedby="confirm-text">
+                <form method="dialog">
+                    <h3 id="confirm-title">"Delete " {title} "?"</h3>
+                    <p id="confirm-text">
+                        "Every message in it is deleted for everyone, and its "
+                        {move || match member_count() { 1 => "member is".to_owned(), n => format!("{n} members are") }}
+                        " told and moved to # lobby. This cannot be undone."
+                    </p>
+                    <div class="buttons">
+                        <button type="submit" class="ghost" value="cancel" autofocus>"Cancel"</button>
+                        <button type="button" class="danger-solid" on:click=delete>"Delete room"</button>
+                    </div>
+                </form>
+            </dialog>
+            <Show when=move || chat.info.get().is_some()>
+                <div class="banner info" role="status">
+                    <span>{move || chat.info.get()}</span>
+                    <button type="button" class="link" on:click=move |_| chat.info.set(None)>"Dismiss"</button>
+                </div>
+            </Show>
             <Show when=move || chat.error.get().is_some()>
                 <div class="banner" role="alert">
                     <span>{move || chat.error.get()}</span>
@@ -66,7 +113,7 @@ pub fn RoomPane() -> impl IntoView {
             <MessageList />
             <TypingIndicator />
             <Composer />
-        </section>
+        </main>
     }
 }
 
@@ -112,27 +159,17 @@ fn MessageList() -> impl IntoView {
     let at_bottom = RwSignal::new(true);
     let missed = RwSignal::new(false);
     let loading_older = RwSignal::new(false);
-    // The room's lines, with the "New messages" divider above the first message from someone
-    // else after the read marker the room had when it was opened.
+    // The room's lines with day separators, grouping, and the "New messages" divider above the
+    // first message from someone else after the read marker the room had when it was opened.
+    let hydrated = use_context::<super::Hydrated>().map(|h| h.0);
     let rows = move || {
         let room = chat.current.get();
         let after = chat.divider.get().filter(|(r, _)| *r == room).map(|(_, seq)| seq);
+        let local = hydrated.is_some_and(|h| h.get());
+        let me = chat.me.get().map(|m| m.id);
         chat.with_timeline(&room, |t| {
             let lines = t.map(Timeline::lines).unwrap_or_default();
-            let mut rows = Vec::with_capacity(lines.len() + 1);
-            let mut placed = after.is_none();
-            for line in lines {
-                if !placed
-                    && let Line::Message(m) = line
-                    && m.seq.is_some_and(|s| Some(s) > after)
-                    && !chat.is_me(&m.author.id)
-                {
-                    rows.push(Row::Divider);
-                    placed = true;
-                }
-                rows.push(Row::Line(line.clone()));
-            }
-            rows
+            rows::rows(lines, after, me.as_ref(), time::now_ms(), local)
         })
     };
     let has_more = move || {
@@ -274,18 +311,7 @@ fn MessageList() -> impl IntoView {
                     <li class="empty">"No messages here yet. Say hello!"</li>
                 </Show>
                 <For each=rows key=Row::key let:row>
-                    {match row {
-                        Row::Line(Line::Message(line)) => view! { <MessageItem line /> }.into_any(),
-                        Row::Line(Line::Notice { text, .. }) => view! { <li class="notice">{text}</li> }.into_any(),
-                        Row::Divider => view! {
-                            // A list holds list items only: the separator is inside one.
-                            <li class="divider">
-                                <span role="separator" aria-label="New messages"></span>
-                                <span aria-hidden="true">"New messages"</span>
-                                <span role="presentation"></span>
-                            </li>
-                        }.into_any(),
-                    }}
+                    {row_view(row)}
                 </For>
             </ol>
             <Show when=move || missed.get()>
@@ -297,29 +323,26 @@ fn MessageList() -> impl IntoView {
     }
 }
 
-/// A row of the message list: a timeline line, or the "New messages" divider.
-// Nearly every row is a line (one divider at most), so boxing lines would only add an
-// allocation per row.
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone)]
-enum Row {
-    Line(Line),
-    Divider,
-}
-
-/// Keys rows for rendering (see [`Line::key`]).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum RowKey {
-    Line(super::timeline::LineKey),
-    Divider,
-}
-
-impl Row {
-    fn key(&self) -> RowKey {
-        match self {
-            Row::Line(line) => RowKey::Line(line.key()),
-            Row::Divider => RowKey::Divider,
-        }
+/// One row of a message list.
+pub(super) fn row_view(row: Row) -> AnyView {
+    match row {
+        Row::Line { line: Line::Message(line), compact } => view! { <MessageItem line compact /> }.into_any(),
+        Row::Line { line: Line::Notice { text, .. }, .. } => view! { <li class="notice">{text}</li> }.into_any(),
+        // A list holds list items only: the separators are inside one.
+        Row::Divider => view! {
+            <li class="divider">
+                <span role="separator" aria-label="New messages"></span>
+                <span aria-hidden="true">"New messages"</span>
+                <span role="presentation"></span>
+            </li>
+        }.into_any(),
+        Row::Day { label, .. } => view! {
+            <li class="day">
+                <span role="separator" aria-label=label.clone()></span>
+                <span class="label" aria-hidden="true">{label}</span>
+                <span role="presentation"></span>
+            </li>
+        }.into_any(),
     }
 }
 

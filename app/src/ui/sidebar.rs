@@ -4,7 +4,7 @@ use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 
 use super::ChatState;
-use crate::events::rooms::{CreateRoom, CreateRoomPayload, JoinRoom, RoomRef};
+use crate::events::rooms::{CreateRoom, CreateRoomPayload};
 use crate::model::{RoomKind, RoomSummary, parse_room_name, suggest_room_name};
 
 #[component]
@@ -33,7 +33,10 @@ pub fn Sidebar() -> impl IntoView {
     view! {
         <nav id="sidebar" class="sidebar" aria-label="Rooms">
             <section aria-labelledby="my-rooms">
-                <h2 id="my-rooms">"Your rooms"</h2>
+                <div class="panel-head">
+                    <h2 id="my-rooms">"Your rooms"</h2>
+                    <super::ClosePanel label="Close rooms" />
+                </div>
                 <ul class="room-list">
                     <For each=joined_public key=|r| (r.id.clone(), r.members) let:room>
                         <RoomLink room />
@@ -89,8 +92,6 @@ fn RoomLink(room: RoomSummary) -> impl IntoView {
         let id = id.clone();
         Memo::new(move |_| chat.muted.with(|m| m.contains(&id)))
     };
-    let members = room.members;
-    let is_public = room.kind.is_group();
     view! {
         <li>
             <button
@@ -101,9 +102,6 @@ fn RoomLink(room: RoomSummary) -> impl IntoView {
                 on:click=move |_| chat.open(id.clone())
             >
                 <span class="room-name">{label}</span>
-                {is_public.then(|| view! {
-                    <span class="count" title="Members">{members}<span class="visually-hidden">" members"</span></span>
-                })}
                 <Show when=move || muted.get()>
                     <span class="muted-mark" title="Muted">"muted"</span>
                 </Show>
@@ -124,21 +122,12 @@ fn JoinableRoom(room: RoomSummary) -> impl IntoView {
     let chat = expect_context::<ChatState>();
     let label = chat.label(&room);
     let id = room.id.clone();
-    let join = move |_| {
-        let room = id.clone();
-        chat.request_or_report::<JoinRoom>(RoomRef { room: room.clone() }, move |view| {
-            chat.joined.update(|j| {
-                j.insert(room.clone());
-            });
-            chat.open(room.clone());
-            chat.apply_view(view);
-            chat.member_joined_self(&room);
-        });
-    };
+    let join = move |_| chat.join_and_open(id.clone());
     view! {
         <li class="joinable">
             <span class="room-name">{label.clone()}</span>
-            <span class="count" title="Members">{room.members}<span class="visually-hidden">" members"</span></span>
+            // Spelled out: a bare number here read as an unread count.
+            <span class="count">{room.members} {if room.members == 1 { " member" } else { " members" }}</span>
             <button type="button" class="small" aria-label=format!("Join {label}") on:click=join>
                 "Join"
             </button>

@@ -85,6 +85,9 @@ pub struct ChatState {
     pub typing: RwSignal<HashMap<RoomId, Vec<(UserRef, f64)>>>,
     /// The last failed request, shown until the next one succeeds or is dismissed.
     pub error: RwSignal<Option<String>>,
+    /// News about the room list the reader should not miss ("#ops was deleted by Ada"), shown
+    /// until dismissed or the next one.
+    pub info: RwSignal<Option<String>>,
     /// Catch-up steps outstanding after a (re)connect: the room list, then every page of every
     /// room's sync. While above zero the message log is `aria-busy` (still being brought up to
     /// date), which screen readers and tests wait for.
@@ -117,6 +120,7 @@ impl ChatState {
             online: RwSignal::new(HashSet::new()),
             typing: RwSignal::new(HashMap::new()),
             error: RwSignal::new(None),
+            info: RwSignal::new(None),
             catching_up: RwSignal::new(0),
         }
     }
@@ -234,6 +238,69 @@ impl ChatState {
         });
     }
 
+    /// The rooms in the sidebar's order (the person's group rooms, then direct ones), for
+    /// moving between them from the keyboard.
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    pub fn sidebar_order(&self) -> Vec<RoomId> {
+        self.rooms.with_untracked(|rooms| {
+            self.joined.with_untracked(|joined| {
+                let groups = rooms.iter().filter(|r| r.kind.is_group() && joined.contains(&r.id));
+                let direct = rooms.iter().filter(|r| r.kind == RoomKind::Direct);
+                groups.chain(direct).map(|r| r.id.clone()).collect()
+            })
+        })
+    }
+
+    /// Opens the room `step` places after (before, if negative) the one on screen in the
+    /// sidebar's order, wrapping around.
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    pub fn step_room(&self, step: i32) {
+        let order = self.sidebar_order();
+        if order.is_empty() {
+            return;
+        }
+        let current = self.current.get_untracked();
+        let at = order.iter().position(|r| *r == current).unwrap_or(0) as i32;
+        let next = (at + step).rem_euclid(order.len() as i32) as usize;
+        self.open(order[next].clone());
+    }
+
+    /// Joins a public room and opens it.
+    pub fn join_and_open(&self, room: RoomId) {
+        let chat = *self;
+        self.request_or_report::<crate::events::rooms::JoinRoom>(
+            crate::events::rooms::RoomRef { room: room.clone() },
+            move |view| {
+                chat.joined.update(|j| {
+                    j.insert(room.clone());
+                });
+                chat.open(room.clone());
+                chat.apply_view(view);
+                chat.member_joined_self(&room);
+            },
+        );
+    }
+
+    /// A room was deleted: it leaves the sidebar, and if the reader was in it they are told who
+    /// deleted it (in a banner, and as a notice in the lobby they are moved to).
+    pub fn room_deleted(&self, room: &RoomId, by: &UserRef) {
+        let was_member = self.joined.with_untracked(|j| j.contains(room));
+        let name = self.rooms.with_untracked(|rooms| {
+            rooms.iter().find(|r| r.id == *room).map(|r| self.label(r))
+        });
+        self.remove_room(room);
+        if was_member {
+            let name = name.unwrap_or_else(|| format!("# {room}"));
+            let text = if self.is_me(&by.id) {
+                format!("You deleted {name}.")
+            } else {
+                format!("{name} was deleted by {}.", by.name)
+            };
+            self.push_notice(&RoomId::lobby(), text.clone());
+            self.info.set(Some(text));
+        }
+    }
+
     pub fn remove_room(&self, id: &RoomId) {
         self.rooms.update(|rooms| rooms.retain(|r| r.id != *id));
         self.joined.update(|j| {
@@ -259,7 +326,7 @@ impl ChatState {
     }
 
     fn push_notice(&self, room: &RoomId, text: String) {
-        self.timelines.update(|t| t.entry(room.clone()).or_default().push_notice(text));
+        self.timelines.update(|t| t.entry(room.clone()).or_default().push_notice(text, super::time::now_ms()));
     }
 
     /// Reads one room's timeline (tracked).

@@ -9,7 +9,10 @@ use uuid::Uuid;
 use super::ChatState;
 use super::composer::Composer;
 use super::message::{MessageItem, focus};
-use super::state::{Line, Timeline};
+use super::room::row_view;
+use super::rows::{self, Row};
+use super::state::Timeline;
+use super::time;
 
 /// The open thread, if any.
 #[component]
@@ -27,8 +30,15 @@ fn Thread(parent: Uuid) -> impl IntoView {
         let room = chat.current.get();
         chat.with_timeline(&room, |t| t.and_then(|t| t.message(parent).cloned()))
     };
-    let lines =
-        move || chat.with_thread(parent, |t| t.map(|t| t.lines().to_vec()).unwrap_or_default());
+    let hydrated = use_context::<super::Hydrated>().map(|h| h.0);
+    let lines = move || {
+        let local = hydrated.is_some_and(|h| h.get());
+        let me = chat.me.get().map(|m| m.id);
+        chat.with_thread(parent, |t| {
+            let lines = t.map(Timeline::lines).unwrap_or_default();
+            rows::rows(lines, None, me.as_ref(), time::now_ms(), local)
+        })
+    };
     let has_more = move || chat.with_thread(parent, |t| t.is_some_and(Timeline::has_more));
     let count = move || head().map(|h| h.replies).unwrap_or_default();
     let close = move || {
@@ -82,11 +92,8 @@ fn Thread(parent: Uuid) -> impl IntoView {
                         </button>
                     </li>
                 </Show>
-                <For each=lines key=Line::key let:line>
-                    {match line {
-                        Line::Message(line) => view! { <MessageItem line /> }.into_any(),
-                        Line::Notice { text, .. } => view! { <li class="notice">{text}</li> }.into_any(),
-                    }}
+                <For each=lines key=Row::key let:row>
+                    {row_view(row)}
                 </For>
             </ol>
             </div>

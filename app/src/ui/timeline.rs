@@ -112,6 +112,8 @@ pub enum Line {
         key: u64,
         /// The text.
         text: String,
+        /// When it happened (this browser's clock), to keep it among the messages of its time.
+        at_ms: i64,
     },
 }
 
@@ -289,6 +291,23 @@ impl Timeline {
                 .position(|l| l.message().is_some_and(|m| m.seq.is_some()))
                 .unwrap_or_else(|| self.first_unsent()),
         };
+        // Notices stay where they happened (by this browser's clock against the server's, close
+        // enough for "who joined when"): a message written before "You joined" (loaded with the
+        // history after it) goes above it...
+        let mut at = at;
+        let sent = msg.sent_at_ms;
+        while at > 0
+            && let Line::Notice { at_ms, .. } = &self.lines[at - 1]
+            && *at_ms > sent
+        {
+            at -= 1;
+        }
+        // ...and one written after a notice goes below it.
+        while let Some(Line::Notice { at_ms, .. }) = self.lines.get(at)
+            && *at_ms <= sent
+        {
+            at += 1;
+        }
         self.lines.insert(at, Line::Message(MessageLine::stored(msg)));
         Applied::Inserted
     }
@@ -418,12 +437,12 @@ impl Timeline {
             .collect()
     }
 
-    /// Adds a notice ("Ada joined") at the end.
-    pub fn push_notice(&mut self, text: String) {
+    /// Adds a notice ("Ada joined") that happened at `at_ms`, at the end.
+    pub fn push_notice(&mut self, text: String, at_ms: i64) {
         // Unique across every timeline, not only this one: the list on screen shows one room
         // after another, and a key it has seen in the previous room would keep that room's line.
         let key = NEXT_NOTICE.fetch_add(1, Ordering::Relaxed);
-        self.lines.push(Line::Notice { key, text });
+        self.lines.push(Line::Notice { key, text, at_ms });
     }
 }
 
@@ -554,13 +573,32 @@ mod tests {
     #[test]
     fn notices_get_keys_of_their_own_across_timelines() {
         let (mut lobby, mut ops) = (Timeline::default(), Timeline::default());
-        lobby.push_notice("Ada joined".into());
-        lobby.push_notice("Ada joined".into());
-        ops.push_notice("Ada joined".into());
+        lobby.push_notice("Ada joined".into(), 0);
+        lobby.push_notice("Ada joined".into(), 0);
+        ops.push_notice("Ada joined".into(), 0);
         assert_ne!(lobby.lines()[0].key(), lobby.lines()[1].key());
         // The message list shows one room after another: a key shared with another room's line
         // would keep showing that line.
         assert!(lobby.lines().iter().all(|l| l.key() != ops.lines()[0].key()));
+    }
+
+    #[test]
+    fn a_notice_stays_among_the_messages_of_its_time() {
+        // "You joined" at 1_002: the newest page (messages 1–3, sent at 1_001–1_003) comes
+        // after it, and a live message follows. (At the same millisecond, the notice is first.)
+        let mut t = Timeline::default();
+        t.push_notice("You joined".into(), 1_002);
+        t.apply_history(page(vec![stored(1, 1, "a"), stored(2, 2, "b"), stored(3, 3, "c")], false, 3), true);
+        t.apply(stored(4, 4, "d"));
+        let order: Vec<String> = t
+            .lines()
+            .iter()
+            .map(|l| match l {
+                Line::Message(m) => m.body.clone(),
+                Line::Notice { text, .. } => text.clone(),
+            })
+            .collect();
+        assert_eq!(order, ["a", "You joined", "b", "c", "d"]);
     }
 
     /// The server's side of a room for the property test: messages and their changes, each

@@ -64,7 +64,7 @@ export class ChatPage {
 
   /** The room on screen, by its title (`# ops`, or a person's name for a direct room). */
   room(title: string): Locator {
-    return this.page.getByRole('region', { name: title, exact: true });
+    return this.page.getByRole('main', { name: title, exact: true });
   }
 
   /** The people list entry of `name`. */

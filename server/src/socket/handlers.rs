@@ -13,7 +13,7 @@ use app::events::rooms::{
     CreateRoom, CreateRoomPayload, DeleteRoom, DirectOpened, Empty, InvitePayload, InviteToRoom,
     JoinRoom, LeaveRoom, ListRooms, MarkRead, MarkReadPayload, MemberChange, MemberJoined,
     MemberLeft, MutePayload, MuteRoom, OpenDirect, OpenDirectPayload, RoomAdded, RoomCreated,
-    RoomDeleted, RoomMembers, RoomRead, RoomRef,
+    RoomDeleted, RoomGone, RoomMembers, RoomRead, RoomRef,
 };
 use app::events::{Ack, CHAT_NAMESPACE};
 use app::model::{RoomId, RoomKind};
@@ -193,7 +193,8 @@ async fn leave_room<A: Adapter>(caller: Caller<A>, payload: RoomRef) -> Ack<Leav
 
 async fn delete_room<A: Adapter>(caller: Caller<A>, payload: RoomRef) -> Ack<DeleteRoom> {
     let kind = caller.chat.delete_room(&caller.identity, &payload.room).await?;
-    emit::<_, RoomDeleted>(news(&caller, kind, &payload.room), &payload).await;
+    let gone = RoomGone { room: payload.room.clone(), by: caller.identity.user.clone() };
+    emit::<_, RoomDeleted>(news(&caller, kind, &payload.room), &gone).await;
     let key = room_key(&payload.room);
     if let Some(ns) = caller.io.of(CHAT_NAMESPACE)
         && let Err(e) = ns.within(key.clone()).leave(key).await

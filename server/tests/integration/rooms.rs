@@ -145,7 +145,9 @@ async fn only_the_creator_deletes_a_room_and_everyone_hears_of_it() {
         Err(ChatError::Forbidden { room: "tmp".into() })
     );
     assert_eq!(ada.request::<DeleteRoom>(&room("tmp")).await, Ok(room("tmp")));
-    assert_eq!(bob.next::<RoomDeleted>().await, room("tmp"));
+    // Bob is told who deleted it, so his client can say why the room vanished.
+    let gone = bob.next::<RoomDeleted>().await;
+    assert_eq!((gone.room, gone.by.name.to_string()), (room("tmp").room, "Ada".to_owned()));
     assert_eq!(
         bob.request::<SendMessage>(&msg("tmp", "hello?")).await,
         Err(ChatError::UnknownRoom { room: "tmp".into() })
