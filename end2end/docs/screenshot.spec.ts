@@ -17,16 +17,17 @@ test('screenshots of a conversation', async ({ browser, baseURL }) => {
   await first.join('Ada');
   await first.page.context().close();
   const lines: [Bot, string][] = [
-    [grace, 'Morning! The 0.4 branch is cut, release notes are in the usual doc.'],
+    [grace, 'Morning! The **0.4** branch is cut, release notes are at https://example.com/notes/0.4'],
     [linus, 'Thanks. I will run the upgrade test on a copy of the production database first.'],
-    [grace, 'Good idea: the room-kinds migration rebuilds a table.'],
+    [linus, 'For the record, the dry run:\n```\nparley migrate --database-url postgres://db/parley --dry-run\n```'],
+    [grace, 'Good idea: the `room-kinds` migration rebuilds a table.'],
     [linus, 'Done: 41,000 messages, every room kept its members. Upgrade took 0.3 s.'],
     [grace, '@Ada can you check the release notes before we ship after lunch?'],
   ];
   const sent = [];
   for (const [who, text] of lines) sent.push(await who.send('lobby', text));
   // Reactions on the upgrade report, and a short thread under it.
-  const report = sent[3].id;
+  const report = sent[4].id;
   await grace.request('message:react', { id: report, emoji: '🎉', on: true });
   await grace.request('message:react', { id: report, emoji: '👍', on: true });
   await linus.request('message:react', { id: report, emoji: '👍', on: true });

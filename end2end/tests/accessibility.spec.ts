@@ -31,9 +31,10 @@ for (const colorScheme of ['light', 'dark'] as const) {
     await reply.press('Enter');
     await expect(adaView.message(text).getByRole('button', { name: /^1 reply/ })).toBeVisible();
     // Formatting, a link, a code block, a quote, and a group of two.
-    await adaView.send('**Plan** for `today`, see https://example.com/plan\n> quoted\n```\ncode block\n```');
+    const block = unique('code block');
+    await adaView.send(`**Plan** for \`today\`, see https://example.com/plan\n> quoted\n\`\`\`\n${block}\n\`\`\``);
     await adaView.send('and a second line in the same group');
-    await expect(adaView.message('code block').locator('pre')).toBeVisible();
+    await expect(adaView.message(block).locator('pre')).toBeVisible();
     // The @ list open in the room's composer.
     await adaView.composer.pressSequentially('@b');
     await expect(page.getByRole('listbox', { name: 'People to mention' })).toBeVisible();

@@ -36,8 +36,8 @@ test('Markdown is formatted as elements, links are safe, and long messages fold'
   await expect(bare).toHaveAttribute('href', 'https://example.com/a?b=1');
   await expect(bare).toHaveAttribute('target', '_blank');
   await expect(bare).toHaveAttribute('rel', 'noopener noreferrer');
-  // A link with other words says where it goes.
-  await expect(msg.getByRole('link', { name: 'the docs' })).toHaveAttribute('title', 'https://example.com/docs');
+  // `[words](url)` is outside the subset: the address in it is still a link.
+  await expect(msg.getByRole('link', { name: 'https://example.com/docs' })).toHaveAttribute('href', 'https://example.com/docs');
 
   // Forty lines fold after about fifteen behind "Show more".
   const long = unique('long');
@@ -46,8 +46,10 @@ test('Markdown is formatted as elements, links are safe, and long messages fold'
   const more = longMsg.getByRole('button', { name: 'Show more' });
   await expect(more).toBeVisible();
   const body = longMsg.locator('.body');
+  const lineHeight = await body.evaluate((el) => parseFloat(getComputedStyle(el).lineHeight));
   const folded = (await body.boundingBox())!.height;
-  await expect(longMsg.getByText(`line 39 ${long}`)).not.toBeInViewport();
+  expect(folded).toBeGreaterThan(10 * lineHeight);
+  expect(folded).toBeLessThan(17 * lineHeight);
   await more.click();
   await expect(longMsg.getByRole('button', { name: 'Show less' })).toHaveAttribute('aria-expanded', 'true');
   expect((await body.boundingBox())!.height).toBeGreaterThan(folded * 2);
@@ -60,6 +62,10 @@ test('consecutive messages from one person form a group with one name and avatar
   const adaName = `Ada Lovelace-${t}`;
   const ada = await reader(browser, adaName);
   const bob = await reader(browser, `Bob-${t}`);
+  // A room of their own: other tests talk in the lobby at the same time.
+  await ada.createRoom(`group-${t}`);
+  await bob.joinRoom(`group-${t}`);
+  await expect(ada.message(`Bob-${t} joined`)).toHaveCount(1);
   const lines = [unique('g1'), unique('g2'), unique('g3')];
   for (const line of lines) await ada.send(line);
   await bob.send(unique('bob breaks the group'));

@@ -110,6 +110,13 @@ fn Signed(welcome: Welcome, hydrated: RwSignal<bool>, transports: Transports) ->
     };
     view! {
         <header class="topbar">
+            // The first stop for the keyboard: past the bars and the sidebar, straight to writing.
+            {move || me.get().map(|_| view! {
+                <a class="skip-link" href="#composer-input"
+                    on:click=move |ev| { ev.prevent_default(); message::focus("composer-input"); }>
+                    "Skip to the message box"
+                </a>
+            })}
             <h1 class="brand">"Parley"</h1>
             {move || {
                 me.get()
@@ -428,31 +435,17 @@ fn ChatApp(
     let connected = move || status.get() == ConnectionStatus::Connected;
     let close_panel = Callback::new(move |()| panel.set(None));
     provide_context(PanelClose(close_panel));
+    provide_context(Panel(panel));
 
     view! {
         <leptos_meta::Title text=title />
-        // The first stop for the keyboard: past the sidebar, straight to writing.
-        <a class="skip-link" href="#composer-input"
-            on:click=move |ev| { ev.prevent_default(); message::focus("composer-input"); }>
-            "Skip to the message box"
-        </a>
         <div class="chat" class:show-rooms=move || panel.get() == Some("rooms")
             class:show-people=move || panel.get() == Some("people")
             class:show-thread=move || chat.thread.get().is_some()
             class:connected=connected>
+            // The connection state, as a row only when not connected.
             <div class="toolbar">
-                <button type="button" class="ghost" aria-controls="sidebar"
-                    aria-expanded=move || (panel.get() == Some("rooms")).to_string()
-                    on:click=move |_| panel.update(|p| *p = if *p == Some("rooms") { None } else { Some("rooms") })>
-                    "Rooms"
-                    <UnreadTotal />
-                </button>
                 <StatusBadge status />
-                <button type="button" class="ghost" aria-controls="people"
-                    aria-expanded=move || (panel.get() == Some("people")).to_string()
-                    on:click=move |_| panel.update(|p| *p = if *p == Some("people") { None } else { Some("people") })>
-                    "People"
-                </button>
             </div>
             <sidebar::Sidebar />
             <room::RoomPane />
@@ -463,6 +456,27 @@ fn ChatApp(
             </Show>
             <switcher::RoomSwitcher open=switcher />
         </div>
+    }
+}
+
+/// Which panel is open over the room on a phone (`"rooms"`, `"people"`), for the buttons in the
+/// room's header that open them.
+#[derive(Clone, Copy)]
+pub(crate) struct Panel(pub RwSignal<Option<&'static str>>);
+
+/// The phone's button that opens (or closes) the panel `which` (`"rooms"`: the sidebar, with the
+/// unread total on it; `"people"`: the member list). Hidden on wide screens, where both show.
+#[component]
+pub(crate) fn PanelToggle(which: &'static str) -> impl IntoView {
+    let panel = expect_context::<Panel>().0;
+    let (controls, label) = if which == "rooms" { ("sidebar", "Rooms") } else { ("people", "People") };
+    view! {
+        <button type="button" class="ghost small panel-toggle" aria-controls=controls
+            aria-expanded=move || (panel.get() == Some(which)).to_string()
+            on:click=move |_| panel.update(|p| *p = if *p == Some(which) { None } else { Some(which) })>
+            {label}
+            {(which == "rooms").then(|| view! { <UnreadTotal /> })}
+        </button>
     }
 }
 

@@ -65,14 +65,17 @@ pub fn RoomPane() -> impl IntoView {
     view! {
         <main class="room" id="room" aria-labelledby="room-title">
             <header class="room-header">
+                <super::PanelToggle which="rooms" />
                 <h2 id="room-title">{title}</h2>
                 {move || members().map(|n| view! {
                     <span class="count">{n} {if n == 1 { " member" } else { " members" }}</span>
                 })}
+                <super::PanelToggle which="people" />
                 // On a phone the room's actions fold behind one button, so the header is one row.
                 <button type="button" class="ghost small room-more" aria-controls="room-actions"
+                    aria-label="Room options" title="Room options"
                     aria-expanded=move || actions_open.get().to_string()
-                    on:click=move |_| actions_open.update(|o| *o = !*o)>"Room options"</button>
+                    on:click=move |_| actions_open.update(|o| *o = !*o)>"⋯"</button>
                 <div class="room-actions" id="room-actions" class:open=move || actions_open.get()>
                     <NotificationControls />
                     <Show when=can_leave>

@@ -78,6 +78,12 @@ pub fn rows(
             Line::Message(m) => m.sent_at_ms.unwrap_or(now_ms),
             Line::Notice { at_ms, .. } => *at_ms,
         };
+        let this_day = time::day(at, local);
+        if day != Some(this_day) {
+            day = Some(this_day);
+            rows.push(Row::Day { day: this_day, label: time::day_label(at, now_ms, local) });
+            previous = None;
+        }
         if let Line::Message(m) = line
             && !divider_placed
             && m.seq.is_some_and(|s| Some(s) > divider_after)
@@ -85,12 +91,6 @@ pub fn rows(
         {
             rows.push(Row::Divider);
             divider_placed = true;
-            previous = None;
-        }
-        let this_day = time::day(at, local);
-        if day != Some(this_day) {
-            day = Some(this_day);
-            rows.push(Row::Day { day: this_day, label: time::day_label(at, now_ms, local) });
             previous = None;
         }
         match line {
