@@ -88,9 +88,8 @@ pub fn parse(body: &str, mentions: &[Mention]) -> Vec<Block> {
     let sources: Vec<&str> = body.lines().collect();
     // A fence without a closing one is text, not the start of a code block to the end.
     let fences = parsed.iter().filter(|l| matches!(l, Line::CodeFence(_))).count();
-    let mut unmatched_fence = (fences % 2 == 1).then(|| {
-        parsed.iter().rposition(|l| matches!(l, Line::CodeFence(_))).unwrap_or_default()
-    });
+    let mut unmatched_fence = (fences % 2 == 1)
+        .then(|| parsed.iter().rposition(|l| matches!(l, Line::CodeFence(_))).unwrap_or_default());
     let cx = Context { body, mentions };
     let mut out = Out::default();
     let mut in_code = false;
@@ -130,7 +129,9 @@ pub fn parse(body: &str, mentions: &[Mention]) -> Vec<Block> {
                     }
                     CompositeStyle::Quote => out.line(Kind::Quote, inlines),
                     CompositeStyle::ListItem(_) => out.item(None, inlines),
-                    CompositeStyle::OrderedListItem { index, .. } => out.item(Some(u64::from(index)), inlines),
+                    CompositeStyle::OrderedListItem { index, .. } => {
+                        out.item(Some(u64::from(index)), inlines)
+                    }
                     // An indented line.
                     CompositeStyle::Code => {
                         let text = composite.compounds.iter().map(|c| c.src).collect::<String>();
@@ -175,7 +176,9 @@ impl Out {
     fn close(&mut self) {
         match self.open.take() {
             None => {}
-            Some(Kind::Paragraph) => self.blocks.push(Block::Paragraph(std::mem::take(&mut self.inlines))),
+            Some(Kind::Paragraph) => {
+                self.blocks.push(Block::Paragraph(std::mem::take(&mut self.inlines)))
+            }
             Some(Kind::Quote) => {
                 let para = Block::Paragraph(std::mem::take(&mut self.inlines));
                 self.blocks.push(Block::Quote(vec![para]));
@@ -183,7 +186,9 @@ impl Out {
             Some(Kind::List(start)) => {
                 self.blocks.push(Block::List { start, items: std::mem::take(&mut self.items) })
             }
-            Some(Kind::Code) => self.blocks.push(Block::Code(std::mem::take(&mut self.code).join("\n"))),
+            Some(Kind::Code) => {
+                self.blocks.push(Block::Code(std::mem::take(&mut self.code).join("\n")))
+            }
         }
     }
 
@@ -200,7 +205,8 @@ impl Out {
 
     /// A list item: joins the open list of its kind (bullets, or numbers).
     fn item(&mut self, number: Option<u64>, inlines: Vec<Inline>) {
-        let same = matches!(self.open, Some(Kind::List(start)) if start.is_some() == number.is_some());
+        let same =
+            matches!(self.open, Some(Kind::List(start)) if start.is_some() == number.is_some());
         if !same {
             self.close();
             self.open = Some(Kind::List(number));
@@ -264,7 +270,11 @@ impl Context<'_> {
     /// If the line's last run is styled but no marker follows it (`**bold`, `a *b`: minimad
     /// styles to the end of the line), the line's content from its first run on, to show as
     /// written.
-    fn unclosed<'s>(&self, compounds: &[minimad::Compound<'_>], source: &'s str) -> Option<&'s str> {
+    fn unclosed<'s>(
+        &self,
+        compounds: &[minimad::Compound<'_>],
+        source: &'s str,
+    ) -> Option<&'s str> {
         let (first, last) = (compounds.first()?, compounds.last()?);
         if !(last.bold || last.italic || last.strikeout || last.code) {
             return None;
@@ -392,40 +402,56 @@ mod tests {
                 Inline::Code("c".into()),
             ])]
         );
-        assert_eq!(parse("```\nfn main() {}\n  x\n```", &[]), vec![Block::Code("fn main() {}\n  x".into())]);
-        assert_eq!(parse("> quoted\n\nafter", &[]), vec![
-            Block::Quote(vec![para(vec![text("quoted")])]),
-            para(vec![text("after")]),
-        ]);
-        assert_eq!(parse("- a\n- b", &[]), vec![Block::List {
-            start: None,
-            items: vec![vec![para(vec![text("a")])], vec![para(vec![text("b")])]],
-        }]);
+        assert_eq!(
+            parse("```\nfn main() {}\n  x\n```", &[]),
+            vec![Block::Code("fn main() {}\n  x".into())]
+        );
+        assert_eq!(
+            parse("> quoted\n\nafter", &[]),
+            vec![Block::Quote(vec![para(vec![text("quoted")])]), para(vec![text("after")]),]
+        );
+        assert_eq!(
+            parse("- a\n- b", &[]),
+            vec![Block::List {
+                start: None,
+                items: vec![vec![para(vec![text("a")])], vec![para(vec![text("b")])]],
+            }]
+        );
     }
 
     #[test]
     fn line_breaks_are_kept() {
-        assert_eq!(parse("one\ntwo", &[]), vec![para(vec![text("one"), Inline::Break, text("two")])]);
+        assert_eq!(
+            parse("one\ntwo", &[]),
+            vec![para(vec![text("one"), Inline::Break, text("two")])]
+        );
     }
 
     #[test]
     fn addresses_become_links_and_other_schemes_stay_text() {
-        let link = |href: &str, t: &str| Inline::Link { href: href.into(), children: vec![text(t)] };
-        assert_eq!(parse("see https://example.com/a?b=1 now", &[]), vec![para(vec![
-            text("see "),
-            link("https://example.com/a?b=1", "https://example.com/a?b=1"),
-            text(" now"),
-        ])]);
+        let link =
+            |href: &str, t: &str| Inline::Link { href: href.into(), children: vec![text(t)] };
+        assert_eq!(
+            parse("see https://example.com/a?b=1 now", &[]),
+            vec![para(vec![
+                text("see "),
+                link("https://example.com/a?b=1", "https://example.com/a?b=1"),
+                text(" now"),
+            ])]
+        );
         // `[words](url)` is not in the subset: the address is still a link.
-        assert_eq!(parse("[docs](https://example.com)", &[]), vec![para(vec![
-            text("[docs]("),
-            link("https://example.com", "https://example.com"),
-            text(")"),
-        ])]);
-        assert_eq!(parse("mail ada@example.com", &[]), vec![para(vec![
-            text("mail "),
-            link("mailto:ada@example.com", "ada@example.com"),
-        ])]);
+        assert_eq!(
+            parse("[docs](https://example.com)", &[]),
+            vec![para(vec![
+                text("[docs]("),
+                link("https://example.com", "https://example.com"),
+                text(")"),
+            ])]
+        );
+        assert_eq!(
+            parse("mail ada@example.com", &[]),
+            vec![para(vec![text("mail "), link("mailto:ada@example.com", "ada@example.com"),])]
+        );
         for attack in [
             "[click](javascript:alert(1))",
             "[click](JaVaScRiPt:alert(1))",
@@ -448,7 +474,9 @@ mod tests {
         assert!(safe_href("https://example.com").is_some());
         assert!(safe_href("HTTP://example.com").is_some());
         assert!(safe_href("mailto:ada@example.com").is_some());
-        for bad in ["javascript:alert(1)", " https://x", "https://x y", "https:", "ftp://x", "//x", "x"] {
+        for bad in
+            ["javascript:alert(1)", " https://x", "https://x y", "https:", "ftp://x", "//x", "x"]
+        {
             assert!(safe_href(bad).is_none(), "{bad}");
         }
     }
@@ -463,18 +491,22 @@ mod tests {
     #[test]
     fn mentions_survive_formatting_and_splits() {
         let body = "hi @ada_l, **@ada_l** `@ada_l`";
-        let m = |start: usize, end: usize| Mention { start: start as u32, end: end as u32, user: None };
+        let m =
+            |start: usize, end: usize| Mention { start: start as u32, end: end as u32, user: None };
         let mentions = [m(3, 9), m(13, 19), m(24, 30)];
         let blocks = parse(body, &mentions);
-        assert_eq!(blocks, vec![para(vec![
-            text("hi "),
-            Inline::Mention(m(3, 9), "@ada_l".into()),
-            text(", "),
-            Inline::Strong(vec![Inline::Mention(m(13, 19), "@ada_l".into())]),
-            text(" "),
-            // In code, a mention is code.
-            Inline::Code("@ada_l".into()),
-        ])]);
+        assert_eq!(
+            blocks,
+            vec![para(vec![
+                text("hi "),
+                Inline::Mention(m(3, 9), "@ada_l".into()),
+                text(", "),
+                Inline::Strong(vec![Inline::Mention(m(13, 19), "@ada_l".into())]),
+                text(" "),
+                // In code, a mention is code.
+                Inline::Code("@ada_l".into()),
+            ])]
+        );
     }
 
     #[test]
@@ -488,7 +520,9 @@ mod tests {
                 .iter()
                 .map(|b| match b {
                     Block::Quote(inner) => 1 + depth(inner),
-                    Block::List { items, .. } => 1 + items.iter().map(|i| depth(i)).max().unwrap_or(0),
+                    Block::List { items, .. } => {
+                        1 + items.iter().map(|i| depth(i)).max().unwrap_or(0)
+                    }
                     _ => 0,
                 })
                 .max()

@@ -210,13 +210,16 @@ fn roving(ev: KeyboardEvent) {
             return;
         };
         let Ok(list) = bar.query_selector_all("button") else { return };
-        let buttons: Vec<HtmlElement> =
-            (0..list.length()).filter_map(|i| list.item(i)?.dyn_into::<HtmlElement>().ok()).collect();
+        let buttons: Vec<HtmlElement> = (0..list.length())
+            .filter_map(|i| list.item(i)?.dyn_into::<HtmlElement>().ok())
+            .collect();
         if buttons.is_empty() {
             return;
         }
         let active = document().active_element();
-        let at = buttons.iter().position(|b| active.as_ref().is_some_and(|a| a == b.as_ref() as &Element));
+        let at = buttons
+            .iter()
+            .position(|b| active.as_ref().is_some_and(|a| a == b.as_ref() as &Element));
         let last = buttons.len() as i32 - 1;
         let next = match step {
             i32::MIN => 0,
@@ -241,7 +244,8 @@ fn avatar(id: &UserId, name: &str) -> impl IntoView + use<> {
         "#0e7090", "#4d7c0f",
     ];
     // FNV-1a: stable across builds and platforms, unlike the standard hasher.
-    let hash = id.0.bytes().fold(0x811c_9dc5_u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193));
+    let hash =
+        id.0.bytes().fold(0x811c_9dc5_u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193));
     let colour = COLOURS[hash as usize % COLOURS.len()];
     let initials: String = name
         .split_whitespace()
@@ -341,7 +345,8 @@ fn inline_view(chat: &ChatState, inline: Inline) -> AnyView {
             let name = mention.user.as_ref().and_then(|u| current_name(chat, u));
             let text = name.map_or(written, |n| format!("@{n}"));
             let everyone = mention.user.is_none();
-            view! { <span class="mention" class:me=me class:everyone=everyone>{text}</span> }.into_any()
+            view! { <span class="mention" class:me=me class:everyone=everyone>{text}</span> }
+                .into_any()
         }
     }
 }

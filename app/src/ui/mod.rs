@@ -12,8 +12,8 @@ mod room;
 mod rows;
 mod saved;
 mod sidebar;
-mod switcher;
 mod state;
+mod switcher;
 mod thread;
 mod time;
 mod timeline;
@@ -469,7 +469,8 @@ pub(crate) struct Panel(pub RwSignal<Option<&'static str>>);
 #[component]
 pub(crate) fn PanelToggle(which: &'static str) -> impl IntoView {
     let panel = expect_context::<Panel>().0;
-    let (controls, label) = if which == "rooms" { ("sidebar", "Rooms") } else { ("people", "People") };
+    let (controls, label) =
+        if which == "rooms" { ("sidebar", "Rooms") } else { ("people", "People") };
     view! {
         <button type="button" class="ghost small panel-toggle" aria-controls=controls
             aria-expanded=move || (panel.get() == Some(which)).to_string()

@@ -329,8 +329,12 @@ fn MessageList() -> impl IntoView {
 /// One row of a message list.
 pub(super) fn row_view(row: Row) -> AnyView {
     match row {
-        Row::Line { line: Line::Message(line), compact } => view! { <MessageItem line compact /> }.into_any(),
-        Row::Line { line: Line::Notice { text, .. }, .. } => view! { <li class="notice">{text}</li> }.into_any(),
+        Row::Line { line: Line::Message(line), compact } => {
+            view! { <MessageItem line compact /> }.into_any()
+        }
+        Row::Line { line: Line::Notice { text, .. }, .. } => {
+            view! { <li class="notice">{text}</li> }.into_any()
+        }
         // A list holds list items only: the separators are inside one.
         Row::Divider => view! {
             <li class="divider">
@@ -338,14 +342,16 @@ pub(super) fn row_view(row: Row) -> AnyView {
                 <span aria-hidden="true">"New messages"</span>
                 <span role="presentation"></span>
             </li>
-        }.into_any(),
+        }
+        .into_any(),
         Row::Day { label, .. } => view! {
             <li class="day">
                 <span role="separator" aria-label=label.clone()></span>
                 <span class="label" aria-hidden="true">{label}</span>
                 <span role="presentation"></span>
             </li>
-        }.into_any(),
+        }
+        .into_any(),
     }
 }
 

@@ -175,17 +175,20 @@ mod tests {
             (&ada, T),
         ]);
         let rows = rows(t.lines(), None, None, T + 60_000, false);
-        assert_eq!(shape(&rows), [
-            "Day(2026-11-20)",
-            "Ada",
-            "Day(Yesterday)",
-            "Ada",
-            "+Ada",
-            "Ada",
-            "Bob",
-            "Day(Today)",
-            "Ada",
-        ]);
+        assert_eq!(
+            shape(&rows),
+            [
+                "Day(2026-11-20)",
+                "Ada",
+                "Day(Yesterday)",
+                "Ada",
+                "+Ada",
+                "Ada",
+                "Bob",
+                "Day(Today)",
+                "Ada",
+            ]
+        );
     }
 
     #[test]

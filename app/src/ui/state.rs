@@ -285,9 +285,9 @@ impl ChatState {
     /// deleted it (in a banner, and as a notice in the lobby they are moved to).
     pub fn room_deleted(&self, room: &RoomId, by: &UserRef) {
         let was_member = self.joined.with_untracked(|j| j.contains(room));
-        let name = self.rooms.with_untracked(|rooms| {
-            rooms.iter().find(|r| r.id == *room).map(|r| self.label(r))
-        });
+        let name = self
+            .rooms
+            .with_untracked(|rooms| rooms.iter().find(|r| r.id == *room).map(|r| self.label(r)));
         self.remove_room(room);
         if was_member {
             let name = name.unwrap_or_else(|| format!("# {room}"));
@@ -326,7 +326,9 @@ impl ChatState {
     }
 
     fn push_notice(&self, room: &RoomId, text: String) {
-        self.timelines.update(|t| t.entry(room.clone()).or_default().push_notice(text, super::time::now_ms()));
+        self.timelines.update(|t| {
+            t.entry(room.clone()).or_default().push_notice(text, super::time::now_ms())
+        });
     }
 
     /// Reads one room's timeline (tracked).

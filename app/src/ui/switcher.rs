@@ -92,7 +92,8 @@ pub fn RoomSwitcher(open: RwSignal<bool>) -> impl IntoView {
             }
             "Enter" => {
                 ev.prevent_default();
-                if let Some(choice) = choices().get(active.get_untracked().min(n.saturating_sub(1))) {
+                if let Some(choice) = choices().get(active.get_untracked().min(n.saturating_sub(1)))
+                {
                     choose(choice.clone());
                 }
             }

@@ -588,7 +588,10 @@ mod tests {
         // after it, and a live message follows. (At the same millisecond, the notice is first.)
         let mut t = Timeline::default();
         t.push_notice("You joined".into(), 1_002);
-        t.apply_history(page(vec![stored(1, 1, "a"), stored(2, 2, "b"), stored(3, 3, "c")], false, 3), true);
+        t.apply_history(
+            page(vec![stored(1, 1, "a"), stored(2, 2, "b"), stored(3, 3, "c")], false, 3),
+            true,
+        );
         t.apply(stored(4, 4, "d"));
         let order: Vec<String> = t
             .lines()
