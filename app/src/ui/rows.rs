@@ -125,26 +125,29 @@ mod tests {
         UserRef::named(DisplayName::parse(name).expect("name"))
     }
 
+    fn message(seq: u64, author: &UserRef, at: i64) -> ChatMessage {
+        ChatMessage {
+            id: uuid::Uuid::from_u128(u128::from(seq)),
+            room: RoomId::lobby(),
+            seq,
+            author: author.clone(),
+            body: format!("m{seq}"),
+            sent_at_ms: at,
+            rev: seq,
+            edited_at_ms: None,
+            deleted: false,
+            mentions: Vec::new(),
+            reactions: Vec::new(),
+            thread: None,
+            replies: 0,
+            last_reply_at_ms: None,
+        }
+    }
+
     fn timeline(messages: &[(&UserRef, i64)]) -> Timeline {
         let mut t = Timeline::default();
         for (i, (author, at)) in messages.iter().enumerate() {
-            let seq = i as u64 + 1;
-            t.apply(ChatMessage {
-                id: uuid::Uuid::from_u128(seq as u128),
-                room: RoomId::lobby(),
-                seq,
-                author: (*author).clone(),
-                body: format!("m{seq}"),
-                sent_at_ms: *at,
-                rev: seq,
-                edited_at_ms: None,
-                deleted: false,
-                mentions: Vec::new(),
-                reactions: Vec::new(),
-                thread: None,
-                replies: 0,
-                last_reply_at_ms: None,
-            });
+            t.apply(message(i as u64 + 1, author, *at));
         }
         t
     }
@@ -196,22 +199,7 @@ mod tests {
         let (ada, bob) = (person("Ada"), person("Bob"));
         let mut t = timeline(&[(&ada, T), (&ada, T + 1_000), (&ada, T + 2_000)]);
         t.push_notice("Bob joined".into(), T + 2_500);
-        t.apply(ChatMessage {
-            id: uuid::Uuid::from_u128(9),
-            room: RoomId::lobby(),
-            seq: 4,
-            author: ada.clone(),
-            body: "after".into(),
-            sent_at_ms: T + 3_000,
-            rev: 4,
-            edited_at_ms: None,
-            deleted: false,
-            mentions: Vec::new(),
-            reactions: Vec::new(),
-            thread: None,
-            replies: 0,
-            last_reply_at_ms: None,
-        });
+        t.apply(message(4, &ada, T + 3_000));
         let rows = rows(t.lines(), Some(1), Some(&bob.id), T + 4_000, false);
         assert_eq!(shape(&rows), ["Day(Today)", "Ada", "---", "Ada", "+Ada", "Bob joined", "Ada"]);
         // The reader's own messages never get the divider above them.
