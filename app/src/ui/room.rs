@@ -190,6 +190,21 @@ fn MessageList() -> impl IntoView {
     // scrolls record where they left the view, so a reader's scroll up is measured from there
     // even when their scroll event comes before ours.
     let last_top = StoredValue::new(0);
+    // The room whose loaded history has been put in place (at its divider or bottom). Until
+    // then every scroll event is the browser's, not the reader's: emptying the list on a room
+    // switch clamps the position with a scroll event that can be delivered only after the new
+    // history is drawn at the top, and taking that for the reader scrolling up (and for a
+    // request of older pages) left a freshly opened room above its newest messages.
+    let placed = StoredValue::new(None::<RoomId>);
+    let loaded = move |room: &RoomId| {
+        chat.timelines.with_untracked(|t| t.get(room).is_some_and(Timeline::loaded))
+    };
+    let mark_placed = move || {
+        let room = chat.current.get_untracked();
+        if loaded(&room) {
+            placed.set_value(Some(room));
+        }
+    };
     let scroll_to_bottom = move || {
         if let Some(el) = list_ref.get_untracked() {
             el.set_scroll_top(el.scroll_height());
@@ -218,12 +233,7 @@ fn MessageList() -> impl IntoView {
     let on_scroll = move |_| {
         if let Some(el) = list_ref.get_untracked() {
             let top = el.scroll_top();
-            // Switching to a room whose history has not come yet empties the list, and the
-            // browser clamps the scroll position with a scroll event: that is not the reader
-            // scrolling up, and taking it for one left a freshly opened room above its newest
-            // messages.
-            let room = chat.current.get_untracked();
-            if !chat.timelines.with_untracked(|t| t.get(&room).is_some_and(Timeline::loaded)) {
+            if placed.get_value() != Some(chat.current.get_untracked()) {
                 last_top.set_value(top);
                 return;
             }
@@ -263,6 +273,7 @@ fn MessageList() -> impl IntoView {
             if !to_divider() {
                 scroll_to_bottom();
             }
+            mark_placed();
         });
     });
     // The newest line shown (room, message, whether it is ours): only a change there is news at
@@ -283,17 +294,17 @@ fn MessageList() -> impl IntoView {
         let sent = arrived && newest.is_some_and(|(_, mine)| mine);
         // After the DOM has the new lines: the divider wins once, then the reader's place.
         request_animation_frame(move || {
-            if to_divider() {
-                return;
+            if !to_divider() {
+                if sent {
+                    at_bottom.set(true);
+                }
+                if at_bottom.get_untracked() {
+                    scroll_to_bottom();
+                } else if arrived && !loading_older.get_untracked() {
+                    missed.set(true);
+                }
             }
-            if sent {
-                at_bottom.set(true);
-            }
-            if at_bottom.get_untracked() {
-                scroll_to_bottom();
-            } else if arrived && !loading_older.get_untracked() {
-                missed.set(true);
-            }
+            mark_placed();
         });
     });
 
