@@ -151,6 +151,17 @@ pub enum ChatError {
         /// The configured size up to which every member may.
         max_members: usize,
     },
+    /// A search without any word to look for (only punctuation, or only filters).
+    #[error("type a word to search for")]
+    EmptySearch,
+    /// A search text longer than the server accepts.
+    #[error("search text is too long: {len} characters, at most {max}")]
+    SearchTooLong {
+        /// Characters in the refused text.
+        len: usize,
+        /// The limit ([`crate::search::MAX_SEARCH_CHARS`]).
+        max: usize,
+    },
     /// A request to a server function failed before the server could answer (network, encoding).
     #[error("request failed: {reason}")]
     Request {

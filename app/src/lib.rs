@@ -18,6 +18,7 @@ pub mod limits;
 pub mod markdown;
 pub mod mentions;
 pub mod model;
+pub mod search;
 pub mod session;
 pub mod socket;
 pub mod ui;

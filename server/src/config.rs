@@ -72,6 +72,16 @@ pub struct Config {
     #[arg(long, env = "PARLEY_MAX_REACTION_KINDS", default_value_t = 8)]
     pub max_reaction_kinds: usize,
 
+    /// Searches one person may make per minute, across all their tabs; more are refused with
+    /// `rate_limited`.
+    #[arg(long, env = "PARLEY_SEARCHES_PER_MINUTE", default_value_t = 30)]
+    pub searches_per_minute: u32,
+
+    /// Searches running at once on this node; a search that finds them all busy waits up to a
+    /// second, then is refused with `rate_limited`.
+    #[arg(long, env = "PARLEY_SEARCHES_AT_ONCE", default_value_t = 4)]
+    pub searches_at_once: usize,
+
     /// Let people join with a name and no password. A guest's name stays taken; the guest can
     /// come back only from the browser that holds their session.
     #[arg(long, env = "PARLEY_ALLOW_GUESTS", default_value_t = false, action = clap::ArgAction::Set)]
@@ -134,6 +144,8 @@ impl Config {
             max_rooms_per_person: 20,
             room_mention_max_members: 50,
             max_reaction_kinds: 8,
+            searches_per_minute: 1_000,
+            searches_at_once: 4,
             allow_guests: false,
             session_days: 30,
             session_check_ms: 30_000,

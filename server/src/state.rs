@@ -63,6 +63,8 @@ impl AppState {
                 max_rooms_per_person: config.max_rooms_per_person,
                 room_mention_max_members: config.room_mention_max_members,
                 max_reaction_kinds: config.max_reaction_kinds,
+                searches_per_minute: config.searches_per_minute,
+                searches_at_once: config.searches_at_once,
             },
         ));
         let policy = AccountPolicy {

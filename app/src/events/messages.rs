@@ -170,3 +170,10 @@ server_event!(
     /// reacted to.
     MessageUpdated, "message:updated", ChatMessage
 );
+
+client_event!(
+    /// `message:search` (client → server): messages matching words, across every room and
+    /// direct conversation the caller is a member of (see [`crate::search`]). Bounded per
+    /// person and per node: too many searches are refused with `rate_limited`.
+    SearchMessages, "message:search", crate::search::SearchRequest => crate::search::SearchResults
+);

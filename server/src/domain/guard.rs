@@ -276,6 +276,76 @@ impl<C: Clock + Clone> AuthLimits<C> {
     }
 }
 
+/// Bounds on searching, the other expensive thing a client can ask for: a full-text query can
+/// read many index pages. Each person has a per-minute allowance (all their tabs together), and
+/// at most a configured number of searches run on the node at once; a search that finds them
+/// all busy waits up to [`SearchGate::WAIT`], then is refused with `rate_limited`.
+#[derive(Debug)]
+pub struct SearchGate {
+    per_person: Keyed<UserId, DefaultClock>,
+    clock: DefaultClock,
+    slots: Arc<Semaphore>,
+    last_pruned: Mutex<std::time::Instant>,
+    refusals: RefusalLog,
+}
+
+impl SearchGate {
+    /// How long a search waits for one of the node's turns.
+    pub const WAIT: Duration = Duration::from_secs(1);
+
+    /// `per_minute` searches per person, `at_once` (at least one) at a time on this node.
+    pub fn new(per_minute: u32, at_once: usize) -> Self {
+        let clock = DefaultClock::default();
+        Self {
+            per_person: RateLimiter::dashmap_with_clock(
+                self::per_minute(per_minute),
+                clock.clone(),
+            ),
+            clock,
+            slots: Arc::new(Semaphore::new(at_once.max(1))),
+            last_pruned: Mutex::new(std::time::Instant::now()),
+            refusals: RefusalLog::default(),
+        }
+    }
+
+    /// Counts a search by `who`, then waits for a turn; the turn is held while the permit lives.
+    pub async fn enter(
+        &self,
+        who: &UserId,
+    ) -> Result<tokio::sync::OwnedSemaphorePermit, ChatError> {
+        self.prune_if_due();
+        self.per_person.check_key(who).map_err(|not_until| {
+            self.refusals.refused("searches per person");
+            ChatError::RateLimited {
+                retry_after_ms: u64::try_from(
+                    not_until.wait_time_from(self.clock.now()).as_millis(),
+                )
+                .unwrap_or(u64::MAX)
+                .max(1),
+            }
+        })?;
+        match tokio::time::timeout(Self::WAIT, self.slots.clone().acquire_owned()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            Ok(Err(_)) | Err(_) => {
+                self.refusals.refused("searches at once");
+                Err(ChatError::RateLimited {
+                    retry_after_ms: u64::try_from(Self::WAIT.as_millis()).unwrap_or(1),
+                })
+            }
+        }
+    }
+
+    fn prune_if_due(&self) {
+        let mut last = self.last_pruned.lock().unwrap_or_else(|e| e.into_inner());
+        if last.elapsed() >= PRUNE_EVERY {
+            *last = std::time::Instant::now();
+            drop(last);
+            self.per_person.retain_recent();
+            self.per_person.shrink_to_fit();
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

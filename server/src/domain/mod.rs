@@ -25,6 +25,7 @@ use app::model::{
     ChatMessage, Member, Mention, RoomId, RoomKind, RoomSummary, UserId, UserRef, parse_room_name,
     reaction_label, validate_body,
 };
+use app::search::{MAX_SEARCH_CHARS, SEARCH_RESULTS, SearchRequest, SearchResults};
 use app::session::Initial;
 use uuid::Uuid;
 
@@ -118,11 +119,21 @@ pub struct ChatLimits {
     pub room_mention_max_members: usize,
     /// Different emoji one message may carry as reactions.
     pub max_reaction_kinds: usize,
+    /// Searches one person may make per minute, all their tabs together.
+    pub searches_per_minute: u32,
+    /// Searches running at once on this node.
+    pub searches_at_once: usize,
 }
 
 impl Default for ChatLimits {
     fn default() -> Self {
-        Self { max_rooms_per_person: 20, room_mention_max_members: 50, max_reaction_kinds: 8 }
+        Self {
+            max_rooms_per_person: 20,
+            room_mention_max_members: 50,
+            max_reaction_kinds: 8,
+            searches_per_minute: 30,
+            searches_at_once: 4,
+        }
     }
 }
 
@@ -132,13 +143,20 @@ pub struct Chat {
     store: Arc<dyn Store>,
     presence: OnlineTabs,
     typing: TypingThrottle,
+    search: guard::SearchGate,
     limits: ChatLimits,
 }
 
 impl Chat {
     /// A chat over `store`, within `limits`.
     pub fn new(store: Arc<dyn Store>, limits: ChatLimits) -> Self {
-        Self { store, presence: OnlineTabs::default(), typing: TypingThrottle::default(), limits }
+        Self {
+            store,
+            presence: OnlineTabs::default(),
+            typing: TypingThrottle::default(),
+            search: guard::SearchGate::new(limits.searches_per_minute, limits.searches_at_once),
+            limits,
+        }
     }
 
     /// The mentions in `body`, resolved against `room`'s members; refused if it uses `@room`
@@ -590,6 +608,42 @@ impl Chat {
             has_more: slice.has_more,
             rev: slice.rev,
         })
+    }
+
+    /// Messages matching `request`'s words in the rooms `who` is a member of (see
+    /// [`app::search`]). Validated first (length, at least one word, membership of the room
+    /// filtered on), then counted against the person's and the node's search bounds.
+    pub async fn search(
+        &self,
+        who: &Identity,
+        request: &SearchRequest,
+    ) -> Result<SearchResults, ChatError> {
+        let len = request.text.chars().count();
+        if len > MAX_SEARCH_CHARS {
+            return Err(ChatError::SearchTooLong { len, max: MAX_SEARCH_CHARS });
+        }
+        let terms = app::search::terms(&request.text);
+        if terms.is_empty() {
+            return Err(ChatError::EmptySearch);
+        }
+        let _turn = self.search.enter(who.id()).await?;
+        if let Some(room) = &request.room {
+            self.member_room(who, room).await?;
+        }
+        let mut hits = self
+            .store
+            .search(
+                who.id(),
+                &terms,
+                request.room.as_ref(),
+                request.from.as_ref(),
+                SEARCH_RESULTS + 1,
+            )
+            .await
+            .map_err(internal)?;
+        let more = hits.len() > SEARCH_RESULTS as usize;
+        hits.truncate(SEARCH_RESULTS as usize);
+        Ok(SearchResults { hits, more, terms })
     }
 
     /// What changed in a room after `after_rev`, for a member resuming.

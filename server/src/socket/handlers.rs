@@ -5,8 +5,8 @@ use std::time::Instant;
 use app::ChatError;
 use app::events::messages::{
     DeleteMessage, DeleteRequest, EditMessage, EditRequest, HistoryRequest, LoadHistory,
-    LoadThread, MessageUpdated, NewMessage, ReactPayload, ReactToMessage, SendMessage,
-    SendMessagePayload, SyncRequest, SyncRoom, ThreadRequest,
+    LoadThread, MessageUpdated, NewMessage, ReactPayload, ReactToMessage, SearchMessages,
+    SendMessage, SendMessagePayload, SyncRequest, SyncRoom, ThreadRequest,
 };
 use app::events::presence::{StartTyping, Typing};
 use app::events::rooms::{
@@ -43,6 +43,14 @@ pub(super) fn register<A: Adapter>(socket: &socketioxide::extract::SocketRef<A>)
     on_request::<A, MarkRead, _, _>(socket, mark_read);
     on_request::<A, MuteRoom, _, _>(socket, mute_room);
     on_request::<A, ReactToMessage, _, _>(socket, react);
+    on_request::<A, SearchMessages, _, _>(socket, search);
+}
+
+async fn search<A: Adapter>(
+    caller: Caller<A>,
+    payload: app::search::SearchRequest,
+) -> Ack<SearchMessages> {
+    caller.chat.search(&caller.identity, &payload).await
 }
 
 async fn react<A: Adapter>(caller: Caller<A>, payload: ReactPayload) -> Ack<ReactToMessage> {

@@ -301,6 +301,20 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     ) -> StoreResult<Vec<ChatMessage>>;
     /// One message.
     async fn message(&self, id: Uuid) -> StoreResult<Option<ChatMessage>>;
+    /// Up to `limit` messages, newest first, that contain every one of `terms` (lowercase words
+    /// of letters and digits, as [`app::search::terms`] makes them; a term of
+    /// [`app::search::PREFIX_MIN_CHARS`] or more also matches words it begins), in rooms `user`
+    /// is a member of at the time of the query, optionally only in `room` and by `author`.
+    /// Deleted messages never match; edited ones match their current text. Full text through
+    /// the database's own engine (FTS5, `tsvector`), never a scan of the messages.
+    async fn search(
+        &self,
+        user: &UserId,
+        terms: &[String],
+        room: Option<&RoomId>,
+        author: Option<&UserId>,
+        limit: u32,
+    ) -> StoreResult<Vec<ChatMessage>>;
     /// Edits or deletes a message of `author`'s that is not deleted, giving it the room's next
     /// revision (an edit replaces its mentions; a delete removes its mentions and reactions). The condition is part of the write itself, so an edit racing a delete can never
     /// put text back into a deleted message: [`StoreError::NotFound`] (and nothing changes) if

@@ -45,6 +45,28 @@ impl Dialect for PostgresAppends {
         Ok(pool.begin().await?)
     }
 
+    // The GIN index on `messages.search` (0006_search.sql) finds the matches; the newest
+    // `$5` of those in the person's rooms are sorted out of them (messages accepted in the same
+    // millisecond by their ids, which are time-ordered UUIDs).
+    const SEARCH_HITS: &'static str = "\
+        SELECT m.room_id AS hit_room, m.seq AS hit_seq, m.sent_at AS hit_order, m.id AS hit_tie \
+        FROM messages m \
+        JOIN memberships ms ON ms.room_id = m.room_id AND ms.user_id = $1 \
+        WHERE m.search @@ to_tsquery('simple', $2) AND NOT m.deleted \
+          AND ($3::text IS NULL OR m.room_id = $3) \
+          AND ($4::text IS NULL OR m.author_id = $4) \
+        ORDER BY m.sent_at DESC, m.id DESC LIMIT $5";
+
+    fn match_expression(terms: &[String]) -> String {
+        // `'word'` or `'word':*`, all joined by `&`. Terms hold only letters and digits, so
+        // the quotes need no escaping.
+        let quoted: Vec<String> = terms
+            .iter()
+            .map(|t| if app::search::is_prefix(t) { format!("'{t}':*") } else { format!("'{t}'") })
+            .collect();
+        quoted.join(" & ")
+    }
+
     async fn append(&self, pool: &PgPool, message: MessageToAppend) -> StoreResult<Appended> {
         let mut tx = pool.begin().await?;
         match append_in::<Postgres>(&mut tx, &message).await? {

@@ -25,7 +25,8 @@ use app::limits::REACTORS_LISTED;
 use app::model::{ChatMessage, DisplayName, Mention, Reaction, RoomId, RoomKind, UserId, UserRef};
 use async_trait::async_trait;
 use sqlx::{
-    Database, Encode, Executor, FromRow, IntoArguments, Pool, QueryBuilder, Transaction, Type,
+    AssertSqlSafe, Database, Encode, Executor, FromRow, IntoArguments, Pool, QueryBuilder,
+    Transaction, Type,
 };
 use uuid::Uuid;
 
@@ -49,6 +50,16 @@ pub trait Dialect: Send + Sync + fmt::Debug + 'static {
         pool: &Pool<Self::Db>,
         message: MessageToAppend,
     ) -> StoreResult<Appended>;
+
+    /// The search's matches (see [`Store::search`]) as a query selecting `hit_room`, `hit_seq`,
+    /// `hit_order` and `hit_tie` (larger is newer, by the first, then the second), newest first, with parameters `$1` the person, `$2`
+    /// [`Dialect::match_expression`], `$3` the room or NULL, `$4` the author or NULL, `$5` the
+    /// most rows.
+    const SEARCH_HITS: &'static str;
+
+    /// The engine's query for `terms` (words of letters and digits only, so nothing in them is
+    /// query syntax): all of them, prefixes where [`app::search::is_prefix`].
+    fn match_expression(terms: &[String]) -> String;
 }
 
 /// A store over one SQL database: a pool and the dialect's own parts.
@@ -953,6 +964,36 @@ where
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
+        mapped(rows)
+    }
+
+    async fn search(
+        &self,
+        user: &UserId,
+        terms: &[String],
+        room: Option<&RoomId>,
+        author: Option<&UserId>,
+        limit: u32,
+    ) -> StoreResult<Vec<ChatMessage>> {
+        if terms.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Only constant text goes into the statement; everything from the caller is bound.
+        let sql = format!(
+            "SELECT {} FROM messages JOIN ({}) AS h ON room_id = h.hit_room AND seq = h.hit_seq \
+             ORDER BY h.hit_order DESC, h.hit_tie DESC",
+            message_columns!(),
+            D::SEARCH_HITS
+        );
+        let matching = D::match_expression(terms);
+        let rows: Vec<MessageRow> = sqlx::query_as(AssertSqlSafe(sql))
+            .bind(user.0.as_str())
+            .bind(matching.as_str())
+            .bind(room.map(|r| r.0.as_str()))
+            .bind(author.map(|a| a.0.as_str()))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
         mapped(rows)
     }
 

@@ -19,5 +19,6 @@ mod messages;
 mod read_state;
 mod request_fuzz;
 mod rooms;
+mod search;
 mod store;
 mod team_chat;

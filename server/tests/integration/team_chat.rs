@@ -3,6 +3,7 @@
 
 use crate::common;
 
+use crate::on_both_stores;
 use app::ChatError;
 use app::events::messages::{
     DeleteMessage, DeleteRequest, EditMessage, EditRequest, HistoryRequest, LoadHistory,
@@ -14,60 +15,9 @@ use app::events::rooms::{
     MarkRead, MarkReadPayload, MutePayload, MuteRoom, ReadState, RoomRead, RoomRef,
 };
 use app::model::{ChatMessage, RoomId, UserId};
-use common::{ChatClient, TestApp, spawn_app_with};
-use server::config::Config;
+use common::ChatClient;
+use common::stores::Store;
 use uuid::Uuid;
-
-/// The server on SQLite, or on a PostgreSQL of its own (kept alive beside it).
-struct Subject {
-    app: TestApp,
-    _postgres: Option<common::servers::Postgres>,
-}
-
-async fn sqlite(configure: impl FnOnce(&mut Config)) -> Subject {
-    Subject { app: spawn_app_with(configure).await, _postgres: None }
-}
-
-async fn postgres(configure: impl FnOnce(&mut Config)) -> Subject {
-    let server = tokio::task::spawn_blocking(common::servers::Postgres::start)
-        .await
-        .expect("start postgres");
-    let url = server.fresh_database().await;
-    let app = spawn_app_with(|c| {
-        c.database_url = Some(url);
-        configure(c);
-    })
-    .await;
-    Subject { app, _postgres: Some(server) }
-}
-
-/// Generates `sqlite::$case` and `postgres::$case` from one async fn taking a way to start the
-/// server.
-macro_rules! on_both_stores {
-    ($($case:ident),* $(,)?) => {
-        mod on_sqlite {
-            $(#[tokio::test] async fn $case() { super::$case(super::Store::Sqlite).await; })*
-        }
-        mod on_postgres {
-            $(#[tokio::test] async fn $case() { super::$case(super::Store::Postgres).await; })*
-        }
-    };
-}
-
-#[derive(Clone, Copy)]
-enum Store {
-    Sqlite,
-    Postgres,
-}
-
-impl Store {
-    async fn start(self, configure: impl FnOnce(&mut Config)) -> Subject {
-        match self {
-            Self::Sqlite => sqlite(configure).await,
-            Self::Postgres => postgres(configure).await,
-        }
-    }
-}
 
 on_both_stores!(
     mentions_resolve_to_members_and_count_for_whom_they_name,

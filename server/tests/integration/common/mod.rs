@@ -15,6 +15,7 @@ use server::{AppState, Config};
 use tokio::sync::{mpsc, oneshot};
 
 pub mod servers;
+pub mod stores;
 
 /// How long a test waits for something that should happen promptly.
 pub const WAIT: Duration = Duration::from_secs(10);
