@@ -21,6 +21,10 @@ pub const TYPING_EXPIRY_MS: u64 = 5_000;
 /// Messages per history page (the newest page is what opening a room shows).
 pub const HISTORY_PAGE: u32 = 50;
 
+/// Most messages one history request brings back to an older message
+/// ([`crate::events::messages::HistoryRequest::back_to`]); further back takes several requests.
+pub const MAX_HISTORY_SPAN: u32 = 500;
+
 /// Changes per resume page.
 pub const SYNC_PAGE: u32 = 200;
 

@@ -72,6 +72,11 @@ pub struct HistoryRequest {
     /// `None` for the newest page.
     #[serde(default)]
     pub before: Option<u64>,
+    /// With `before`: also every message back to this sequence number, in one page of at most
+    /// [`crate::limits::MAX_HISTORY_SPAN`] messages (to open a room at an older message, such
+    /// as a search result, with everything after it). `None`: one ordinary page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub back_to: Option<u64>,
 }
 
 /// Ack of [`LoadHistory`]: one page of a room's messages, oldest first.

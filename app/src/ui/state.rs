@@ -652,11 +652,14 @@ impl ChatState {
             return;
         }
         let state = *self;
-        self.request::<LoadHistory>(HistoryRequest { room, before: None }, move |result| {
-            if let Ok(page) = result {
-                state.apply_history(page, true);
-            }
-        });
+        self.request::<LoadHistory>(
+            HistoryRequest { room, before: None, back_to: None },
+            move |result| {
+                if let Ok(page) = result {
+                    state.apply_history(page, true);
+                }
+            },
+        );
     }
 
     /// Loads the page before the oldest message held; `done` runs when it has been applied.
@@ -668,24 +671,27 @@ impl ChatState {
             return;
         }
         let state = *self;
-        self.request::<LoadHistory>(HistoryRequest { room: room.clone(), before }, move |result| {
-            if let Ok(page) = result {
-                let cursor = |s: ChatState| {
-                    s.with_timeline_untracked(&room, |t| {
-                        t.map(Timeline::cursor).unwrap_or_default()
-                    })
-                };
-                let was = cursor(state);
-                state.apply_history(page, false);
-                // The page was read before changes we had already seen: fetch them again for
-                // the messages it brought (see `Timeline::apply_history`).
-                let now = cursor(state);
-                if now < was {
-                    state.sync_from(room, now);
+        self.request::<LoadHistory>(
+            HistoryRequest { room: room.clone(), before, back_to: None },
+            move |result| {
+                if let Ok(page) = result {
+                    let cursor = |s: ChatState| {
+                        s.with_timeline_untracked(&room, |t| {
+                            t.map(Timeline::cursor).unwrap_or_default()
+                        })
+                    };
+                    let was = cursor(state);
+                    state.apply_history(page, false);
+                    // The page was read before changes we had already seen: fetch them again for
+                    // the messages it brought (see `Timeline::apply_history`).
+                    let now = cursor(state);
+                    if now < was {
+                        state.sync_from(room, now);
+                    }
                 }
-            }
-            done();
-        });
+                done();
+            },
+        );
     }
 
     /// After a reconnect: fetch what changed in every loaded room, then send again what was

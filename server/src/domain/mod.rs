@@ -19,7 +19,7 @@ use app::ChatError;
 use app::events::messages::{HistoryPage, SendMessagePayload, SyncPage, ThreadPage};
 use app::events::presence::TypingNotice;
 use app::events::rooms::{MemberChange, ReadState, RoomList, RoomView};
-use app::limits::{HISTORY_PAGE, SYNC_PAGE, UNREAD_COUNT_CAP};
+use app::limits::{HISTORY_PAGE, MAX_HISTORY_SPAN, SYNC_PAGE, UNREAD_COUNT_CAP};
 use app::mentions::find_mentions;
 use app::model::{
     ChatMessage, Member, Mention, RoomId, RoomKind, RoomSummary, UserId, UserRef, parse_room_name,
@@ -593,15 +593,26 @@ impl Chat {
         Ok(ThreadPage { parent: message, page })
     }
 
-    /// A page of a room's history for a member: the newest, or the one before `before`.
+    /// A page of a room's history for a member: the newest, or the one before `before`; with
+    /// `back_to` (and `before`), long enough to reach back to that sequence number, up to
+    /// [`MAX_HISTORY_SPAN`] messages.
     pub async fn history(
         &self,
         who: &Identity,
         room: &RoomId,
         before: Option<u64>,
+        back_to: Option<u64>,
     ) -> Result<HistoryPage, ChatError> {
         self.member_room(who, room).await?;
-        let slice = self.store.history(room, before, HISTORY_PAGE).await.map_err(internal)?;
+        // Sequence numbers count thread replies too, which the room's own timeline leaves out,
+        // so `before - back_to` messages always reach `back_to` (or the beginning).
+        let limit = match (before, back_to) {
+            (Some(before), Some(to)) if to < before => {
+                u32::try_from(before - to).unwrap_or(u32::MAX).clamp(HISTORY_PAGE, MAX_HISTORY_SPAN)
+            }
+            _ => HISTORY_PAGE,
+        };
+        let slice = self.store.history(room, before, limit).await.map_err(internal)?;
         Ok(HistoryPage {
             room: room.clone(),
             messages: slice.messages,
@@ -787,7 +798,7 @@ impl Chat {
         }
         let rooms = self.list_rooms(who).await?;
         let room = if rooms.joined.contains(&room) { room } else { RoomId::lobby() };
-        let history = self.history(who, &room, None).await?;
+        let history = self.history(who, &room, None, None).await?;
         Ok(Initial { rooms, history })
     }
 
@@ -863,7 +874,7 @@ mod tests {
         assert!(created);
         for room in [RoomId("secret".into()), dm.id.clone()] {
             let unknown = Some(unknown(&room));
-            assert_eq!(chat.history(&eve, &room, None).await.err(), unknown);
+            assert_eq!(chat.history(&eve, &room, None, None).await.err(), unknown);
             assert_eq!(chat.join(&eve, &room).await.err(), unknown);
             assert_eq!(chat.leave(&eve, &room).await.err(), unknown);
             assert_eq!(chat.delete_room(&eve, &room).await.err(), unknown);

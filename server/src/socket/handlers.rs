@@ -74,7 +74,7 @@ async fn load_thread<A: Adapter>(caller: Caller<A>, payload: ThreadRequest) -> A
 }
 
 async fn load_history<A: Adapter>(caller: Caller<A>, payload: HistoryRequest) -> Ack<LoadHistory> {
-    caller.chat.history(&caller.identity, &payload.room, payload.before).await
+    caller.chat.history(&caller.identity, &payload.room, payload.before, payload.back_to).await
 }
 
 async fn sync_room<A: Adapter>(caller: Caller<A>, payload: SyncRequest) -> Ack<SyncRoom> {

@@ -26,7 +26,11 @@ fn lobby(body: &str) -> SendMessagePayload {
 async fn lobby_messages(app: &TestApp) -> Vec<ChatMessage> {
     let reader = app.connect("Auditor").await;
     let page = reader
-        .request::<LoadHistory>(&HistoryRequest { room: RoomId::lobby(), before: None })
+        .request::<LoadHistory>(&HistoryRequest {
+            room: RoomId::lobby(),
+            before: None,
+            back_to: None,
+        })
         .await
         .expect("history");
     page.messages

@@ -86,7 +86,11 @@ async fn room_messages_typing_and_history_cross_nodes() {
 
     // Both nodes read one history, numbered once.
     let page = bob
-        .request::<LoadHistory>(&HistoryRequest { room: ops.id.clone(), before: None })
+        .request::<LoadHistory>(&HistoryRequest {
+            room: ops.id.clone(),
+            before: None,
+            back_to: None,
+        })
         .await
         .expect("history");
     let seqs: Vec<_> = page.messages.iter().map(|m| (m.seq, m.body.as_str())).collect();

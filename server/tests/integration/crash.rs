@@ -220,7 +220,11 @@ async fn acked_messages_survive_sigkill_exactly_once_and_views_have_no_gap() {
     let mut before = None;
     loop {
         let page = reader
-            .request::<LoadHistory>(&HistoryRequest { room: RoomId::lobby(), before })
+            .request::<LoadHistory>(&HistoryRequest {
+                room: RoomId::lobby(),
+                before,
+                back_to: None,
+            })
             .await
             .expect("history");
         before = page.messages.first().map(|m| m.seq);
@@ -413,7 +417,11 @@ async fn reactions_replies_mentions_read_markers_and_mutes_survive_sigkill() {
 
     // Every message has both reactions exactly once, and both copies agree with the store.
     let page = bob
-        .request::<LoadHistory>(&HistoryRequest { room: RoomId::lobby(), before: None })
+        .request::<LoadHistory>(&HistoryRequest {
+            room: RoomId::lobby(),
+            before: None,
+            back_to: None,
+        })
         .await
         .expect("history");
     assert_eq!(page.messages.len(), 20);

@@ -94,7 +94,11 @@ async fn a_killed_node_loses_nothing_that_was_acknowledged() {
 
     // Stored once each, in one gap-free order.
     let page = ada
-        .request::<LoadHistory>(&HistoryRequest { room: RoomId::lobby(), before: None })
+        .request::<LoadHistory>(&HistoryRequest {
+            room: RoomId::lobby(),
+            before: None,
+            back_to: None,
+        })
         .await
         .expect("history");
     let ids: Vec<_> = page.messages.iter().map(|m| m.id).collect();
@@ -167,7 +171,11 @@ async fn delivery_across_nodes_resumes_after_redis_restarts() {
     }
     // What Bob missed meanwhile is in the stored history.
     let page = bob
-        .request::<LoadHistory>(&HistoryRequest { room: RoomId::lobby(), before: None })
+        .request::<LoadHistory>(&HistoryRequest {
+            room: RoomId::lobby(),
+            before: None,
+            back_to: None,
+        })
         .await
         .expect("history");
     assert!(page.messages.iter().any(|m| m.id == during.id));

@@ -50,14 +50,22 @@ async fn direct_rooms_of_names_with_separators_never_collide() {
     let peers: Vec<&str> = ours.peers.iter().map(|p| p.id.0.as_str()).collect();
     assert_eq!(peers, ["a", "b:c"]);
     let history = second
-        .request::<LoadHistory>(&HistoryRequest { room: ours.id.clone(), before: None })
+        .request::<LoadHistory>(&HistoryRequest {
+            room: ours.id.clone(),
+            before: None,
+            back_to: None,
+        })
         .await
         .expect("history");
     assert!(history.messages.is_empty(), "another pair's history: {history:?}");
     // Nor can the second pair reach the first pair's room by its id.
     assert!(matches!(
         second
-            .request::<LoadHistory>(&HistoryRequest { room: theirs.id.clone(), before: None })
+            .request::<LoadHistory>(&HistoryRequest {
+                room: theirs.id.clone(),
+                before: None,
+                back_to: None
+            })
             .await,
         Err(ChatError::UnknownRoom { .. })
     ));
@@ -113,7 +121,8 @@ async fn private_rooms_cannot_be_told_from_rooms_that_do_not_exist() {
                         mallory
                             .request::<LoadHistory>(&HistoryRequest {
                                 room: room.clone(),
-                                before: None
+                                before: None,
+                                back_to: None
                             })
                             .await
                             .err()

@@ -22,7 +22,7 @@ fn msg(room: &str, body: &str) -> SendMessagePayload {
 }
 
 fn history(room: &str, before: Option<u64>) -> HistoryRequest {
-    HistoryRequest { room: RoomId(room.to_owned()), before }
+    HistoryRequest { room: RoomId(room.to_owned()), before, back_to: None }
 }
 
 async fn send_many(client: &ChatClient, room: &str, n: usize) -> Vec<ChatMessage> {
@@ -56,6 +56,39 @@ async fn history_comes_in_pages_of_fifty_newest_first() {
     assert_eq!(seqs(&oldest.messages), (1..=20).collect::<Vec<_>>());
     assert!(!oldest.has_more);
     assert_eq!(oldest.messages[0].body, "m0");
+}
+
+#[tokio::test]
+async fn history_reaches_back_to_an_older_message_in_one_bounded_page() {
+    use app::limits::MAX_HISTORY_SPAN;
+    let app = spawn_app().await;
+    let ada = app.connect("Ada").await;
+    send_many(&ada, "lobby", 700).await;
+    let back_to = |before: u64, to: u64| HistoryRequest {
+        room: RoomId::lobby(),
+        before: Some(before),
+        back_to: Some(to),
+    };
+
+    // Holding 651..=700, a reader opens message 300: everything from it up to what they hold.
+    let page = ada.request::<LoadHistory>(&back_to(651, 300)).await.expect("page");
+    assert_eq!(seqs(&page.messages), (300..=650).collect::<Vec<_>>());
+    assert!(page.has_more);
+    // Further back than one page may reach: the newest MAX_HISTORY_SPAN, then the rest.
+    let far = ada.request::<LoadHistory>(&back_to(651, 1)).await.expect("page");
+    let span = u64::from(MAX_HISTORY_SPAN);
+    assert_eq!(seqs(&far.messages), (651 - span..=650).collect::<Vec<_>>());
+    let rest = ada.request::<LoadHistory>(&back_to(651 - span, 1)).await.expect("page");
+    assert_eq!(seqs(&rest.messages), (1..651 - span).collect::<Vec<_>>());
+    assert!(!rest.has_more);
+    // Close by, or nonsense (a target after `before`): an ordinary page.
+    let near = ada.request::<LoadHistory>(&back_to(651, 640)).await.expect("page");
+    assert_eq!(near.messages.len(), 50);
+    let odd = ada.request::<LoadHistory>(&back_to(100, 500)).await.expect("page");
+    assert_eq!(seqs(&odd.messages), (50..=99).collect::<Vec<_>>());
+    // Without `before` there is nothing to reach back from.
+    let newest = HistoryRequest { room: RoomId::lobby(), before: None, back_to: Some(1) };
+    assert_eq!(ada.request::<LoadHistory>(&newest).await.expect("page").messages.len(), 50);
 }
 
 #[tokio::test]

@@ -102,6 +102,7 @@ async fn someone_elses_message_id_is_refused_and_replays_nothing() {
         .request::<app::events::messages::LoadHistory>(&app::events::messages::HistoryRequest {
             room: RoomId("ops".into()),
             before: None,
+            back_to: None,
         })
         .await
         .expect("history");

@@ -271,7 +271,7 @@ async fn handle(chat: &Chat, who: &Identity, event: &str, bytes: &[u8]) -> Resul
         }
         LoadHistory::NAME => {
             let p = decode::<LoadHistory>(bytes)?;
-            let page = chat.history(who, &p.room, p.before).await?;
+            let page = chat.history(who, &p.room, p.before, p.back_to).await?;
             assert!(page.messages.windows(2).all(|w| w[0].seq < w[1].seq), "{page:?}");
             assert!(page.messages.iter().all(|m| !m.deleted || m.body.is_empty()));
         }

@@ -88,7 +88,7 @@ async fn mentions_resolve_to_members_and_count_for_whom_they_name(store: Store) 
 
     // Stored with the message: history and a resume carry them.
     let page = bob
-        .request::<LoadHistory>(&HistoryRequest { room: team.clone(), before: None })
+        .request::<LoadHistory>(&HistoryRequest { room: team.clone(), before: None, back_to: None })
         .await
         .expect("history");
     assert_eq!(
@@ -362,8 +362,13 @@ async fn thread_replies_are_live_paged_counted_and_never_doubled(store: Store) {
 
     // The room's history holds the parent, not the replies; replies are not unread in the
     // room, but those that mention someone count as their mentions.
-    let history =
-        cy.request::<LoadHistory>(&HistoryRequest { room: lobby.clone(), before: None }).await;
+    let history = cy
+        .request::<LoadHistory>(&HistoryRequest {
+            room: lobby.clone(),
+            before: None,
+            back_to: None,
+        })
+        .await;
     assert!(history.expect("history").messages.iter().all(|m| m.thread.is_none()));
     let state = state_in(&ada, &lobby).await;
     assert_eq!((state.unread, state.mentions), (0, 55), "{state:?}");
