@@ -118,7 +118,8 @@ pub fn MessageItem(
     let avatar = (!compact).then(|| avatar(&author.id, &author_name));
     view! {
         <li class="message" class:own=own class:pending=pending class:deleted=deleted
-            class:mentions-me=mentions_me class:compact=compact>
+            class:mentions-me=mentions_me class:compact=compact data-id=id.to_string()
+            class:target=move || chat.target.get() == Some(id)>
             <div class="gutter" aria-hidden="true">
                 {if compact { time().into_any() } else { avatar.into_any() }}
             </div>

@@ -11,6 +11,7 @@ mod people;
 mod room;
 mod rows;
 mod saved;
+mod search;
 mod sidebar;
 mod state;
 mod switcher;
@@ -441,7 +442,7 @@ fn ChatApp(
         <leptos_meta::Title text=title />
         <div class="chat" class:show-rooms=move || panel.get() == Some("rooms")
             class:show-people=move || panel.get() == Some("people")
-            class:show-thread=move || chat.thread.get().is_some()
+            class:show-thread=move || chat.thread.get().is_some() || chat.search.get().is_some()
             class:connected=connected>
             // The connection state, as a row only when not connected.
             <div class="toolbar">
@@ -450,6 +451,7 @@ fn ChatApp(
             <sidebar::Sidebar />
             <room::RoomPane />
             <thread::ThreadPanel />
+            <search::SearchPanel />
             <people::PeoplePanel />
             <Show when=move || panel.get().is_some()>
                 <div class="backdrop" aria-hidden="true" on:click=move |_| panel.set(None)></div>

@@ -265,12 +265,47 @@ fn MessageList() -> impl IntoView {
         at_bottom.set(list.scroll_height() - list.scroll_top() - list.client_height() < 32);
         true
     };
+    // An opened search result is brought to the middle of the view once it is drawn; until
+    // then (true: it is pending or was just shown) the view neither jumps to the bottom nor to
+    // the divider under it.
+    let shown_target = StoredValue::new(None::<uuid::Uuid>);
+    let to_target = move || -> bool {
+        let Some(id) = chat.target.get_untracked() else { return false };
+        if shown_target.get_value() == Some(id) {
+            return false;
+        }
+        let Some(list) = list_ref.get_untracked() else { return true };
+        let Ok(Some(line)) = list.query_selector(&format!("[data-id=\"{id}\"]")) else {
+            return true;
+        };
+        shown_target.set_value(Some(id));
+        #[cfg(feature = "hydrate")]
+        {
+            let options = web_sys::ScrollIntoViewOptions::new();
+            options.set_block(web_sys::ScrollLogicalPosition::Center);
+            line.scroll_into_view_with_scroll_into_view_options(&options);
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = line;
+        last_top.set_value(list.scroll_top());
+        at_bottom.set(list.scroll_height() - list.scroll_top() - list.client_height() < 32);
+        true
+    };
+    Effect::new(move |_| {
+        if chat.target.get().is_some() {
+            request_animation_frame(move || {
+                if to_target() {
+                    mark_placed();
+                }
+            });
+        }
+    });
     // A new room starts at its divider, or at the bottom.
     Effect::new(move |_| {
         chat.current.track();
         at_bottom.set(true);
         request_animation_frame(move || {
-            if !to_divider() {
+            if !to_target() && !to_divider() {
                 scroll_to_bottom();
             }
             mark_placed();
@@ -294,7 +329,7 @@ fn MessageList() -> impl IntoView {
         let sent = arrived && newest.is_some_and(|(_, mine)| mine);
         // After the DOM has the new lines: the divider wins once, then the reader's place.
         request_animation_frame(move || {
-            if !to_divider() {
+            if !to_target() && !to_divider() {
                 if sent {
                     at_bottom.set(true);
                 }

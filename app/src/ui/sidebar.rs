@@ -32,6 +32,7 @@ pub fn Sidebar() -> impl IntoView {
 
     view! {
         <nav id="sidebar" class="sidebar" aria-label="Rooms">
+            <super::search::SearchBox />
             <section aria-labelledby="my-rooms">
                 <div class="panel-head">
                     <h2 id="my-rooms">"Your rooms"</h2>

@@ -92,6 +92,11 @@ pub struct ChatState {
     /// room's sync. While above zero the message log is `aria-busy` (still being brought up to
     /// date), which screen readers and tests wait for.
     pub catching_up: RwSignal<u32>,
+    /// The search whose results are on screen (beside the room, where a thread goes).
+    pub search: RwSignal<Option<super::search::Search>>,
+    /// A message to bring into view in the room on screen and mark for a moment (an opened
+    /// search result).
+    pub target: RwSignal<Option<Uuid>>,
 }
 
 impl ChatState {
@@ -122,6 +127,8 @@ impl ChatState {
             error: RwSignal::new(None),
             info: RwSignal::new(None),
             catching_up: RwSignal::new(0),
+            search: RwSignal::new(None),
+            target: RwSignal::new(None),
         }
     }
 
@@ -473,6 +480,7 @@ impl ChatState {
     /// Opens the thread of `parent` (a message of the room on screen) beside the room, loading
     /// its newest replies the first time.
     pub fn open_thread(&self, parent: Uuid) {
+        self.search.set(None);
         self.thread.set(Some(parent));
         let loaded = self.threads.with_untracked(|t| t.get(&parent).is_some_and(Timeline::loaded));
         if !loaded {

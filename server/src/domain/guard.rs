@@ -433,4 +433,21 @@ mod tests {
         assert_eq!(gate.run(|| 7).await, Ok(7), "the turn is free again");
         assert_eq!(gate.computed(), 2);
     }
+
+    #[tokio::test]
+    async fn searches_are_bounded_per_person_and_per_node() {
+        let gate = SearchGate::new(3, 1);
+        let (ada, bob) = (UserId("ada".into()), UserId("bob".into()));
+        // The node's only turn is held: another search waits its second, then is refused.
+        let held = gate.enter(&ada).await.expect("a turn");
+        let waited = gate.enter(&bob).await;
+        assert!(matches!(waited, Err(ChatError::RateLimited { .. })), "{waited:?}");
+        drop(held);
+        // Ada's allowance: two more this minute (the first counted), then refused; Bob unaffected.
+        drop(gate.enter(&ada).await.expect("second"));
+        drop(gate.enter(&ada).await.expect("third"));
+        let over = gate.enter(&ada).await;
+        assert!(matches!(over, Err(ChatError::RateLimited { .. })), "{over:?}");
+        drop(gate.enter(&bob).await.expect("bob's own allowance"));
+    }
 }
