@@ -58,6 +58,18 @@ test('screenshots of a conversation', async ({ browser, baseURL }) => {
       if (scheme === 'light' && width === 1440) {
         await ada.page.screenshot({ path: path.join(__dirname, '..', '..', 'docs', 'screenshot.png') });
       }
+      // A search, and the result it opens (for review only).
+      if (width < 800) await ada.page.getByRole('button', { name: /^Rooms/ }).click();
+      const box = ada.page.getByRole('searchbox', { name: 'Search messages' });
+      await box.fill('release');
+      await box.press('Enter');
+      const results = ada.page.getByRole('complementary', { name: /^Results for/ });
+      await expect(results.getByRole('status')).toHaveText('2 matches');
+      const shots = path.join(__dirname, '..', 'test-results', 'screenshots');
+      await ada.page.screenshot({ path: path.join(shots, `search-${file}`) });
+      await results.getByRole('listitem').nth(1).getByRole('button').click();
+      await expect(ada.message('release notes are at')).toHaveClass(/target/);
+      await ada.page.screenshot({ path: path.join(shots, `search-opened-${file}`) });
       await context.close();
     }
   }

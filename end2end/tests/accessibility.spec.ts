@@ -67,3 +67,23 @@ for (const colorScheme of ['light', 'dark'] as const) {
     expect(await violations(chat)).toEqual([]);
   });
 }
+
+for (const colorScheme of ['light', 'dark'] as const) {
+  test(`search results and an opened result pass axe (${colorScheme})`, async ({ browser }) => {
+    const page = await (await browser.newContext({ colorScheme })).newPage();
+    const ada = new ChatPage(page);
+    await ada.join(`Ada-${tag()}`);
+    const word = `axe${tag().replace(/[^a-z]/g, '')}word`;
+    await ada.send(`a **formatted** ${word} with \`code\``);
+    await ada.send(`and another ${word}`);
+    const box = page.getByRole('searchbox', { name: 'Search messages' });
+    await box.fill(word);
+    await box.press('Enter');
+    const results = page.getByRole('complementary', { name: /^Results for/ });
+    await expect(results.getByRole('status')).toHaveText('2 matches');
+    expect(await violations(ada)).toEqual([]);
+    await results.getByRole('listitem').nth(1).getByRole('button').click();
+    await expect(ada.message('formatted')).toHaveClass(/target/);
+    expect(await violations(ada)).toEqual([]);
+  });
+}

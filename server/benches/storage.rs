@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use app::model::{DisplayName, RoomId, RoomKind, UserId, UserRef};
-use server::store::{MessageToAppend, SqliteStore, Store};
+use server::store::{Durability, MessageToAppend, SqliteStore, Store};
 use uuid::Uuid;
 
 const WRITERS: usize = 64;
@@ -39,19 +39,13 @@ fn message(room: &RoomId, i: usize) -> MessageToAppend {
     }
 }
 
-#[tokio::main]
-async fn main() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SqliteStore::open(dir.path()).await.unwrap());
-    store.upsert_user(&ada()).await.unwrap();
-    let room = RoomId("bench".into());
-    store.create_room(&room, RoomKind::Public, Some(&ada().id), 0).await.unwrap();
-
-    // 1. Acknowledged appends: each writer waits for its ack (= the commit) before the next.
+/// Acknowledged appends: each writer waits for its ack (= the commit) before the next. The
+/// rate, and the latencies of every append.
+async fn concurrent_appends(store: &Arc<SqliteStore>, room: &RoomId) -> (f64, Vec<Duration>) {
     let started = Instant::now();
     let mut tasks = Vec::new();
     for w in 0..WRITERS {
-        let store = Arc::clone(&store);
+        let store = Arc::clone(store);
         let room = room.clone();
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::with_capacity(PER_WRITER);
@@ -69,8 +63,26 @@ async fn main() {
     }
     let elapsed = started.elapsed();
     latencies.sort();
+    ((WRITERS * PER_WRITER) as f64 / elapsed.as_secs_f64(), latencies)
+}
+
+#[tokio::main]
+async fn main() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(dir.path()).await.unwrap());
+    store.upsert_user(&ada()).await.unwrap();
+    let room = RoomId("bench".into());
+    store.create_room(&room, RoomKind::Public, Some(&ada().id), 0).await.unwrap();
+
+    // 1. Acknowledged appends, with the default durability and with --durability power-loss.
     let total = WRITERS * PER_WRITER;
-    let rate = total as f64 / elapsed.as_secs_f64();
+    let (rate, latencies) = concurrent_appends(&store, &room).await;
+    let full_dir = tempfile::tempdir().unwrap();
+    let full =
+        Arc::new(SqliteStore::open_with(full_dir.path(), Durability::PowerLoss).await.unwrap());
+    full.upsert_user(&ada()).await.unwrap();
+    full.create_room(&room, RoomKind::Public, Some(&ada().id), 0).await.unwrap();
+    let (full_rate, full_latencies) = concurrent_appends(&full, &room).await;
 
     // One writer alone: the latency of a single durable append with nothing to group with.
     let mut single = Vec::new();
@@ -139,6 +151,13 @@ async fn main() {
         "| append ack latency under that load p50 / p99 | {:.2} ms / {:.2} ms | |",
         ms(percentile(&latencies, 0.5)),
         ms(percentile(&latencies, 0.99))
+    )
+    .unwrap();
+    writeln!(
+        out,
+        "| the same with `--durability power-loss` (synchronous=FULL): appends/s, p50 / p99 | {full_rate:.0}, {:.2} ms / {:.2} ms | |",
+        ms(percentile(&full_latencies, 0.5)),
+        ms(percentile(&full_latencies, 0.99))
     )
     .unwrap();
     writeln!(

@@ -26,6 +26,13 @@ pub struct Config {
     #[arg(long, env = "PARLEY_DATA_DIR", default_value = "data")]
     pub data_dir: PathBuf,
 
+    /// What an acknowledged message survives on SQLite: `process` (the default; WAL with
+    /// `synchronous=NORMAL`: a killed or crashed process loses nothing, a power cut can lose the
+    /// last commits) or `power-loss` (`synchronous=FULL`: an fsync per group of commits). On
+    /// PostgreSQL, durability is the server's own `synchronous_commit`.
+    #[arg(long, env = "PARLEY_DURABILITY", value_enum, default_value_t = crate::store::Durability::Process)]
+    pub durability: crate::store::Durability,
+
     /// A PostgreSQL database shared by several nodes (`postgres://user:pass@host:port/db`).
     /// Without it, Parley keeps its data in SQLite under `--data-dir`.
     #[arg(long, env = "PARLEY_DATABASE_URL", value_parser = parse_database_url)]
@@ -133,6 +140,7 @@ impl Config {
             allowed_origins: Vec::new(),
             data_dir,
             database_url: None,
+            durability: crate::store::Durability::Process,
             redis_url: None,
             max_payload: 64 * 1024,
             // Tests drive hundreds of requests a second from one person; the flood test sets

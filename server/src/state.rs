@@ -56,7 +56,9 @@ pub struct AppState {
 impl AppState {
     /// Opens the store, builds the domain and the Socket.IO server for `config`.
     pub async fn new(config: Config, leptos: LeptosOptions) -> Result<Self, StartError> {
-        let store = crate::store::open(config.database_url.as_deref(), &config.data_dir).await?;
+        let store =
+            crate::store::open(config.database_url.as_deref(), &config.data_dir, config.durability)
+                .await?;
         let chat = Arc::new(Chat::new(
             Arc::clone(&store),
             ChatLimits {

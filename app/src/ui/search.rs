@@ -171,10 +171,15 @@ impl ChatState {
 pub fn SearchBox() -> impl IntoView {
     let chat = expect_context::<ChatState>();
     let text = RwSignal::new(String::new());
+    let panel = use_context::<super::Panel>();
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
         let typed = text.get_untracked();
         if !typed.trim().is_empty() {
+            // On a phone the field is in the Rooms panel: the results replace it.
+            if let Some(panel) = panel {
+                panel.0.set(None);
+            }
             chat.search(typed.trim().to_owned());
         }
     };

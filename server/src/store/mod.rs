@@ -16,17 +16,18 @@ use uuid::Uuid;
 
 pub use postgres::{PostgresAppends, PostgresStore};
 pub use sql::{Dialect, MessageKey, SqlStore};
-pub use sqlite::{MIGRATIONS as SQLITE_MIGRATIONS, SqliteStore, SqliteWriter};
+pub use sqlite::{Durability, MIGRATIONS as SQLITE_MIGRATIONS, SqliteStore, SqliteWriter};
 
 /// Opens the store a configuration names: Postgres for a `postgres://` (or `postgresql://`)
-/// database URL, otherwise SQLite in `data_dir`.
+/// database URL, otherwise SQLite in `data_dir` with `durability`.
 pub async fn open(
     database_url: Option<&str>,
     data_dir: &std::path::Path,
+    durability: Durability,
 ) -> StoreResult<std::sync::Arc<dyn Store>> {
     Ok(match database_url {
         Some(url) => std::sync::Arc::new(PostgresStore::connect(url).await?),
-        None => std::sync::Arc::new(SqliteStore::open(data_dir).await?),
+        None => std::sync::Arc::new(SqliteStore::open_with(data_dir, durability).await?),
     })
 }
 
