@@ -195,11 +195,16 @@ async fn main() {
         SEARCH_RESULTS + 1
     )
     .unwrap();
-    sqlite(&mut out).await;
-    let has_postgres = std::process::Command::new("sh")
-        .args(["-c", "command -v pg_ctl || ls /usr/lib/postgresql/*/bin/pg_ctl"])
-        .output()
-        .is_ok_and(|o| o.status.success());
+    // `SEARCH_BENCH_STORES=postgres` (or `sqlite`) measures one store only.
+    let only = std::env::var("SEARCH_BENCH_STORES").unwrap_or_else(|_| "sqlite,postgres".into());
+    if only.contains("sqlite") {
+        sqlite(&mut out).await;
+    }
+    let has_postgres = only.contains("postgres")
+        && std::process::Command::new("sh")
+            .args(["-c", "command -v pg_ctl || ls /usr/lib/postgresql/*/bin/pg_ctl"])
+            .output()
+            .is_ok_and(|o| o.status.success());
     if has_postgres {
         postgres(&mut out).await;
     } else {

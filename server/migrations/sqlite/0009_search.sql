@@ -14,9 +14,13 @@ CREATE TABLE message_search_keys (
 -- Contentless: the index holds only the words, the text stays in `messages` alone.
 -- `contentless_delete` lets the triggers remove a message's words by key. `unicode61` splits on
 -- anything but letters and digits and folds case and diacritics; the `prefix` index makes
--- `"dep"*` as cheap as a whole word.
+-- `"dep"*` as cheap as a whole word. `room` holds the message's room as one token (the id's
+-- bytes in hex, so no room name splits into words or looks like a searched word; searches match
+-- words in `body` only): a search within one room reads only that room's matches, not every
+-- match of a common word elsewhere.
 CREATE VIRTUAL TABLE message_search USING fts5(
     body,
+    room,
     content = '',
     contentless_delete = 1,
     tokenize = 'unicode61 remove_diacritics 2',
@@ -25,15 +29,16 @@ CREATE VIRTUAL TABLE message_search USING fts5(
 
 CREATE TRIGGER message_search_insert AFTER INSERT ON messages WHEN NOT new.deleted BEGIN
     INSERT INTO message_search_keys (room_id, seq) VALUES (new.room_id, new.seq);
-    INSERT INTO message_search (rowid, body) VALUES (last_insert_rowid(), new.body);
+    INSERT INTO message_search (rowid, body, room)
+        VALUES (last_insert_rowid(), new.body, hex(new.room_id));
 END;
 
 -- An edit replaces the words; a deletion removes them (its key stays, unused).
 CREATE TRIGGER message_search_update AFTER UPDATE OF body, deleted ON messages BEGIN
     DELETE FROM message_search WHERE rowid =
         (SELECT key FROM message_search_keys WHERE room_id = old.room_id AND seq = old.seq);
-    INSERT INTO message_search (rowid, body)
-        SELECT key, new.body FROM message_search_keys
+    INSERT INTO message_search (rowid, body, room)
+        SELECT key, new.body, hex(new.room_id) FROM message_search_keys
         WHERE room_id = new.room_id AND seq = new.seq AND NOT new.deleted;
 END;
 
@@ -47,6 +52,6 @@ END;
 -- Messages stored before this migration, oldest first.
 INSERT INTO message_search_keys (room_id, seq)
     SELECT room_id, seq FROM messages WHERE NOT deleted ORDER BY sent_at, room_id, seq;
-INSERT INTO message_search (rowid, body)
-    SELECT k.key, m.body FROM message_search_keys k
+INSERT INTO message_search (rowid, body, room)
+    SELECT k.key, m.body, hex(m.room_id) FROM message_search_keys k
     JOIN messages m ON m.room_id = k.room_id AND m.seq = k.seq;

@@ -58,8 +58,9 @@ pub trait Dialect: Send + Sync + fmt::Debug + 'static {
     const SEARCH_HITS: &'static str;
 
     /// The engine's query for `terms` (words of letters and digits only, so nothing in them is
-    /// query syntax): all of them, prefixes where [`app::search::is_prefix`].
-    fn match_expression(terms: &[String]) -> String;
+    /// query syntax): all of them, prefixes where [`app::search::is_prefix`]; narrowed to
+    /// `room` where the engine's index knows rooms.
+    fn match_expression(terms: &[String], room: Option<&RoomId>) -> String;
 }
 
 /// A store over one SQL database: a pool and the dialect's own parts.
@@ -985,7 +986,7 @@ where
             message_columns!(),
             D::SEARCH_HITS
         );
-        let matching = D::match_expression(terms);
+        let matching = D::match_expression(terms, room);
         let rows: Vec<MessageRow> = sqlx::query_as(AssertSqlSafe(sql))
             .bind(user.0.as_str())
             .bind(matching.as_str())

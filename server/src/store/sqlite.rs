@@ -6,6 +6,7 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
+use app::model::RoomId;
 use async_trait::async_trait;
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
@@ -111,9 +112,11 @@ impl Dialect for SqliteWriter {
           AND ($4 IS NULL OR m.author_id = $4) \
         ORDER BY s.rowid DESC LIMIT $5";
 
-    fn match_expression(terms: &[String]) -> String {
-        // `"word"` or `"word"*`, side by side (FTS5's implicit AND). Terms hold only letters
-        // and digits, so the quotes need no escaping.
+    fn match_expression(terms: &[String], room: Option<&RoomId>) -> String {
+        // `"word"` or `"word"*`, side by side (FTS5's implicit AND), in the body only. Terms
+        // hold only letters and digits, so the quotes need no escaping. A room filter is also a
+        // match on the `room` column (one token: the id in hex, see 0009_search.sql), so
+        // FTS5 reads only that room's matches instead of every match of a common word.
         let quoted: Vec<String> =
             terms
                 .iter()
@@ -121,7 +124,11 @@ impl Dialect for SqliteWriter {
                     if app::search::is_prefix(t) { format!("\"{t}\"*") } else { format!("\"{t}\"") }
                 })
                 .collect();
-        quoted.join(" ")
+        let words = format!("body : ({})", quoted.join(" "));
+        match room {
+            Some(room) => format!("room : \"{}\" AND {words}", room_token(room)),
+            None => words,
+        }
     }
 
     async fn append(&self, _: &SqlitePool, message: MessageToAppend) -> StoreResult<Appended> {
@@ -130,6 +137,12 @@ impl Dialect for SqliteWriter {
         self.appends.send(AppendJob { message, reply }).await.map_err(|_| closed())?;
         answer.await.map_err(|_| closed())?
     }
+}
+
+/// A room as one FTS5 token: its id's UTF-8 bytes in hex (what SQLite's `hex()` gives the
+/// triggers), lowercased as `unicode61` folds it.
+fn room_token(room: &RoomId) -> String {
+    room.0.bytes().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Message ids are text in SQLite (`0001_init.sql`), hyphenated.

@@ -191,7 +191,7 @@ async fn search_follows_edits_deletions_and_filters(store: Store) {
 }
 
 async fn search_refuses_bad_input_and_bounds_each_person(store: Store) {
-    let subject = store.start(|c| c.searches_per_minute = 10).await;
+    let subject = store.start(|c| c.searches_per_minute = 12).await;
     let app = &subject.app;
     let ada = app.connect("Ada").await;
     let bob = app.connect("Bob").await;
@@ -213,6 +213,11 @@ async fn search_refuses_bad_input_and_bounds_each_person(store: Store) {
         assert!(result.is_ok(), "{text:?}: {result:?}");
     }
     assert_eq!(found(&ada, "\"quoted").await.len(), 1);
+    // The index knows each message's room as the id in hex: that is never a word of it.
+    let lobby_hex: String = "lobby".bytes().map(|b| format!("{b:02x}")).collect();
+    assert!(found(&ada, &lobby_hex).await.is_empty());
+    let in_lobby = SearchRequest { room: Some(lobby.clone()), ..words(&lobby_hex) };
+    assert!(search(&ada, in_lobby).await.hits.is_empty());
     assert_eq!(found(&ada, "col:umn").await.len(), 1);
 
     // Typed refusals.
@@ -232,7 +237,7 @@ async fn search_refuses_bad_input_and_bounds_each_person(store: Store) {
         Err(ChatError::UnknownRoom { room: "secret".into() })
     );
 
-    // Ada has used 10 searches this minute (refusals for bad input cost nothing): the next is
+    // Ada has used 12 searches this minute (refusals for bad input cost nothing): the next is
     // refused, and Bob is not affected.
     assert!(matches!(
         ada.request::<SearchMessages>(&words("quoted")).await,
