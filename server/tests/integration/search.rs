@@ -15,24 +15,14 @@ use app::events::rooms::{
 };
 use app::model::{ChatMessage, RoomId, UserId};
 use app::search::{MAX_SEARCH_CHARS, SEARCH_RESULTS, SearchRequest, SearchResults};
-use common::ChatClient;
 use common::stores::Store;
-use uuid::Uuid;
+use common::{ChatClient, say};
 
 on_both_stores!(
     search_finds_words_only_where_the_person_is_a_member,
     search_follows_edits_deletions_and_filters,
     search_refuses_bad_input_and_bounds_each_person,
 );
-
-fn say(room: &RoomId, body: &str) -> SendMessagePayload {
-    SendMessagePayload {
-        id: Uuid::now_v7(),
-        room: room.clone(),
-        body: body.to_owned(),
-        thread: None,
-    }
-}
 
 async fn send(client: &ChatClient, room: &RoomId, body: &str) -> ChatMessage {
     client.request::<SendMessage>(&say(room, body)).await.expect("sent")

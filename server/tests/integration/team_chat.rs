@@ -15,8 +15,8 @@ use app::events::rooms::{
     MarkRead, MarkReadPayload, MutePayload, MuteRoom, ReadState, RoomRead, RoomRef,
 };
 use app::model::{ChatMessage, RoomId, UserId};
-use common::ChatClient;
 use common::stores::Store;
+use common::{ChatClient, say};
 use uuid::Uuid;
 
 on_both_stores!(
@@ -27,15 +27,6 @@ on_both_stores!(
     concurrent_reactions_by_several_people_all_count,
     thread_replies_are_live_paged_counted_and_never_doubled,
 );
-
-fn say(room: &RoomId, body: &str) -> SendMessagePayload {
-    SendMessagePayload {
-        id: Uuid::now_v7(),
-        room: room.clone(),
-        body: body.to_owned(),
-        thread: None,
-    }
-}
 
 async fn state_in(client: &ChatClient, room: &RoomId) -> ReadState {
     let list = client.request::<ListRooms>(&Empty {}).await.expect("listed");

@@ -17,6 +17,16 @@ use tokio::sync::{mpsc, oneshot};
 pub mod servers;
 pub mod stores;
 
+/// A new message to `room` (a fresh id, not a reply).
+pub fn say(room: &app::model::RoomId, body: &str) -> app::events::messages::SendMessagePayload {
+    app::events::messages::SendMessagePayload {
+        id: uuid::Uuid::now_v7(),
+        room: room.clone(),
+        body: body.to_owned(),
+        thread: None,
+    }
+}
+
 /// How long a test waits for something that should happen promptly.
 pub const WAIT: Duration = Duration::from_secs(10);
 
