@@ -226,6 +226,22 @@ async fn search_refuses_bad_input_and_bounds_each_person(store: Store) {
         bob.request::<SearchMessages>(&outside).await,
         Err(ChatError::UnknownRoom { room: "secret".into() })
     );
+    // Nor can someone else's direct conversation be named by its id.
+    let _cy = app.connect("Cy").await;
+    let theirs = ada
+        .request::<OpenDirect>(&OpenDirectPayload { user: UserId("cy".into()) })
+        .await
+        .expect("direct room")
+        .id;
+    send(&ada, &theirs, "quoted between us").await;
+    let peek = SearchRequest { room: Some(theirs.clone()), ..words("quoted") };
+    assert_eq!(
+        bob.request::<SearchMessages>(&peek).await,
+        Err(ChatError::UnknownRoom { room: theirs.0.clone() })
+    );
+    // A huge author filter is only a value that matches nobody.
+    let huge = SearchRequest { from: Some(UserId("a:b%".repeat(6_000))), ..words("quoted") };
+    assert!(search(&bob, huge).await.hits.is_empty());
 
     // Ada has used 12 searches this minute (refusals for bad input cost nothing): the next is
     // refused, and Bob is not affected.
