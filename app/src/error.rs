@@ -162,6 +162,56 @@ pub enum ChatError {
         /// The limit ([`crate::search::MAX_SEARCH_CHARS`]).
         max: usize,
     },
+    /// A file larger than the server accepts.
+    #[error("the file is too large: {size} bytes, at most {max}")]
+    FileTooLarge {
+        /// The file's size.
+        size: u64,
+        /// The configured limit.
+        max: u64,
+    },
+    /// The file would take the person's uploads past their quota.
+    #[error("your uploads would exceed your quota of {quota} bytes ({used} used)")]
+    QuotaExceeded {
+        /// Bytes the person's files take already.
+        used: u64,
+        /// The configured quota.
+        quota: u64,
+    },
+    /// The file's content (as sniffed from its bytes, not its name) is not a type the server
+    /// accepts.
+    #[error("files of type {mime} are not accepted here")]
+    FileTypeRefused {
+        /// The type the bytes show.
+        mime: String,
+    },
+    /// The person has as many uploads in progress as the server allows; finish or cancel one.
+    #[error("at most {max} uploads at once")]
+    TooManyUploads {
+        /// The configured limit.
+        max: usize,
+    },
+    /// The upload is unknown on this server (never begun, cancelled, finished or expired):
+    /// begin it again.
+    #[error("no such upload: {id}")]
+    UnknownUpload {
+        /// The upload named.
+        id: uuid::Uuid,
+    },
+    /// A chunk that does not continue the upload where it stands, or runs past its size.
+    #[error("the upload continues at byte {expected}")]
+    UploadOffset {
+        /// Where the next chunk must start.
+        expected: u64,
+    },
+    /// Finishing an upload that has not received all of its bytes.
+    #[error("the upload is incomplete: {received} of {size} bytes")]
+    UploadIncomplete {
+        /// Bytes received.
+        received: u64,
+        /// The size announced.
+        size: u64,
+    },
     /// A request to a server function failed before the server could answer (network, encoding).
     #[error("request failed: {reason}")]
     Request {
@@ -181,9 +231,11 @@ impl ChatError {
         match self {
             Self::BadCredentials => 401,
             Self::GuestsDisabled | Self::Forbidden { .. } => 403,
-            Self::UnknownRoom { .. } | Self::UnknownUser { .. } | Self::UnknownMessage { .. } => {
-                404
-            }
+            Self::UnknownRoom { .. }
+            | Self::UnknownUser { .. }
+            | Self::UnknownMessage { .. }
+            | Self::UnknownUpload { .. } => 404,
+            Self::FileTooLarge { .. } | Self::QuotaExceeded { .. } => 413,
             Self::NameTaken { .. } | Self::RoomExists { .. } | Self::MessageIdTaken { .. } => 409,
             Self::RateLimited { .. } => 429,
             Self::Internal => 500,

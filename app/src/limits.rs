@@ -44,3 +44,9 @@ pub const UNREAD_COUNT_CAP: u32 = 1000;
 /// How many of a reaction's people a message carries by name (the count is always exact): the
 /// first ones, shown on hover. Bounds a message's size in a room of thousands.
 pub const REACTORS_LISTED: usize = 20;
+
+/// Longest side of an image preview the server makes, in pixels.
+pub const PREVIEW_PIXELS: u32 = 480;
+
+/// Longest file name kept, in Unicode scalar values (longer ones are cut, keeping the extension).
+pub const MAX_FILE_NAME_CHARS: usize = 200;

@@ -263,6 +263,51 @@ pub struct ChatMessage {
     /// When its last reply was sent (ms since the epoch).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_reply_at_ms: Option<i64>,
+    /// A file shared with the message (the body is then its caption, possibly empty); `None`
+    /// once the message is deleted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attachment: Option<Attachment>,
+}
+
+/// A file shared in a message. The bytes are served over HTTP at [`Attachment::url`] to the
+/// room's members only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    /// The SHA-256 of the bytes (hex): what the server stores them under, once however often
+    /// they are shared.
+    pub file: String,
+    /// The file's name as its uploader gave it (a display name: never used as a path).
+    pub name: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// The type its bytes show (sniffed by the server, not taken from the name).
+    pub mime: String,
+    /// For an image the server could read: its size in pixels, and a preview exists at
+    /// [`Attachment::preview_url`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<ImageSize>,
+}
+
+/// Width and height of an image, in pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageSize {
+    /// Pixels across.
+    pub width: u32,
+    /// Pixels down.
+    pub height: u32,
+}
+
+impl Attachment {
+    /// Where the original is downloaded, for the message `id` that carries it.
+    pub fn url(id: Uuid) -> String {
+        format!("/files/{id}")
+    }
+
+    /// Where an image's preview (at most [`crate::limits::PREVIEW_PIXELS`] on its longer side)
+    /// is served.
+    pub fn preview_url(id: Uuid) -> String {
+        format!("/files/{id}/preview")
+    }
 }
 
 fn is_zero(n: &u32) -> bool {

@@ -36,6 +36,7 @@ fn message(room: &RoomId, i: usize) -> MessageToAppend {
         mentions: Vec::new(),
         thread: None,
         sent_at_ms: 1_795_000_000_000,
+        attachment: None,
     }
 }
 

@@ -126,6 +126,30 @@ pub struct Config {
     #[arg(long, env = "PARLEY_HASH_WAIT_MS", default_value_t = 2_000)]
     pub hash_wait_ms: u64,
 
+    /// Largest file one upload may be, in bytes.
+    #[arg(long, env = "PARLEY_MAX_FILE_BYTES", default_value_t = 50 * 1024 * 1024)]
+    pub max_file_bytes: u64,
+
+    /// Bytes each person's uploaded files may take in total (each distinct file counted once).
+    #[arg(long, env = "PARLEY_UPLOAD_QUOTA_BYTES", default_value_t = 1024 * 1024 * 1024)]
+    pub upload_quota_bytes: u64,
+
+    /// Uploads one person may have in progress at once (across their tabs, on one node).
+    #[arg(long, env = "PARLEY_UPLOADS_PER_PERSON", default_value_t = 3)]
+    pub uploads_per_person: usize,
+
+    /// File types accepted, as sniffed from the bytes (not the name), comma separated: exact
+    /// types (`application/pdf`), families (`image/*`), or `*` for anything. Bytes no signature
+    /// identifies count as `application/octet-stream` (plain text, SVG and HTML among them; they
+    /// are always served as downloads, never rendered).
+    #[arg(
+        long,
+        env = "PARLEY_UPLOAD_TYPES",
+        value_delimiter = ',',
+        default_value = "image/*,application/pdf,application/zip,application/gzip,application/octet-stream,text/*,audio/*,video/*"
+    )]
+    pub upload_types: Vec<String>,
+
     /// Mark the session cookie `Secure` (browsers then send it over HTTPS only). Turn on when
     /// Parley is served over HTTPS, directly or behind a proxy.
     #[arg(long, env = "PARLEY_SECURE_COOKIES", default_value_t = false, action = clap::ArgAction::Set)]
@@ -163,6 +187,10 @@ impl Config {
             hashes_at_once: 2,
             hash_wait_ms: 2_000,
             secure_cookies: false,
+            max_file_bytes: 50 * 1024 * 1024,
+            upload_quota_bytes: 1024 * 1024 * 1024,
+            uploads_per_person: 3,
+            upload_types: vec!["*".to_owned()],
         }
     }
 }

@@ -9,6 +9,7 @@
 //! - [`cookies`]: the session and device cookies, read and written in one place.
 //! - [`pages`]: the server side of the page's server functions (first paint, sign-in).
 //! - [`http`]: routes other than the app's pages (health check) and the origin guard.
+//! - [`downloads`]: shared files over HTTP, to members of their room only.
 //!
 //! Dependencies point one way: `socket` and `pages` use `cookies`, `domain` and `store`;
 //! `domain` uses `store`; nothing below uses anything above. What the pages need of the sockets
@@ -24,6 +25,7 @@
 pub mod config;
 pub mod cookies;
 pub mod domain;
+pub mod downloads;
 pub mod http;
 pub mod pages;
 pub mod socket;
@@ -68,7 +70,10 @@ pub fn router(state: AppState) -> Router {
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         // Pages and static files (the WASM above all) go out compressed; Socket.IO traffic is
         // answered by the socket layer outside this one and is not touched.
-        .layer(tower_http::compression::CompressionLayer::new());
+        .layer(tower_http::compression::CompressionLayer::new())
+        // Files go out as they are: compressing images and archives costs CPU for nothing.
+        .route("/files/{id}", axum::routing::get(downloads::original))
+        .route("/files/{id}/preview", axum::routing::get(downloads::preview));
     state
         .with_socket_layer(pages)
         .layer(axum::middleware::map_request(http::own_socket_request))

@@ -9,6 +9,7 @@ use socketioxide::adapter::Adapter;
 use socketioxide::{SocketIo, SocketIoBuilder};
 
 use crate::config::Config;
+use crate::domain::files::{FileLimits, Files};
 use crate::domain::{AccountPolicy, Accounts, Chat, ChatLimits, Connections};
 use crate::http::OriginPolicy;
 use crate::socket;
@@ -46,6 +47,8 @@ pub struct AppState {
     pub chat: Arc<Chat>,
     /// Accounts and sessions.
     pub accounts: Arc<Accounts>,
+    /// Uploads and the stored files.
+    pub files: Arc<Files>,
     /// Which cross-origin callers are allowed.
     pub origins: Arc<OriginPolicy>,
     /// The configuration the server started with.
@@ -69,6 +72,24 @@ impl AppState {
                 searches_at_once: config.searches_at_once,
             },
         ));
+        let blobs =
+            crate::store::open_blobs(config.database_url.as_deref(), &config.data_dir).await?;
+        let files = Arc::new(
+            Files::new(
+                Arc::clone(&chat),
+                blobs,
+                &config.data_dir,
+                FileLimits {
+                    max_file_bytes: config.max_file_bytes,
+                    quota_bytes: config.upload_quota_bytes,
+                    uploads_per_person: config.uploads_per_person.max(1),
+                    types: config.upload_types.clone(),
+                    chunk_bytes: chunk_bytes(config.max_payload),
+                },
+            )
+            .await
+            .map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?,
+        );
         let policy = AccountPolicy {
             allow_guests: config.allow_guests,
             session_ttl: std::time::Duration::from_secs(u64::from(config.session_days) * 86_400),
@@ -84,6 +105,7 @@ impl AppState {
             news: news.clone(),
             max_payload: config.max_payload,
             chat: Arc::clone(&chat),
+            files: Arc::clone(&files),
             accounts: Arc::clone(&accounts),
             limiter: socket::RequestLimiter::new(config.rate_per_second, config.rate_burst),
             limits: socket::ConnectionLimits::new(
@@ -129,6 +151,7 @@ impl AppState {
             connections,
             chat,
             accounts,
+            files,
             origins,
             config: Arc::new(config),
             socket_layer,
@@ -147,11 +170,19 @@ impl FromRef<AppState> for LeptosOptions {
     }
 }
 
+/// Bytes one upload chunk may carry under a `max_payload` packet limit: room for the packet's
+/// framing, and for long-polling's base64 (4 bytes for 3), whichever transport the client is on.
+fn chunk_bytes(max_payload: usize) -> u32 {
+    let usable = max_payload.saturating_sub(1024) / 4 * 3;
+    u32::try_from(usable.max(1024)).unwrap_or(u32::MAX)
+}
+
 /// What every Socket.IO server gets, whichever adapter it runs on.
 struct SocketOptions {
     news: socket::PresenceNews,
     max_payload: usize,
     chat: Arc<Chat>,
+    files: Arc<Files>,
     accounts: Arc<Accounts>,
     limiter: socket::RequestLimiter,
     limits: socket::ConnectionLimits,
@@ -171,6 +202,7 @@ impl SocketOptions {
             // buffer grows to fit them, read by read.
             .ws_read_buffer_size(WS_READ_BUFFER_BYTES)
             .with_state(self.chat)
+            .with_state(self.files)
             .with_state(self.accounts)
             .with_state(self.limiter)
             .with_state(self.limits)

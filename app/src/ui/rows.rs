@@ -141,6 +141,7 @@ mod tests {
             thread: None,
             replies: 0,
             last_reply_at_ms: None,
+            attachment: None,
         }
     }
 

@@ -477,6 +477,7 @@ mod tests {
             thread: None,
             replies: 0,
             last_reply_at_ms: None,
+            attachment: None,
         }
     }
 

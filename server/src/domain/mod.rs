@@ -8,6 +8,7 @@
 
 mod accounts;
 mod connections;
+pub mod files;
 pub mod guard;
 mod presence;
 mod typing;
@@ -22,8 +23,8 @@ use app::events::rooms::{MemberChange, ReadState, RoomList, RoomView};
 use app::limits::{HISTORY_PAGE, MAX_HISTORY_SPAN, SYNC_PAGE, UNREAD_COUNT_CAP};
 use app::mentions::find_mentions;
 use app::model::{
-    ChatMessage, Member, Mention, RoomId, RoomKind, RoomSummary, UserId, UserRef, parse_room_name,
-    reaction_label, validate_body,
+    Attachment, ChatMessage, Member, Mention, RoomId, RoomKind, RoomSummary, UserId, UserRef,
+    parse_room_name, reaction_label, validate_body,
 };
 use app::search::{MAX_SEARCH_CHARS, SEARCH_RESULTS, SearchRequest, SearchResults};
 use app::session::Initial;
@@ -510,14 +511,80 @@ impl Chat {
         request: SendMessagePayload,
     ) -> Result<(ChatMessage, Option<Audience>), ChatError> {
         let body = validate_body(&request.body)?;
-        let record = self.member_room(who, &request.room).await?;
-        let id = request.id;
-        if let Some(parent) = request.thread
-            && !self.can_start_thread(parent, &request.room).await?
+        self.post_message(who, request.id, request.room, body, request.thread, None).await
+    }
+
+    /// A shared file (its bytes stored already) posted as message `id` with `caption`: a
+    /// message like any other (idempotent by id, acked after commit, replayed on resume).
+    pub async fn share_file(
+        &self,
+        who: &Identity,
+        id: Uuid,
+        room: RoomId,
+        caption: &str,
+        thread: Option<Uuid>,
+        attachment: Attachment,
+    ) -> Result<(ChatMessage, Option<Audience>), ChatError> {
+        let caption =
+            if caption.trim().is_empty() { String::new() } else { validate_body(caption)? };
+        self.post_message(who, id, room, caption, thread, Some(attachment)).await
+    }
+
+    /// The file message `id` carries, for a download by `who`: only a member of its room gets
+    /// it (the rule history follows), and never once the message is deleted. Anything else is
+    /// `UnknownMessage`, so nobody can probe which files exist.
+    pub async fn attachment(&self, who: &UserId, id: Uuid) -> Result<Attachment, ChatError> {
+        let unknown = ChatError::UnknownMessage { id };
+        let Some(message) = self.store.message(id).await.map_err(internal)? else {
+            return Err(unknown);
+        };
+        let Some(attachment) = message.attachment.filter(|_| !message.deleted) else {
+            return Err(unknown);
+        };
+        if !self.store.is_member(&message.room, who).await.map_err(internal)? {
+            return Err(unknown);
+        }
+        Ok(attachment)
+    }
+
+    /// A message of `who`'s, if stored (a file upload's finish retried after its ack was lost).
+    pub async fn own_message(
+        &self,
+        who: &Identity,
+        id: Uuid,
+    ) -> Result<Option<ChatMessage>, ChatError> {
+        let stored = self.store.message(id).await.map_err(internal)?;
+        Ok(stored.filter(|m| m.author.id == *who.id()))
+    }
+
+    /// Checks that `who` may post in `room` (is a member).
+    pub async fn check_member(&self, who: &Identity, room: &RoomId) -> Result<(), ChatError> {
+        self.member_room(who, room).await.map(|_| ())
+    }
+
+    /// The store (for the file service, which keeps its quota there).
+    pub(crate) fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Stores message `id` (a text, or a file with its caption) and says who must hear of it:
+    /// `None` for a retry, whose audience heard of it the first time.
+    async fn post_message(
+        &self,
+        who: &Identity,
+        id: Uuid,
+        room: RoomId,
+        body: String,
+        thread: Option<Uuid>,
+        attachment: Option<Attachment>,
+    ) -> Result<(ChatMessage, Option<Audience>), ChatError> {
+        let record = self.member_room(who, &room).await?;
+        if let Some(parent) = thread
+            && !self.can_start_thread(parent, &room).await?
         {
             // A retry of a reply stored before its thread became unusable is still a retry.
             return match self.store.message(id).await.map_err(internal)? {
-                Some(stored) if stored.author.id == *who.id() && stored.room == request.room => {
+                Some(stored) if stored.author.id == *who.id() && stored.room == room => {
                     Ok((stored, None))
                 }
                 _ => Err(ChatError::NotAThread { id: parent }),
@@ -528,12 +595,13 @@ impl Chat {
             .store
             .append(MessageToAppend {
                 id,
-                room: request.room,
+                room,
                 author: who.user.clone(),
                 body,
                 mentions,
-                thread: request.thread,
+                thread,
                 sent_at_ms: now_ms(),
+                attachment,
             })
             .await
             .map_err(|e| match e {

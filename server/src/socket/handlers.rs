@@ -3,6 +3,10 @@
 use std::time::Instant;
 
 use app::ChatError;
+use app::events::files::{
+    BeginUpload, BeginUploadPayload, CancelUpload, CancelUploadPayload, FinishUpload,
+    FinishUploadPayload,
+};
 use app::events::messages::{
     DeleteMessage, DeleteRequest, EditMessage, EditRequest, HistoryRequest, LoadHistory,
     LoadThread, MessageUpdated, NewMessage, ReactPayload, ReactToMessage, SearchMessages,
@@ -44,6 +48,33 @@ pub(super) fn register<A: Adapter>(socket: &socketioxide::extract::SocketRef<A>)
     on_request::<A, MuteRoom, _, _>(socket, mute_room);
     on_request::<A, ReactToMessage, _, _>(socket, react);
     on_request::<A, SearchMessages, _, _>(socket, search);
+    on_request::<A, BeginUpload, _, _>(socket, begin_upload);
+    on_request::<A, FinishUpload, _, _>(socket, finish_upload);
+    on_request::<A, CancelUpload, _, _>(socket, cancel_upload);
+}
+
+async fn begin_upload<A: Adapter>(
+    caller: Caller<A>,
+    payload: BeginUploadPayload,
+) -> Ack<BeginUpload> {
+    caller.files.begin(&caller.identity, payload).await
+}
+
+async fn cancel_upload<A: Adapter>(
+    caller: Caller<A>,
+    payload: CancelUploadPayload,
+) -> Ack<CancelUpload> {
+    caller.files.cancel(&caller.identity, payload.id).await;
+    Ok(Empty {})
+}
+
+/// A finished upload is a sent message: delivered like `message:send`'s.
+async fn finish_upload<A: Adapter>(
+    caller: Caller<A>,
+    payload: FinishUploadPayload,
+) -> Ack<FinishUpload> {
+    let (message, audience) = caller.files.finish(&caller.identity, payload).await?;
+    deliver_new(&caller, message, audience).await
 }
 
 async fn search<A: Adapter>(
@@ -230,7 +261,17 @@ async fn send_message<A: Adapter>(
     payload: SendMessagePayload,
 ) -> Ack<SendMessage> {
     let (message, audience) = caller.chat.post(&caller.identity, payload).await?;
-    // A retry's message was delivered when it was first stored.
+    deliver_new(&caller, message, audience).await
+}
+
+/// Delivers a newly stored message (text or file) to its audience, and the change of the
+/// message it answers if it is a reply. A retry's message (`None`) was delivered when it was
+/// first stored.
+async fn deliver_new<A: Adapter>(
+    caller: &Caller<A>,
+    message: app::model::ChatMessage,
+    audience: Option<Audience>,
+) -> Ack<SendMessage> {
     if let Some(audience) = audience {
         emit_to::<_, NewMessage>(&caller.socket, &audience, &message).await;
         // A reply changed the message it answers (its count): the sender's tab hears of that

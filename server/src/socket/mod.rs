@@ -202,6 +202,7 @@ async fn admit<A: Adapter>(
     socket.join(user_key(&identity.user.id));
     socket.join(connected.rooms.iter().map(room_key).collect::<Vec<_>>());
     handlers::register(&socket);
+    on_chunk(&socket);
     socket.on_disconnect(on_disconnect::<A>);
     if let Some(change) = &connected.joined_lobby {
         emit::<_, MemberJoined>(socket.broadcast(), change).await;
@@ -295,6 +296,38 @@ pub struct Caller<A: Adapter> {
     pub identity: Identity,
     /// The domain.
     pub chat: Arc<Chat>,
+    /// Uploads.
+    pub files: Arc<crate::domain::files::Files>,
+}
+
+/// Registers the `file:chunk` handler: two arguments, the [`ChunkHeader`] and the bytes (a
+/// binary attachment). Chunks are not counted against the request rate (a 50 MB file is a
+/// thousand of them, each waiting for the last one's ack, bounded by the uploads a person may
+/// have at once); a refused chunk is, so a client cannot flood refusals.
+///
+/// [`ChunkHeader`]: app::events::files::ChunkHeader
+fn on_chunk<A: Adapter>(socket: &SocketRef<A>) {
+    use app::events::files::{ChunkHeader, UploadChunk};
+    socket.on(
+        <UploadChunk as ClientEvent>::NAME,
+        move |State(files): State<Arc<crate::domain::files::Files>>,
+              State(limiter): State<RequestLimiter>,
+              Extension(identity): Extension<Identity>,
+              TryData(payload): TryData<(ChunkHeader, bytes::Bytes)>,
+              ack: AckSender<A>| async move {
+            let result: Ack<UploadChunk> = match payload {
+                Ok((header, bytes)) => files.chunk(&identity, header, &bytes).await,
+                Err(e) => Err(ChatError::InvalidPayload { reason: e.to_string() }),
+            };
+            let result = match result {
+                Err(e) => Err(limiter.check(&identity.user.id).err().unwrap_or(e)),
+                ok => ok,
+            };
+            if let Err(e) = ack.send(&result) {
+                tracing::debug!(event = "file:chunk", error = %e, "could not send ack");
+            }
+        },
+    );
 }
 
 /// Registers `handler` for the request event `E`: decodes `E::Payload`, passes the caller's
@@ -311,6 +344,7 @@ where
         move |socket: SocketRef<A>,
               io: SocketIo<A>,
               State(chat): State<Arc<Chat>>,
+              State(files): State<Arc<crate::domain::files::Files>>,
               State(limiter): State<RequestLimiter>,
               Extension(identity): Extension<Identity>,
               TryData(payload): TryData<E::Payload>,
@@ -320,7 +354,7 @@ where
                 let result = match (limiter.check(&identity.user.id), payload) {
                     (Err(refused), _) => Err(refused),
                     (Ok(()), Ok(payload)) => {
-                        handler(Caller { socket, io, identity, chat }, payload).await
+                        handler(Caller { socket, io, identity, chat, files }, payload).await
                     }
                     (Ok(()), Err(e)) => Err(ChatError::InvalidPayload { reason: e.to_string() }),
                 };

@@ -6,6 +6,7 @@
 //! each database adds only what is its own (`sqlite.rs`, `postgres.rs`). One conformance suite
 //! (`tests/integration/store.rs`) runs every method against both.
 
+mod blobs;
 mod postgres;
 mod sql;
 mod sqlite;
@@ -14,6 +15,7 @@ use app::model::{ChatMessage, Mention, RoomId, RoomKind, UserId, UserRef};
 use async_trait::async_trait;
 use uuid::Uuid;
 
+pub use blobs::{BlobStream, Blobs, DiskBlobs, PgBlobs, open_blobs};
 pub use postgres::{PostgresAppends, PostgresStore};
 pub use sql::{Dialect, MessageKey, SqlStore};
 pub use sqlite::{Durability, MIGRATIONS as SQLITE_MIGRATIONS, SqliteStore, SqliteWriter};
@@ -122,6 +124,8 @@ pub struct MessageToAppend {
     pub thread: Option<Uuid>,
     /// Acceptance time (ms since the epoch).
     pub sent_at_ms: i64,
+    /// A file shared with it (its bytes stored already, see [`crate::files`]).
+    pub attachment: Option<app::model::Attachment>,
 }
 
 /// What [`Store::react`] did.
@@ -316,8 +320,22 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         author: Option<&UserId>,
         limit: u32,
     ) -> StoreResult<Vec<ChatMessage>>;
+    /// Counts `file` (its content hash, `size` bytes) against `user`'s upload quota, in one
+    /// statement: `Ok(None)` if it was counted (or had been: the same file twice counts once),
+    /// `Ok(Some(used))` if it would take them past `quota` (nothing written).
+    async fn record_upload(
+        &self,
+        user: &UserId,
+        file: &str,
+        size: u64,
+        quota: u64,
+    ) -> StoreResult<Option<u64>>;
+
+    /// Bytes `user`'s uploaded files take (each distinct file once).
+    async fn upload_usage(&self, user: &UserId) -> StoreResult<u64>;
+
     /// Edits or deletes a message of `author`'s that is not deleted, giving it the room's next
-    /// revision (an edit replaces its mentions; a delete removes its mentions and reactions). The condition is part of the write itself, so an edit racing a delete can never
+    /// revision (an edit replaces its mentions; a delete removes its mentions and reactions, and its attachment). The condition is part of the write itself, so an edit racing a delete can never
     /// put text back into a deleted message: [`StoreError::NotFound`] (and nothing changes) if
     /// the message does not exist, is someone else's, or is deleted.
     async fn change_message(

@@ -214,13 +214,15 @@ pub(super) struct MessageRow {
     thread_of: Option<MessageKey>,
     replies: i64,
     last_reply_at: Option<i64>,
+    /// JSON: [`Attachment`], or NULL.
+    attachment: Option<String>,
 }
 
 /// The columns of [`MessageRow`], as a macro so queries stay one literal.
 macro_rules! message_columns {
     () => {
         "room_id, seq, id, author_id, author_name, body, sent_at, rev, edited_at, deleted, \
-         mentions, reactions, thread_of, replies, last_reply_at"
+         mentions, reactions, thread_of, replies, last_reply_at, attachment"
     };
 }
 
@@ -280,6 +282,10 @@ impl TryFrom<MessageRow> for ChatMessage {
             thread: row.thread_of.map(|k| k.0),
             replies: count(row.replies),
             last_reply_at_ms: row.last_reply_at,
+            attachment: row
+                .attachment
+                .map(|a| serde_json::from_str(&a).map_err(|_| corrupt("attachment")))
+                .transpose()?,
         })
     }
 }
@@ -356,6 +362,7 @@ where
     DB::Arguments: IntoArguments<DB>,
     for<'q> i64: Encode<'q, DB> + Type<DB>,
     for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<&'q str>: Encode<'q, DB>,
     for<'q> MessageKey: Encode<'q, DB> + Type<DB>,
     for<'q> Option<MessageKey>: Encode<'q, DB>,
     for<'r> MessageRow: FromRow<'r, DB::Row>,
@@ -379,10 +386,12 @@ where
     .await?;
     let Some((seq, last_rev)) = counters else { return Ok(Err(StoreError::NotFound)) };
     let rev = last_rev - revisions + 1;
+    let attachment = message.attachment.as_ref().map(to_json);
     let inserted = sqlx::query(
         "INSERT INTO messages \
-           (room_id, seq, id, author_id, author_name, body, sent_at, rev, mentions, thread_of) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+           (room_id, seq, id, author_id, author_name, body, sent_at, rev, mentions, thread_of, \
+            attachment) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(message.room.0.as_str())
     .bind(seq)
@@ -394,6 +403,7 @@ where
     .bind(rev)
     .bind(to_json(&message.mentions).as_str())
     .bind(message.thread.map(MessageKey))
+    .bind(attachment.as_deref())
     .execute(&mut *conn)
     .await;
     match inserted {
@@ -429,6 +439,7 @@ where
         thread: message.thread,
         replies: 0,
         last_reply_at_ms: None,
+        attachment: message.attachment.clone(),
     }))))
 }
 
@@ -1004,6 +1015,73 @@ where
         row.map(ChatMessage::try_from).transpose()
     }
 
+    async fn record_upload(
+        &self,
+        user: &UserId,
+        file: &str,
+        size: u64,
+        quota: u64,
+    ) -> StoreResult<Option<u64>> {
+        let size = i64::try_from(size).unwrap_or(i64::MAX);
+        let quota = i64::try_from(quota).unwrap_or(i64::MAX);
+        let mut tx = D::begin_write(&self.pool).await?;
+        // The person's row lock (Postgres; SQLite's write lock is the database's) orders two
+        // uploads finishing at once on any nodes, and the check is part of the write: neither
+        // can pass a sum read before the other wrote.
+        sqlx::query("UPDATE users SET name = name WHERE id = $1")
+            .bind(user.0.as_str())
+            .execute(&mut *tx)
+            .await?;
+        let done = sqlx::query(
+            "INSERT INTO uploads (user_id, file, size) \
+             SELECT $1, $2, $3 \
+             WHERE (SELECT COALESCE(SUM(size), 0) FROM uploads WHERE user_id = $1) + $3 <= $4 \
+                OR EXISTS (SELECT 1 FROM uploads WHERE user_id = $1 AND file = $2) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(user.0.as_str())
+        .bind(file)
+        .bind(size)
+        .bind(quota)
+        .execute(&mut *tx)
+        .await?;
+        let refused = if affected::<D::Db>(&done) {
+            None
+        } else {
+            let counted: Option<(i64,)> =
+                sqlx::query_as("SELECT size FROM uploads WHERE user_id = $1 AND file = $2")
+                    .bind(user.0.as_str())
+                    .bind(file)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            match counted {
+                Some(_) => None,
+                None => {
+                    let (used,): (i64,) = sqlx::query_as(
+                        "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM uploads \
+                         WHERE user_id = $1",
+                    )
+                    .bind(user.0.as_str())
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    Some(u64::try_from(used).unwrap_or_default())
+                }
+            }
+        };
+        tx.commit().await?;
+        Ok(refused)
+    }
+
+    async fn upload_usage(&self, user: &UserId) -> StoreResult<u64> {
+        let (used,): (i64,) = sqlx::query_as(
+            "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM uploads WHERE user_id = $1",
+        )
+        .bind(user.0.as_str())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(u64::try_from(used).unwrap_or_default())
+    }
+
     async fn change_message(
         &self,
         id: Uuid,
@@ -1035,7 +1113,8 @@ where
         // reactions' summary (their rows go below).
         let changed: Option<MessageRow> = sqlx::query_as(concat!(
             "UPDATE messages SET body = $3, deleted = $4, edited_at = $5, rev = $6, mentions = $7, \
-               reactions = CASE WHEN $4 THEN '[]' ELSE reactions END \
+               reactions = CASE WHEN $4 THEN '[]' ELSE reactions END, \
+               attachment = CASE WHEN $4 THEN NULL ELSE attachment END \
              WHERE id = $1 AND author_id = $2 AND NOT deleted RETURNING ",
             message_columns!()
         ))

@@ -12,6 +12,7 @@ mod accounts;
 mod cluster;
 mod crash;
 mod failover;
+mod files;
 mod hardening;
 mod history;
 mod http;

@@ -50,6 +50,7 @@ fn message(room_id: &str, author: &UserRef, body: &str) -> MessageToAppend {
         mentions: Vec::new(),
         thread: None,
         sent_at_ms: 1_700_000_000_000,
+        attachment: None,
     }
 }
 
