@@ -66,3 +66,24 @@ test('people on two nodes share a room, typing, presence and direct messages', a
   await cy.page.context().close();
   await expect(ada.person(cyName)).toContainText('offline');
 });
+
+test('a file shared through one node is seen and downloaded through the other', async ({ browser }) => {
+  const t = tag();
+  const { Bot } = await import('./support/bot');
+  const room = `files-across-${t}`;
+  const bot = await Bot.connect(nodeOne, `Bot-${t}`);
+  await bot.request('room:create', { name: room });
+  const ada = await person(browser, `Ada-${t}`, '', [], nodeTwo);
+  await ada.joinRoom(room);
+  // The bytes went to node one; node two reads them from the shared PostgreSQL.
+  const png = await ada.page.screenshot({ clip: { x: 0, y: 0, width: 640, height: 400 } });
+  const pdf = Buffer.from(`%PDF-1.4\n%%EOF ${t}\n`);
+  await bot.upload(room, 'diagram.png', png, `diagram ${t}`);
+  await bot.upload(room, `notes ${t}.pdf`, pdf);
+  const preview = ada.message(`diagram ${t}`).getByRole('img', { name: 'diagram.png' });
+  await expect.poll(() => preview.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBe(480);
+  const card = ada.messages.getByRole('link', { name: new RegExp(`notes ${t}\\.pdf`) });
+  const [download] = await Promise.all([ada.page.waitForEvent('download'), card.click()]);
+  expect(download.suggestedFilename()).toBe(`notes ${t}.pdf`);
+  bot.close();
+});

@@ -12,7 +12,8 @@ use crate::events::messages::{
 };
 use crate::markdown::{self, Block, Inline};
 use crate::mentions::Mention;
-use crate::model::{REACTIONS, Reaction, UserId};
+use crate::limits::PREVIEW_PIXELS;
+use crate::model::{Attachment, REACTIONS, Reaction, UserId};
 
 /// One message, as it stands: a change to it renders the line again (see
 /// [`super::timeline::LineKey`]). The body is text nodes: markup in a message is shown, never
@@ -45,6 +46,7 @@ pub fn MessageItem(
         thread,
         replies,
         last_reply_at_ms,
+        attachment,
         ..
     } = line;
     let room = chat.current.get_untracked();
@@ -114,6 +116,7 @@ pub fn MessageItem(
         });
     };
     let shown = StoredValue::new((body, mentions));
+    let has_file = attachment.is_some();
     let author_name = author.name.to_string();
     let avatar = (!compact).then(|| avatar(&author.id, &author_name));
     view! {
@@ -163,10 +166,13 @@ pub fn MessageItem(
                         <button type="button" class="small ghost" on:click=move |_| done_editing()>"Cancel"</button>
                     </form>
                 }.into_any(),
-                (false, false) => shown.with_value(|(body, mentions)| view! {
-                    <Body body=body.clone() mentions=mentions.clone() />
+                (false, false) => shown.with_value(|(body, mentions)| {
+                    (!body.is_empty() || !has_file).then(|| view! {
+                        <Body body=body.clone() mentions=mentions.clone() />
+                    })
                 }).into_any(),
             }}
+            {(!deleted).then(|| attachment.clone().map(|file| view! { <FileView id file /> }))}
             {stored.then(|| view! { <Reactions id reactions picking /> })}
             {replies_line}
             </div>
@@ -255,6 +261,76 @@ fn avatar(id: &UserId, name: &str) -> impl IntoView + use<> {
         .flat_map(char::to_uppercase)
         .collect();
     view! { <span class="avatar" style=format!("background:{colour}")>{initials}</span> }
+}
+
+/// A shared file: an image as its preview (the original opens in a new tab), anything else as a
+/// card with its name, size and type that downloads it.
+#[component]
+fn FileView(id: Uuid, file: Attachment) -> impl IntoView {
+    let url = Attachment::url(id);
+    let kind = file_kind(&file.mime);
+    let size = human_size(file.size);
+    match file.image {
+        Some(image) => {
+            // The preview's own size (at most PREVIEW_PIXELS a side), so the list does not jump
+            // when it loads; CSS narrows it on small screens.
+            let longest = image.width.max(image.height).max(1);
+            let scale = f64::from(PREVIEW_PIXELS.min(longest)) / f64::from(longest);
+            let width = (f64::from(image.width) * scale).round().max(1.0);
+            let height = (f64::from(image.height) * scale).round().max(1.0);
+            let label = format!("{} ({size}), open the original", file.name);
+            view! {
+                <a class="file-image" href=url target="_blank" rel="noopener" aria-label=label>
+                    <img src=Attachment::preview_url(id) alt=file.name.clone()
+                        width=width.to_string() height=height.to_string() loading="lazy" />
+                </a>
+            }
+            .into_any()
+        }
+        None => view! {
+            <a class="file-card" href=url download=file.name.clone()>
+                <span class="file-icon" aria-hidden="true">{kind.0}</span>
+                <span class="file-text">
+                    <span class="file-name" title=file.name.clone()>{file.name.clone()}</span>
+                    <span class="file-meta">{format!("{size} · {}", kind.1)}</span>
+                </span>
+                <span class="visually-hidden">", download"</span>
+            </a>
+        }
+        .into_any(),
+    }
+}
+
+/// A short label and a one-word type for a MIME type, for a file card.
+fn file_kind(mime: &str) -> (&'static str, String) {
+    match mime {
+        "application/pdf" => ("PDF", "PDF document".to_owned()),
+        "application/zip" | "application/gzip" => ("ZIP", "Archive".to_owned()),
+        m if m.starts_with("image/") => ("IMG", "Image".to_owned()),
+        m if m.starts_with("audio/") => ("AUD", "Audio".to_owned()),
+        m if m.starts_with("video/") => ("VID", "Video".to_owned()),
+        m if m.starts_with("text/") => ("TXT", "Text".to_owned()),
+        _ => ("FILE", "File".to_owned()),
+    }
+}
+
+/// Bytes as people read them: `512 B`, `14.2 KB`, `3.1 MB` (powers of 1024, as file managers).
+pub fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["KB", "MB", "GB", "TB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if value < 10.0 {
+        format!("{value:.1} {}", UNITS[unit])
+    } else {
+        format!("{value:.0} {}", UNITS[unit])
+    }
 }
 
 /// A message's text, formatted ([`crate::markdown`]) and with its mentions drawn: `@name` in

@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use uuid::Uuid;
 
 use crate::events::messages::HistoryPage;
-use crate::model::{ChatMessage, Mention, Reaction, UserRef};
+use crate::model::{Attachment, ChatMessage, Mention, Reaction, UserRef};
 
 /// Where a message we sent stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,6 +66,8 @@ pub struct MessageLine {
     pub replies: u32,
     /// When the last reply came (ms since the epoch).
     pub last_reply_at_ms: Option<i64>,
+    /// A shared file.
+    pub attachment: Option<Attachment>,
     /// Our own message's delivery.
     pub delivery: Delivery,
     /// Bumped on every change of this line, for keyed rendering.
@@ -88,6 +90,7 @@ impl MessageLine {
             thread: msg.thread,
             replies: msg.replies,
             last_reply_at_ms: msg.last_reply_at_ms,
+            attachment: msg.attachment,
             delivery: Delivery::Sent,
             version: 0,
         }
@@ -413,6 +416,7 @@ impl Timeline {
             thread: self.thread,
             replies: 0,
             last_reply_at_ms: None,
+            attachment: None,
             delivery: Delivery::Pending,
             version: 0,
         }));

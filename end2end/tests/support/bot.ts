@@ -38,6 +38,19 @@ export class Bot {
     return this.request('message:send', { id: randomUUID(), room, body });
   }
 
+  /** Shares `bytes` as `name` in `room` the way the browser does: `file:begin`, the bytes in
+   *  acked chunks as binary attachments, `file:finish`. Returns the message. */
+  async upload(room: string, name: string, bytes: Buffer, caption = ''): Promise<{ id: string }> {
+    const id = randomUUID();
+    const begun = await this.request<{ chunk_bytes: number }>('file:begin', { id, room, name, size: bytes.length });
+    for (let offset = 0; offset < bytes.length; offset += begun.chunk_bytes) {
+      const part = bytes.subarray(offset, offset + begun.chunk_bytes);
+      const ack = await this.socket.timeout(5_000).emitWithAck('file:chunk', { id, offset }, part);
+      if (!('Ok' in ack)) throw new Error(`file:chunk refused: ${JSON.stringify(ack)}`);
+    }
+    return this.request('file:finish', { id, caption });
+  }
+
   close(): void {
     this.socket.close();
   }
