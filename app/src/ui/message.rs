@@ -10,9 +10,9 @@ use super::{ChatState, time};
 use crate::events::messages::{
     DeleteMessage, DeleteRequest, EditMessage, EditRequest, ReactPayload, ReactToMessage,
 };
+use crate::limits::PREVIEW_PIXELS;
 use crate::markdown::{self, Block, Inline};
 use crate::mentions::Mention;
-use crate::limits::PREVIEW_PIXELS;
 use crate::model::{Attachment, REACTIONS, Reaction, UserId};
 
 /// One message, as it stands: a change to it renders the line again (see
