@@ -19,8 +19,8 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use super::{
-    ConnectOptions, ConnectionStatus, REQUEST_TIMEOUT_MS, RequestError, SocketClient, Subscription,
-    Transports,
+    BYTES_TIMEOUT_MS, ConnectOptions, ConnectionStatus, REQUEST_TIMEOUT_MS, RequestError,
+    SocketClient, Subscription, Transports,
 };
 use crate::events::{Ack, ClientEvent, ServerEvent};
 
@@ -45,6 +45,16 @@ extern "C" {
 
     #[wasm_bindgen(method, js_name = emitWithAck)]
     fn emit_with_ack(this: &RawSocket, event: &str, payload: &JsValue) -> js_sys::Promise;
+
+    /// `emitWithAck(event, payload, bytes)`: the client sends a `Uint8Array` argument as a
+    /// binary attachment.
+    #[wasm_bindgen(method, js_name = emitWithAck)]
+    fn emit_with_ack_bytes(
+        this: &RawSocket,
+        event: &str,
+        payload: &JsValue,
+        bytes: &js_sys::Uint8Array,
+    ) -> js_sys::Promise;
 
     #[wasm_bindgen(method)]
     fn disconnect(this: &RawSocket);
@@ -125,6 +135,23 @@ impl SocketClient for JsSocket {
             .map(|payload| self.raw.timeout(REQUEST_TIMEOUT_MS).emit_with_ack(E::NAME, &payload));
         async move {
             // socket.io-client rejects only when the timeout fires.
+            let ack = JsFuture::from(promise?).await.map_err(|_| RequestError::Timeout)?;
+            let ack: Ack<E> = from_js(ack)?;
+            ack.map_err(RequestError::Rejected)
+        }
+    }
+
+    fn request_with_bytes<E: ClientEvent>(
+        &self,
+        payload: &E::Payload,
+        bytes: &[u8],
+    ) -> impl Future<Output = Result<E::Ok, RequestError>> + 'static {
+        // The one copy out of the WASM memory; socket.io-client sends this buffer as it is.
+        let bytes = js_sys::Uint8Array::from(bytes);
+        let promise = to_js(payload).map(|payload| {
+            self.raw.timeout(BYTES_TIMEOUT_MS).emit_with_ack_bytes(E::NAME, &payload, &bytes)
+        });
+        async move {
             let ack = JsFuture::from(promise?).await.map_err(|_| RequestError::Timeout)?;
             let ack: Ack<E> = from_js(ack)?;
             ack.map_err(RequestError::Rejected)

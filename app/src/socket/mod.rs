@@ -32,6 +32,10 @@ pub type Socket = noop::NoopSocket;
 /// How long a request waits for its ack before failing with [`RequestError::Timeout`].
 pub const REQUEST_TIMEOUT_MS: u32 = 10_000;
 
+/// How long a request carrying bytes (a file's chunk) waits for its ack: a chunk of the largest
+/// payload takes seconds on a slow uplink.
+pub const BYTES_TIMEOUT_MS: u32 = 60_000;
+
 /// Which Engine.IO transports the client may use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Transports {
@@ -128,6 +132,14 @@ pub trait SocketClient: Clone + Send + Sync + 'static {
     fn request<E: ClientEvent>(
         &self,
         payload: &E::Payload,
+    ) -> impl Future<Output = Result<E::Ok, RequestError>> + 'static;
+
+    /// Emits `E` with `bytes` as its second argument, a Socket.IO binary attachment (sent as
+    /// bytes over WebSocket, never as JSON numbers), and waits for its ack.
+    fn request_with_bytes<E: ClientEvent>(
+        &self,
+        payload: &E::Payload,
+        bytes: &[u8],
     ) -> impl Future<Output = Result<E::Ok, RequestError>> + 'static;
 
     /// Calls `handler` for every `E` the server sends, until the subscription is dropped.

@@ -21,6 +21,14 @@ impl SocketClient for NoopSocket {
         std::future::ready(Err(RequestError::Unavailable))
     }
 
+    fn request_with_bytes<E: ClientEvent>(
+        &self,
+        _: &E::Payload,
+        _: &[u8],
+    ) -> impl Future<Output = Result<E::Ok, RequestError>> + 'static {
+        std::future::ready(Err(RequestError::Unavailable))
+    }
+
     fn subscribe<E: ServerEvent>(&self, _: impl Fn(E::Payload) + 'static) -> Subscription {
         Subscription::none()
     }

@@ -1,5 +1,7 @@
 //! The message box: Enter sends, Shift+Enter adds a line; tells the room we are typing; typing
-//! `@` offers the room's members (and `@room`) to mention.
+//! `@` offers the room's members (and `@room`) to mention. Files attached with its button or
+//! pasted into it wait in its tray (see [`super::upload`]) and are shared by Send, the text
+//! typed becoming their caption.
 
 use leptos::ev::{KeyboardEvent, SubmitEvent};
 use leptos::html;
@@ -7,6 +9,7 @@ use leptos::prelude::*;
 use uuid::Uuid;
 
 use super::ChatState;
+use super::upload::{self, UploadTray};
 use crate::events::presence::StartTyping;
 use crate::events::rooms::RoomRef;
 use crate::limits::TYPING_THROTTLE_MS;
@@ -139,7 +142,16 @@ pub fn Composer(#[prop(optional)] thread: Option<Uuid>) -> impl IntoView {
             let _ = el.set_selection_range(caret_units, caret_units);
         }
     };
+    let share_files = move |caption: String| {
+        let room = chat.current.get_untracked();
+        upload::share_staged(chat, &room, thread, caption)
+    };
     let submit = move || match validate_body(&draft.get_untracked()) {
+        Ok(body) if share_files(body.clone()) => {
+            error.set(None);
+            draft.set(String::new());
+            keep("");
+        }
         Ok(body) => {
             error.set(None);
             draft.set(String::new());
@@ -151,8 +163,35 @@ pub fn Composer(#[prop(optional)] thread: Option<Uuid>) -> impl IntoView {
             last_typing.set_value(f64::MIN);
             chat.send(room, id, body, thread);
         }
-        Err(crate::ChatError::EmptyMessage) => {}
+        // Files alone need no text.
+        Err(crate::ChatError::EmptyMessage) => {
+            share_files(String::new());
+        }
         Err(e) => error.set(Some(e.to_string())),
+    };
+    let picker = NodeRef::<html::Input>::new();
+    let on_picked = move |_| {
+        #[cfg(feature = "hydrate")]
+        if let Some(input) = picker.get_untracked() {
+            let room = chat.current.get_untracked();
+            upload::stage_files(chat, &room, thread, upload::sources(input.files()));
+            // The same file can be chosen again.
+            input.set_value("");
+        }
+    };
+    // An image (or any file) pasted into the box joins the tray; text pastes as text.
+    let on_paste = move |ev: leptos::ev::ClipboardEvent| {
+        #[cfg(feature = "hydrate")]
+        {
+            let files = upload::sources(ev.clipboard_data().and_then(|d| d.files()));
+            if !files.is_empty() {
+                ev.prevent_default();
+                let room = chat.current.get_untracked();
+                upload::stage_files(chat, &room, thread, files);
+            }
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = ev;
     };
     let on_input = move |ev| {
         let text = event_target_value(&ev);
@@ -260,7 +299,14 @@ pub fn Composer(#[prop(optional)] thread: Option<Uuid>) -> impl IntoView {
                     </For>
                 </ul>
             </Show>
+            <UploadTray thread=thread />
             <label for=input_id.clone() class="visually-hidden">{label}</label>
+            <input type="file" multiple class="visually-hidden" tabindex="-1" aria-hidden="true"
+                node_ref=picker on:change=on_picked />
+            <button type="button" class="ghost attach" aria-label="Attach files" title="Attach files"
+                on:click=move |_| if let Some(input) = picker.get_untracked() { input.click() }>
+                <span aria-hidden="true">"📎"</span>
+            </button>
             <textarea
                 id=input_id.clone()
                 node_ref=input
@@ -270,6 +316,7 @@ pub fn Composer(#[prop(optional)] thread: Option<Uuid>) -> impl IntoView {
                 prop:value=move || draft.get()
                 on:input=on_input
                 on:keydown=on_keydown
+                on:paste=on_paste
                 on:click=move |_| find_query()
                 on:blur=move |_| query.set(None)
                 aria-autocomplete="list"

@@ -18,6 +18,7 @@ mod switcher;
 mod thread;
 mod time;
 mod timeline;
+mod upload;
 
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
@@ -340,6 +341,7 @@ fn ChatApp(
                     signed_out.run(Some("Your session has ended. Please sign in again.".to_owned()));
                     return;
                 }
+                chat.connected.set(s == ConnectionStatus::Connected);
                 if s == ConnectionStatus::Connected {
                     // On every (re)connect: the server's view of rooms and memberships wins.
                     // Busy from now until the room list and every sync it starts are in.

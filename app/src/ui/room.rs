@@ -62,8 +62,50 @@ pub fn RoomPane() -> impl IntoView {
         actions_open.set(false);
     });
 
+    // Files dragged over the room: a drop shares them here (into the composer's tray). Entering
+    // and leaving child elements fire too, hence a count rather than a flag.
+    let dragging = RwSignal::new(0i32);
+    let is_dragging = Memo::new(move |_| dragging.get() > 0);
+    #[cfg(feature = "hydrate")]
+    let carries_files = |ev: &leptos::ev::DragEvent| {
+        ev.data_transfer().is_some_and(|d| d.types().includes(&"Files".into(), 0))
+    };
+    #[cfg(not(feature = "hydrate"))]
+    let carries_files = |_: &leptos::ev::DragEvent| false;
+    let on_dragenter = move |ev: leptos::ev::DragEvent| {
+        if carries_files(&ev) {
+            ev.prevent_default();
+            dragging.update(|n| *n += 1);
+        }
+    };
+    let on_dragover = move |ev: leptos::ev::DragEvent| {
+        if carries_files(&ev) {
+            // Allows the drop.
+            ev.prevent_default();
+        }
+    };
+    let on_dragleave = move |_: leptos::ev::DragEvent| dragging.update(|n| *n = (*n - 1).max(0));
+    let on_drop = move |ev: leptos::ev::DragEvent| {
+        dragging.set(0);
+        #[cfg(feature = "hydrate")]
+        {
+            let files = super::upload::sources(ev.data_transfer().and_then(|d| d.files()));
+            if !files.is_empty() {
+                ev.prevent_default();
+                let room = chat.current.get_untracked();
+                super::upload::stage_files(chat, &room, None, files);
+            }
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = ev;
+    };
+
     view! {
-        <main class="room" id="room" aria-labelledby="room-title">
+        <main class="room" id="room" aria-labelledby="room-title"
+            class:dragging=is_dragging
+            on:dragenter=on_dragenter on:dragover=on_dragover on:dragleave=on_dragleave
+            on:drop=on_drop>
+            <div class="drop-hint" aria-hidden="true">"Drop files to share them in " {title}</div>
             <header class="room-header">
                 <super::PanelToggle which="rooms" />
                 <h2 id="room-title">{title}</h2>

@@ -97,6 +97,10 @@ pub struct ChatState {
     /// A message to bring into view in the room on screen and mark for a moment (an opened
     /// search result).
     pub target: RwSignal<Option<Uuid>>,
+    /// Files being uploaded (or waiting for Send) in every room's composer.
+    pub uploads: RwSignal<Vec<super::upload::Upload>>,
+    /// Whether the connection is up (uploads wait for it instead of retrying into the void).
+    pub connected: RwSignal<bool>,
 }
 
 impl ChatState {
@@ -129,6 +133,8 @@ impl ChatState {
             catching_up: RwSignal::new(0),
             search: RwSignal::new(None),
             target: RwSignal::new(None),
+            uploads: RwSignal::new(Vec::new()),
+            connected: RwSignal::new(false),
         }
     }
 
@@ -746,6 +752,7 @@ impl ChatState {
         for (room, id, body, thread) in unsent {
             self.send(room, id, body, thread);
         }
+        super::upload::resume_uploads(*self);
     }
 
     fn sync_from(&self, room: RoomId, after_rev: u64) {

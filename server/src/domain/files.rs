@@ -155,11 +155,15 @@ impl Files {
         }
         // Finished already (the finish's ack was lost): all of it is there; finishing again
         // answers the stored message.
-        if let Some(stored) = self.chat.own_message(who, request.id).await? {
-            if let Some(file) = stored.attachment {
-                return Ok(self.progress(request.id, file.size));
-            }
-            return Err(ChatError::MessageIdTaken { id: request.id });
+        // Someone else's message under this id (known once shared): refused now, not after
+        // every byte has been sent.
+        if let Some(stored) = self.chat.stored_message(request.id).await? {
+            return match stored.attachment {
+                Some(file) if stored.author.id == *who.id() => {
+                    Ok(self.progress(request.id, file.size))
+                }
+                _ => Err(ChatError::MessageIdTaken { id: request.id }),
+            };
         }
         if request.size > self.limits.max_file_bytes {
             return Err(ChatError::FileTooLarge {

@@ -2,20 +2,17 @@
 //! (bytes in `file_parts`): chunked uploads over Socket.IO binary attachments, resumed after a
 //! reconnect, and downloads over HTTP to members only.
 //!
-//! The uploads speak the Socket.IO protocol over a plain WebSocket ([`Uploader`]): the test
-//! client the other tests use (`rust_socketio` 0.6) sends a binary event as the event name and
-//! the bytes without the placeholder argument the protocol (and socket.io-client) puts in the
-//! arguments, so it cannot send `file:chunk`'s `(header, bytes)`.
+//! The uploads speak the Socket.IO protocol over a plain WebSocket
+//! ([`common::uploader::Uploader`]; why, there).
 
 use std::io::Cursor;
 
-use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use tokio_tungstenite::tungstenite::Message;
 use uuid::Uuid;
 
 use crate::common::stores::Store;
-use crate::common::{self, ChatClient, TestApp};
+use crate::common::uploader::Uploader;
+use crate::common::{ChatClient, TestApp};
 use crate::on_both_stores;
 use app::events::messages::{DeleteMessage, DeleteRequest, NewMessage};
 use app::events::rooms::{CreateRoom, CreateRoomPayload, InvitePayload, InviteToRoom};
@@ -27,99 +24,6 @@ on_both_stores!(
     svg_and_html_are_served_so_they_cannot_run,
     uploads_are_bounded_and_refusals_change_nothing,
 );
-
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-/// A Socket.IO client over a raw WebSocket, enough for requests with binary attachments.
-struct Uploader {
-    ws: Ws,
-    next_ack: u64,
-}
-
-impl Uploader {
-    async fn connect(app: &TestApp, name: &str) -> Self {
-        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-        let url = format!("ws://{}/socket.io/?EIO=4&transport=websocket", app.addr);
-        let mut request = url.into_client_request().expect("request");
-        let cookie = app.session(name).await;
-        request.headers_mut().insert("cookie", cookie.parse().expect("header value"));
-        let (mut ws, _) = tokio_tungstenite::connect_async(request).await.expect("websocket");
-        let open = ws.next().await.expect("open packet").expect("frame");
-        assert!(open.to_text().expect("text").starts_with('0'), "{open:?}");
-        ws.send(Message::text("40/chat,{}")).await.expect("connect");
-        let mut me = Self { ws, next_ack: 1 };
-        let connected = me.packet(|text| text.starts_with("40/chat,")).await;
-        assert!(connected.contains("sid"), "{connected}");
-        me
-    }
-
-    /// The next text packet `wanted` accepts (answering pings, skipping events).
-    async fn packet(&mut self, wanted: impl Fn(&str) -> bool) -> String {
-        let deadline = tokio::time::Instant::now() + common::WAIT;
-        loop {
-            let frame = tokio::time::timeout_at(deadline, self.ws.next())
-                .await
-                .expect("a packet in time")
-                .expect("open")
-                .expect("frame");
-            let Message::Text(text) = frame else { continue };
-            if text.as_str() == "2" {
-                self.ws.send(Message::text("3")).await.expect("pong");
-                continue;
-            }
-            if wanted(text.as_str()) {
-                return text.as_str().to_owned();
-            }
-        }
-    }
-
-    async fn ack(&mut self, id: u64) -> Value {
-        let prefix = format!("43/chat,{id}[");
-        let text = self.packet(|t| t.starts_with(&prefix)).await;
-        let args: Value = serde_json::from_str(&text[prefix.len() - 1..]).expect("ack json");
-        args[0].clone()
-    }
-
-    async fn request(&mut self, event: &str, payload: Value) -> Value {
-        let id = self.next_ack;
-        self.next_ack += 1;
-        let packet = format!("42/chat,{id}{}", json!([event, payload]));
-        self.ws.send(Message::text(packet)).await.expect("send");
-        self.ack(id).await
-    }
-
-    /// `file:chunk` with `bytes` as the binary attachment.
-    async fn chunk(&mut self, upload: Uuid, offset: u64, bytes: &[u8]) -> Value {
-        let id = self.next_ack;
-        self.next_ack += 1;
-        let args = json!(["file:chunk", { "id": upload, "offset": offset },
-                          { "_placeholder": true, "num": 0 }]);
-        self.ws.send(Message::text(format!("451-/chat,{id}{args}"))).await.expect("header");
-        self.ws.send(Message::binary(bytes.to_vec())).await.expect("bytes");
-        self.ack(id).await
-    }
-
-    /// Uploads `bytes` as `name` to `room` and finishes it: the finish's ack.
-    async fn upload(&mut self, room: &RoomId, name: &str, bytes: &[u8]) -> Value {
-        let upload = Uuid::now_v7();
-        let begun = self
-            .request(
-                "file:begin",
-                json!({ "id": upload, "room": room, "name": name, "size": bytes.len() }),
-            )
-            .await;
-        let Some(progress) = begun.get("Ok") else { return begun };
-        let chunk = progress["chunk_bytes"].as_u64().expect("chunk size") as usize;
-        let mut offset = 0;
-        for part in bytes.chunks(chunk) {
-            let acked = self.chunk(upload, offset as u64, part).await;
-            offset += part.len();
-            assert_eq!(acked["Ok"]["received"], json!(offset), "{acked}");
-        }
-        self.request("file:finish", json!({ "id": upload, "caption": "" })).await
-    }
-}
 
 fn message_of(ack: &Value) -> ChatMessage {
     serde_json::from_value(ack.get("Ok").unwrap_or_else(|| panic!("refused: {ack}")).clone())
@@ -206,6 +110,13 @@ async fn an_interrupted_upload_resumes_and_only_members_download_it(store: Store
     // A chunk resent after a lost ack is acked again, not appended twice.
     let again = second.chunk(upload, 0, &picture[..chunk]).await;
     assert_eq!(again["Ok"]["received"], json!(chunk));
+    // An upload is its person's: Bob, in the same room and with the id, cannot add to it or
+    // finish it.
+    let mut bobs = Uploader::connect(app, "Bob").await;
+    let meddled = bobs.chunk(upload, chunk as u64, &picture[chunk..2 * chunk]).await;
+    assert_eq!(error_code(&meddled), "unknown_upload");
+    let stolen = bobs.request("file:finish", json!({ "id": upload, "caption": "mine" })).await;
+    assert_eq!(error_code(&stolen), "unknown_upload");
     let mut offset = chunk;
     for part in picture[chunk..].chunks(chunk) {
         let acked = second.chunk(upload, offset as u64, part).await;
@@ -233,6 +144,27 @@ async fn an_interrupted_upload_resumes_and_only_members_download_it(store: Store
     let retried =
         second.request("file:finish", json!({ "id": upload, "caption": "new header" })).await;
     assert_eq!(message_of(&retried), message);
+
+    // Once shared, the id is a message of Ada's: Bob beginning with it is refused, and his
+    // finish does not answer her message.
+    let taken = bobs.request("file:begin", begin.clone()).await;
+    assert_eq!(error_code(&taken), "message_id_taken");
+    let stolen = bobs.request("file:finish", json!({ "id": upload })).await;
+    assert_eq!(error_code(&stolen), "unknown_upload");
+
+    // A file shared as a reply in the thread of Ada's file, with its caption.
+    let reply = Uuid::now_v7();
+    let begun = bobs
+        .request("file:begin", json!({ "id": reply, "room": room, "name": "notes.txt", "size": 5 }))
+        .await;
+    assert_eq!(begun["Ok"]["received"], json!(0), "{begun}");
+    bobs.chunk(reply, 0, b"notes").await;
+    let replied = bobs
+        .request("file:finish", json!({ "id": reply, "caption": "my notes", "thread": upload }))
+        .await;
+    let replied = message_of(&replied);
+    assert_eq!((replied.thread, replied.body.as_str()), (Some(upload), "my notes"));
+    assert_eq!(replied.attachment.expect("attached").size, 5);
 
     let url = format!("/files/{upload}");
     let (status, headers, body) = download(app, Some("Bob"), &url).await;

@@ -16,6 +16,7 @@ use tokio::sync::{mpsc, oneshot};
 
 pub mod servers;
 pub mod stores;
+pub mod uploader;
 
 /// A new message to `room` (a fresh id, not a reply).
 pub fn say(room: &app::model::RoomId, body: &str) -> app::events::messages::SendMessagePayload {
