@@ -71,7 +71,14 @@ pub struct Upload {
     /// The running chain's generation (see the module docs).
     generation: StoredValue<u32>,
     source: StoredValue<Source>,
+    /// Bytes read from the file ahead of the chunk being sent, and where they start: reading
+    /// the file costs a round trip through the browser, so it is read [`READ_AHEAD`] at a time
+    /// and cut into chunks here.
+    ahead: StoredValue<(u64, Vec<u8>)>,
 }
+
+/// How much of the file one read takes (see [`Upload::ahead`]).
+const READ_AHEAD: u64 = 1024 * 1024;
 
 impl Upload {
     /// What the row says beside the progress bar.
@@ -134,6 +141,7 @@ pub fn stage_files(chat: ChatState, room: &RoomId, thread: Option<Uuid>, files: 
             caption: RwSignal::new(None),
             generation: StoredValue::new(0),
             source: StoredValue::new(source),
+            ahead: StoredValue::new((0, Vec::new())),
         };
         let id = upload.id;
         chat.uploads.update(|u| u.push(upload));
@@ -196,6 +204,10 @@ fn current(chat: ChatState, id: Uuid, generation: u32) -> Option<Upload> {
 }
 
 fn forget(chat: ChatState, id: Uuid) {
+    // The signals live as long as the component that staged the file; the bytes must not.
+    if let Some(upload) = find(chat, id) {
+        upload.ahead.set_value((0, Vec::new()));
+    }
     let had = chat.uploads.try_update(|u| {
         let before = u.len();
         u.retain(|u| u.id != id);
@@ -260,6 +272,7 @@ fn begin(chat: ChatState, id: Uuid, generation: u32) {
 fn advance(chat: ChatState, upload: &Upload, generation: u32, progress: UploadProgress) {
     upload.sent.set(progress.received);
     if progress.received >= upload.size {
+        upload.ahead.set_value((0, Vec::new()));
         upload.stage.set(Stage::Uploaded);
         if upload.caption.with_untracked(Option::is_some) {
             finish(chat, upload.id, generation);
@@ -269,9 +282,28 @@ fn advance(chat: ChatState, upload: &Upload, generation: u32, progress: UploadPr
     upload.stage.set(Stage::Sending);
     let (id, start) = (upload.id, progress.received);
     let end = (start + u64::from(progress.chunk_bytes.max(1))).min(upload.size);
-    let read = upload.source.with_value(|source| read_part(source, start, end));
+    let held = upload.ahead.with_value(|(at, bytes)| {
+        let from = usize::try_from(start.checked_sub(*at)?).ok()?;
+        let to = usize::try_from(end - at).ok()?;
+        bytes.get(from..to).map(<[u8]>::to_vec)
+    });
+    let read = held.is_none().then(|| {
+        let until = (start + READ_AHEAD.max(end - start)).min(upload.size);
+        upload.source.with_value(|source| read_part(source, start, until))
+    });
+    let ahead = upload.ahead;
     spawn_local(async move {
-        let bytes = match read.await {
+        let read = match read {
+            None => Ok(held.unwrap_or_default()),
+            Some(read) => read.await.map(|bytes| {
+                let chunk = bytes
+                    [..usize::try_from(end - start).unwrap_or(bytes.len()).min(bytes.len())]
+                    .to_vec();
+                ahead.set_value((start, bytes));
+                chunk
+            }),
+        };
+        let bytes = match read {
             Ok(bytes) => bytes,
             Err(why) => {
                 if let Some(upload) = current(chat, id, generation) {
@@ -393,6 +425,11 @@ fn UploadRow(upload: Upload) -> impl IntoView {
         let stage = upload.stage;
         move || matches!(stage.get(), Stage::Failed(_))
     };
+    // A finished bar says nothing the status line does not.
+    let ready = {
+        let stage = upload.stage;
+        move || matches!(stage.get(), Stage::Uploaded | Stage::Sharing)
+    };
     let button = move || if failed() { "Remove" } else { "Cancel" };
     let label = {
         let name = upload.name.clone();
@@ -410,7 +447,7 @@ fn UploadRow(upload: Upload) -> impl IntoView {
             <span class="upload-name" title=upload.name.clone()>{upload.name.clone()}</span>
             <progress max=size prop:value=move || sent.get().to_string()
                 aria-label=format!("Upload of {}", upload.name) aria-describedby=status_id.clone()
-                class:hidden=failed></progress>
+                class:hidden=move || failed() || ready()></progress>
             <span class="upload-status" id=status_id role=move || failed().then_some("alert")>{status}</span>
             <button type="button" class="ghost small" aria-label=label on:click=move |_| cancel(chat, id)>
                 {button}

@@ -21,6 +21,9 @@ use super::{StoreError, StoreResult};
 /// A stored file's bytes, as they are read.
 pub type BlobStream = Pin<Box<dyn Stream<Item = std::io::Result<Bytes>> + Send>>;
 
+/// The pause between two parts of a file written to PostgreSQL (see `put_file`).
+const PART_PAUSE: std::time::Duration = std::time::Duration::from_millis(2);
+
 /// Bytes per row of `file_parts`.
 const PART_BYTES: usize = 1024 * 1024;
 
@@ -181,6 +184,9 @@ impl Blobs for PgBlobs {
                 if filled < PART_BYTES {
                     break;
                 }
+                // A breath between parts: on a small machine the database spends a core on each
+                // 1 MiB part, and the chat's commits queue behind a file's fifty of them.
+                tokio::time::sleep(PART_PAUSE).await;
             }
             tx.commit().await?;
         }

@@ -37,7 +37,11 @@ impl Uploader {
         let url = format!("ws://{addr}/socket.io/?EIO=4&transport=websocket");
         let mut request = url.into_client_request().expect("request");
         request.headers_mut().insert("cookie", cookie.parse().expect("header value"));
-        let (mut ws, _) = tokio_tungstenite::connect_async(request).await.expect("websocket");
+        // Without Nagle, as browsers connect: the header frame and the bytes frame of a chunk would
+        // otherwise wait on each other's TCP acks (about 10 ms a chunk on loopback).
+        let (mut ws, _) = tokio_tungstenite::connect_async_with_config(request, None, true)
+            .await
+            .expect("websocket");
         let open = ws.next().await.expect("open packet").expect("frame");
         assert!(open.to_text().expect("text").starts_with('0'), "{open:?}");
         ws.send(Message::text("40/chat,{}")).await.expect("connect");
