@@ -218,6 +218,20 @@ pub enum ChatError {
         /// What failed.
         reason: String,
     },
+    /// Only administrators may do this (the caller is not one, or no more).
+    #[error("only administrators may do that")]
+    AdminRequired,
+    /// An administrator asked for something the rules forbid on this person.
+    #[error("you cannot do that to {user}: {reason}")]
+    CannotModerate {
+        /// The person.
+        user: String,
+        /// Why not, in words.
+        reason: String,
+    },
+    /// The account is banned from this server.
+    #[error("this account is banned")]
+    Banned,
     /// Something failed on the server; details are in its log, not here.
     #[error("internal server error")]
     Internal,
@@ -230,13 +244,18 @@ impl ChatError {
     pub fn http_status(&self) -> u16 {
         match self {
             Self::BadCredentials => 401,
-            Self::GuestsDisabled | Self::Forbidden { .. } => 403,
+            Self::GuestsDisabled | Self::Forbidden { .. } | Self::AdminRequired | Self::Banned => {
+                403
+            }
             Self::UnknownRoom { .. }
             | Self::UnknownUser { .. }
             | Self::UnknownMessage { .. }
             | Self::UnknownUpload { .. } => 404,
             Self::FileTooLarge { .. } | Self::QuotaExceeded { .. } => 413,
-            Self::NameTaken { .. } | Self::RoomExists { .. } | Self::MessageIdTaken { .. } => 409,
+            Self::NameTaken { .. }
+            | Self::RoomExists { .. }
+            | Self::MessageIdTaken { .. }
+            | Self::CannotModerate { .. } => 409,
             Self::RateLimited { .. } => 429,
             Self::Internal => 500,
             _ => 422,

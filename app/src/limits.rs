@@ -50,3 +50,9 @@ pub const PREVIEW_PIXELS: u32 = 480;
 
 /// Longest file name kept, in Unicode scalar values (longer ones are cut, keeping the extension).
 pub const MAX_FILE_NAME_CHARS: usize = 200;
+
+/// Longest reason an administrator may give for a ban, in Unicode scalar values.
+pub const MAX_REASON_CHARS: usize = 500;
+
+/// Entries of the audit log per `admin:audit` page.
+pub const AUDIT_PAGE: usize = 50;

@@ -150,6 +150,11 @@ pub struct Config {
     )]
     pub upload_types: Vec<String>,
 
+    /// People who are administrators whatever the store says (they cannot be demoted), by
+    /// name, comma separated: the first administrator of a new server. They may promote others.
+    #[arg(long = "admin", env = "PARLEY_ADMINS", value_delimiter = ',')]
+    pub admins: Vec<String>,
+
     /// Mark the session cookie `Secure` (browsers then send it over HTTPS only). Turn on when
     /// Parley is served over HTTPS, directly or behind a proxy.
     #[arg(long, env = "PARLEY_SECURE_COOKIES", default_value_t = false, action = clap::ArgAction::Set)]
@@ -187,6 +192,7 @@ impl Config {
             hashes_at_once: 2,
             hash_wait_ms: 2_000,
             secure_cookies: false,
+            admins: Vec::new(),
             max_file_bytes: 50 * 1024 * 1024,
             upload_quota_bytes: 1024 * 1024 * 1024,
             uploads_per_person: 3,

@@ -98,6 +98,7 @@ impl AppState {
             hashes_at_once: config.hashes_at_once,
             hash_wait: std::time::Duration::from_millis(config.hash_wait_ms),
         };
+        let admin = Arc::new(crate::domain::Admin::new(Arc::clone(&store), &config.admins));
         let accounts = Arc::new(Accounts::new(store, policy).await?);
         let (news, changes) = socket::PresenceNews::new();
         let check = std::time::Duration::from_millis(config.session_check_ms.max(1));
@@ -107,6 +108,7 @@ impl AppState {
             chat: Arc::clone(&chat),
             files: Arc::clone(&files),
             accounts: Arc::clone(&accounts),
+            admin,
             limiter: socket::RequestLimiter::new(config.rate_per_second, config.rate_burst),
             limits: socket::ConnectionLimits::new(
                 config.max_connections_per_ip,
@@ -118,7 +120,7 @@ impl AppState {
         {
             None => {
                 let (layer, io) = options.apply(SocketIo::builder()).build_layer();
-                socket::register(&io);
+                let ((), ()) = socket::register(&io);
                 tokio::spawn(socket::presence::deliver(io.clone(), changes));
                 tokio::spawn(socket::end_stale_sessions(io.clone(), Arc::clone(&accounts), check));
                 (
@@ -132,9 +134,10 @@ impl AppState {
                     SocketIo::builder().with_adapter::<socket::cluster::ClusterAdapter>(adapter);
                 let (layer, io) = options.apply(builder).build_layer();
                 // Subscribed to the cluster's channels before the first client is served.
-                socket::register(&io)
-                    .await
-                    .map_err(|e| socket::cluster::ClusterError::Adapter(e.to_string()))?;
+                let (chat_ns, admin_ns) = socket::register(&io);
+                for started in [chat_ns.await, admin_ns.await] {
+                    started.map_err(|e| socket::cluster::ClusterError::Adapter(e.to_string()))?;
+                }
                 tracing::info!("joined the cluster through redis");
                 tokio::spawn(socket::presence::deliver(io.clone(), changes));
                 tokio::spawn(socket::end_stale_sessions(io.clone(), Arc::clone(&accounts), check));
@@ -184,6 +187,7 @@ struct SocketOptions {
     chat: Arc<Chat>,
     files: Arc<Files>,
     accounts: Arc<Accounts>,
+    admin: Arc<crate::domain::Admin>,
     limiter: socket::RequestLimiter,
     limits: socket::ConnectionLimits,
 }
@@ -204,6 +208,7 @@ impl SocketOptions {
             .with_state(self.chat)
             .with_state(self.files)
             .with_state(self.accounts)
+            .with_state(self.admin)
             .with_state(self.limiter)
             .with_state(self.limits)
             .with_state(self.news)

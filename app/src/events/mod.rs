@@ -39,6 +39,7 @@ macro_rules! server_event {
     };
 }
 
+pub mod admin;
 pub mod files;
 pub mod messages;
 pub mod presence;

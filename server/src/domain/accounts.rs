@@ -214,10 +214,14 @@ impl Accounts {
         let token = SessionToken::generate()?;
         let now = now_ms();
         let ttl = i64::try_from(self.policy.session_ttl.as_millis()).unwrap_or(i64::MAX);
-        self.store
+        let opened = self
+            .store
             .create_session(&token.digest().0, &user.id, now, now.saturating_add(ttl))
             .await
             .map_err(internal)?;
+        if !opened {
+            return Err(ChatError::Banned);
+        }
         Ok(NewSession { user, token, device })
     }
 

@@ -7,6 +7,7 @@
 //! per-node memory.
 
 mod accounts;
+pub mod admin;
 mod connections;
 pub mod files;
 pub mod guard;
@@ -33,6 +34,7 @@ use uuid::Uuid;
 pub use accounts::{
     AccountPolicy, Accounts, Client, DeviceToken, NewSession, SessionDigest, SessionToken,
 };
+pub use admin::Admin;
 pub use connections::Connections;
 pub use presence::OnlineTabs;
 pub use typing::TypingThrottle;

@@ -20,6 +20,7 @@
 //! is told it is connected: a request sent right after connecting can never arrive before its
 //! handler.
 
+pub mod admin;
 pub mod cluster;
 mod handlers;
 mod limits;
@@ -56,6 +57,9 @@ pub enum ConnectRefusal {
     /// The server failed.
     #[error(transparent)]
     Chat(#[from] ChatError),
+    /// Signed in, but not an administrator (at `/admin`).
+    #[error("{}", app::events::admin::ADMINS_ONLY)]
+    AdminsOnly,
     /// The address or the person holds as many connections as allowed.
     #[error("too many connections {0}")]
     TooManyConnections(&'static str),
@@ -87,24 +91,30 @@ fn audience_keys(audience: &Audience) -> Vec<String> {
     }
 }
 
-/// Registers the chat namespace. Any other namespace is refused with a `connect_error`.
-/// With a remote adapter the result is the adapter's start (subscribing to its channels), to be
-/// awaited before serving; with the local one it is `()`.
-pub fn register<A: Adapter + DefinedAdapter>(io: &SocketIo<A>) -> A::InitRes {
+/// Registers the chat namespace and the administration one ([`admin`]). Any other namespace is
+/// refused with a `connect_error`. With a remote adapter the results are the adapter's starts
+/// (subscribing to its channels), to be awaited before serving; with the local one, `()`.
+pub fn register<A: Adapter + DefinedAdapter>(io: &SocketIo<A>) -> (A::InitRes, A::InitRes) {
     // `with` wraps: the last middleware added runs first.
-    io.ns(CHAT_NAMESPACE, connected::<A>.with(admit::<A>).with(authenticate::<A>))
+    let chat = io.ns(CHAT_NAMESPACE, connected::<A>.with(admit::<A>).with(authenticate::<A>));
+    (chat, admin::register(io))
 }
+
+/// The namespaces whose sockets live on a session.
+const SESSION_NAMESPACES: [&str; 2] = [CHAT_NAMESPACE, app::events::admin::ADMIN_NAMESPACE];
 
 /// Sign-out and shutdown close connections through the Socket.IO server, whichever adapter it
 /// runs on.
 #[async_trait::async_trait]
 impl<A: Adapter> Connections for SocketIo<A> {
     async fn close_session(&self, session: &SessionDigest) {
-        if let Some(ns) = self.of(CHAT_NAMESPACE)
-            && let Err(e) = ns.within(session_key(session)).disconnect().await
-        {
-            // Other nodes close them at their next session check (`end_stale_sessions`).
-            tracing::warn!(error = %e, "could not close a signed-out session's sockets everywhere");
+        for namespace in SESSION_NAMESPACES {
+            if let Some(ns) = self.of(namespace)
+                && let Err(e) = ns.within(session_key(session)).disconnect().await
+            {
+                // Other nodes close them at their next session check (`end_stale_sessions`).
+                tracing::warn!(error = %e, "could not close a signed-out session's sockets everywhere");
+            }
         }
     }
 
@@ -141,8 +151,11 @@ pub async fn end_stale_sessions<A: Adapter>(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        let Some(ns) = io.of(CHAT_NAMESPACE) else { return };
-        let sockets = ns.local().sockets();
+        let sockets: Vec<_> = SESSION_NAMESPACES
+            .iter()
+            .filter_map(|namespace| io.of(*namespace))
+            .flat_map(|ns| ns.local().sockets())
+            .collect();
         let mut sessions: Vec<SessionDigest> =
             sockets.iter().filter_map(|s| s.extensions.get::<SessionDigest>()).collect();
         sessions.sort_by(|a, b| a.0.cmp(&b.0));

@@ -11,6 +11,7 @@ mod postgres;
 mod sql;
 mod sqlite;
 
+use app::events::admin::AuditEntry;
 use app::model::{ChatMessage, Mention, RoomId, RoomKind, UserId, UserRef};
 use async_trait::async_trait;
 use uuid::Uuid;
@@ -194,14 +195,15 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     ) -> StoreResult<()>;
     /// A person and their password hash (`None` inside: no password, a guest).
     async fn credentials(&self, id: &UserId) -> StoreResult<Option<(UserRef, Option<String>)>>;
-    /// Opens a session known by `token_hash`, valid until `expires_ms`.
+    /// Opens a session known by `token_hash`, valid until `expires_ms`, unless the person is
+    /// banned (`Ok(false)`, nothing written): one statement, so a sign-in cannot slip past a ban.
     async fn create_session(
         &self,
         token_hash: &str,
         user: &UserId,
         at_ms: i64,
         expires_ms: i64,
-    ) -> StoreResult<()>;
+    ) -> StoreResult<bool>;
     /// Remembers that the device known by `token_hash` signed in to `user` (again).
     async fn trust_device(&self, token_hash: &str, user: &UserId, at_ms: i64) -> StoreResult<()>;
     /// Whether the device known by `token_hash` signed in to `user` before.
@@ -345,4 +347,30 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         change: MessageChange,
         at_ms: i64,
     ) -> StoreResult<ChatMessage>;
+
+    /// Whether `user` carries the administrator flag (those the configuration names are the
+    /// domain's business).
+    async fn is_admin(&self, user: &UserId) -> StoreResult<bool>;
+
+    /// Sets or clears `user`'s administrator flag.
+    async fn set_admin(&self, user: &UserId, admin: bool) -> StoreResult<()>;
+
+    /// Marks `user` banned and ends every session of theirs, in one transaction.
+    async fn ban(&self, user: &UserId, at_ms: i64) -> StoreResult<()>;
+
+    /// Lifts `user`'s ban (their ended sessions stay ended).
+    async fn unban(&self, user: &UserId) -> StoreResult<()>;
+
+    /// Appends an entry to the audit log.
+    async fn record_audit(
+        &self,
+        actor: &UserId,
+        action: &str,
+        target: &UserId,
+        detail: &str,
+        at_ms: i64,
+    ) -> StoreResult<()>;
+
+    /// Audit entries older than `before` (or the newest), newest first, at most `limit`.
+    async fn audit(&self, before: Option<u64>, limit: usize) -> StoreResult<Vec<AuditEntry>>;
 }

@@ -21,6 +21,7 @@
 
 use std::fmt;
 
+use app::events::admin::{AdminAction, AuditEntry};
 use app::limits::REACTORS_LISTED;
 use app::model::{ChatMessage, DisplayName, Mention, Reaction, RoomId, RoomKind, UserId, UserRef};
 use async_trait::async_trait;
@@ -102,6 +103,36 @@ fn count(v: i64) -> u32 {
 
 fn display_name(name: &str, what: &str) -> StoreResult<DisplayName> {
     DisplayName::parse(name).map_err(|_| corrupt(what))
+}
+
+/// An `audit_log` row with its actor's name.
+#[derive(FromRow)]
+pub(super) struct AuditRow {
+    id: i64,
+    at_ms: i64,
+    actor_id: String,
+    actor_name: String,
+    action: String,
+    target: String,
+    detail: String,
+}
+
+impl TryFrom<AuditRow> for AuditEntry {
+    type Error = StoreError;
+
+    fn try_from(row: AuditRow) -> StoreResult<Self> {
+        Ok(Self {
+            id: u64::try_from(row.id).map_err(|_| corrupt("audit id"))?,
+            at_ms: row.at_ms,
+            actor: UserRef {
+                id: UserId(row.actor_id),
+                name: display_name(&row.actor_name, "user name")?,
+            },
+            action: AdminAction::parse(&row.action).ok_or_else(|| corrupt("audit action"))?,
+            target: UserId(row.target),
+            detail: row.detail,
+        })
+    }
 }
 
 /// A `rooms` row as `room_columns!()` selects it.
@@ -463,6 +494,7 @@ where
     for<'r> MessageRow: FromRow<'r, <D::Db as Database>::Row>,
     for<'r> ReadRow: FromRow<'r, <D::Db as Database>::Row>,
     for<'r> ReactionRow: FromRow<'r, <D::Db as Database>::Row>,
+    for<'r> AuditRow: FromRow<'r, <D::Db as Database>::Row>,
     for<'r> (String, i64): FromRow<'r, <D::Db as Database>::Row>,
     for<'r> (i64,): FromRow<'r, <D::Db as Database>::Row>,
     for<'r> (String,): FromRow<'r, <D::Db as Database>::Row>,
@@ -520,15 +552,16 @@ where
         user: &UserId,
         at_ms: i64,
         expires_ms: i64,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<bool> {
         // Expired sessions are swept whenever one is opened; the index keeps it cheap.
         sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
             .bind(at_ms)
             .execute(&self.pool)
             .await?;
-        sqlx::query(
+        let done = sqlx::query(
             "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4)",
+             SELECT $1, $2, $3, $4 \
+             WHERE EXISTS (SELECT 1 FROM users WHERE id = $2 AND banned_at IS NULL)",
         )
         .bind(token_hash)
         .bind(user.0.as_str())
@@ -536,7 +569,7 @@ where
         .bind(expires_ms)
         .execute(&self.pool)
         .await?;
-        Ok(())
+        Ok(affected::<D::Db>(&done))
     }
 
     async fn trust_device(&self, token_hash: &str, user: &UserId, at_ms: i64) -> StoreResult<()> {
@@ -564,7 +597,7 @@ where
     async fn session_user(&self, token_hash: &str, now_ms: i64) -> StoreResult<Option<UserRef>> {
         let row: Option<UserRow> = sqlx::query_as(
             "SELECT u.id, u.name FROM sessions s JOIN users u ON u.id = s.user_id \
-             WHERE s.token_hash = $1 AND s.expires_at > $2",
+             WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.banned_at IS NULL",
         )
         .bind(token_hash)
         .bind(now_ms)
@@ -588,8 +621,11 @@ where
     ) -> StoreResult<Vec<String>> {
         let mut live = Vec::new();
         for chunk in token_hashes.chunks(IDS_PER_QUERY) {
-            let mut query = QueryBuilder::<D::Db>::new("SELECT token_hash FROM sessions WHERE ");
-            query.push("expires_at > ").push_bind(now_ms).push(" AND token_hash IN (");
+            let mut query = QueryBuilder::<D::Db>::new(
+                "SELECT s.token_hash FROM sessions s JOIN users u ON u.id = s.user_id \
+                 WHERE u.banned_at IS NULL AND ",
+            );
+            query.push("s.expires_at > ").push_bind(now_ms).push(" AND s.token_hash IN (");
             let mut list = query.separated(", ");
             for hash in chunk {
                 list.push_bind(hash.as_str());
@@ -1070,6 +1106,82 @@ where
         };
         tx.commit().await?;
         Ok(refused)
+    }
+
+    async fn is_admin(&self, user: &UserId) -> StoreResult<bool> {
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users WHERE id = $1 AND admin")
+            .bind(user.0.as_str())
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n > 0)
+    }
+
+    async fn set_admin(&self, user: &UserId, admin: bool) -> StoreResult<()> {
+        sqlx::query("UPDATE users SET admin = $2 WHERE id = $1")
+            .bind(user.0.as_str())
+            .bind(admin)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn ban(&self, user: &UserId, at_ms: i64) -> StoreResult<()> {
+        let mut tx = D::begin_write(&self.pool).await?;
+        sqlx::query("UPDATE users SET banned_at = $2 WHERE id = $1")
+            .bind(user.0.as_str())
+            .bind(at_ms)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(user.0.as_str())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn unban(&self, user: &UserId) -> StoreResult<()> {
+        sqlx::query("UPDATE users SET banned_at = NULL WHERE id = $1")
+            .bind(user.0.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn record_audit(
+        &self,
+        actor: &UserId,
+        action: &str,
+        target: &UserId,
+        detail: &str,
+        at_ms: i64,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO audit_log (at_ms, actor_id, action, target, detail) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(at_ms)
+        .bind(actor.0.as_str())
+        .bind(action)
+        .bind(target.0.as_str())
+        .bind(detail)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn audit(&self, before: Option<u64>, limit: usize) -> StoreResult<Vec<AuditEntry>> {
+        let before = before.map_or(i64::MAX, |b| i64::try_from(b).unwrap_or(i64::MAX));
+        let rows: Vec<AuditRow> = sqlx::query_as(
+            "SELECT a.id, a.at_ms, a.actor_id, u.name AS actor_name, a.action, a.target, a.detail \
+             FROM audit_log a JOIN users u ON u.id = a.actor_id \
+             WHERE a.id < $1 ORDER BY a.id DESC LIMIT $2",
+        )
+        .bind(before)
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(AuditEntry::try_from).collect()
     }
 
     async fn upload_usage(&self, user: &UserId) -> StoreResult<u64> {

@@ -9,6 +9,7 @@ mod common;
 
 mod abuse;
 mod accounts;
+mod admin;
 mod cluster;
 mod crash;
 mod failover;

@@ -1,0 +1,136 @@
+//! Administration events, on their own namespace ([`ADMIN_NAMESPACE`]).
+//!
+//! Only administrators connect there: its connect middleware checks the session as `/chat`'s
+//! does, then the person's role, and refuses anyone else with a `connect_error`. Every request
+//! checks the role again (an administrator demoted while connected is refused from then on), and
+//! every change is written to the audit log ([`ListAudit`]).
+//!
+//! Who is an administrator: whoever the server's `--admin` names (always, so a team cannot lock
+//! itself out), and whoever an administrator promoted.
+
+use serde::{Deserialize, Serialize};
+
+use super::rooms::Empty;
+use crate::model::{UserId, UserRef};
+
+/// The Socket.IO namespace of administration.
+pub const ADMIN_NAMESPACE: &str = "/admin";
+
+/// The `connect_error` message of a connection to [`ADMIN_NAMESPACE`] by someone signed in who
+/// is not an administrator.
+pub const ADMINS_ONLY: &str = "administrators only";
+
+/// A person an administrator acts on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PersonPayload {
+    /// The person (their id: the lower-cased name).
+    pub user: UserId,
+}
+
+/// Payload of [`BanPerson`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BanPayload {
+    /// The person banned.
+    pub user: UserId,
+    /// Why, for the audit log (may be empty; at most [`crate::limits::MAX_REASON_CHARS`]).
+    #[serde(default)]
+    pub reason: String,
+}
+
+client_event!(
+    /// `admin:ban`: the person is signed out everywhere (every session ended, every open socket
+    /// closed, on every node) and refused at sign-in until unbanned. Administrators cannot be
+    /// banned (demote first), nor can one ban oneself.
+    BanPerson, "admin:ban", BanPayload => Empty
+);
+
+client_event!(
+    /// `admin:unban`: the person may sign in again.
+    UnbanPerson, "admin:unban", PersonPayload => Empty
+);
+
+client_event!(
+    /// `admin:promote`: the person becomes an administrator.
+    Promote, "admin:promote", PersonPayload => Empty
+);
+
+client_event!(
+    /// `admin:demote`: the person is an administrator no more; their `/admin` sockets close.
+    /// Someone the server's `--admin` names stays one.
+    Demote, "admin:demote", PersonPayload => Empty
+);
+
+/// What an administrator did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AdminAction {
+    /// [`BanPerson`].
+    Ban,
+    /// [`UnbanPerson`].
+    Unban,
+    /// [`Promote`].
+    Promote,
+    /// [`Demote`].
+    Demote,
+}
+
+impl AdminAction {
+    /// The stored and wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ban => "ban",
+            Self::Unban => "unban",
+            Self::Promote => "promote",
+            Self::Demote => "demote",
+        }
+    }
+
+    /// The action named `name`, if it is one.
+    pub fn parse(name: &str) -> Option<Self> {
+        [Self::Ban, Self::Unban, Self::Promote, Self::Demote]
+            .into_iter()
+            .find(|a| a.as_str() == name)
+    }
+}
+
+/// One entry of the audit log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// Increasing: the page before an entry is asked for with its id.
+    pub id: u64,
+    /// When (ms since the epoch).
+    pub at_ms: i64,
+    /// The administrator who did it.
+    pub actor: UserRef,
+    /// What was done.
+    pub action: AdminAction,
+    /// Whom it was done to.
+    pub target: UserId,
+    /// The reason given, if any.
+    pub detail: String,
+}
+
+/// Payload of [`ListAudit`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditRequest {
+    /// Entries older than this id (none: the newest).
+    #[serde(default)]
+    pub before: Option<u64>,
+}
+
+/// Ack of [`ListAudit`]: newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditPage {
+    /// The entries.
+    pub entries: Vec<AuditEntry>,
+    /// Whether older entries exist.
+    pub more: bool,
+}
+
+client_event!(
+    /// `admin:audit`: a page of the audit log ([`crate::limits::AUDIT_PAGE`] entries).
+    ListAudit, "admin:audit", AuditRequest => AuditPage
+);

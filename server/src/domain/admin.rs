@@ -1,0 +1,142 @@
+//! Administration: roles, bans and the audit log.
+//!
+//! An administrator is someone the configuration names (`--admin`; always one, so a team cannot
+//! lock itself out by demoting everyone) or someone an administrator promoted (a flag on the
+//! account). Each action checks the actor's role afresh, changes the store in one statement or
+//! transaction, and writes the audit log. Closing sockets is the caller's (the socket layer's)
+//! part: this module knows nothing of them.
+//!
+//! A ban ends every session of the person in the same transaction that marks them banned, and
+//! a session is only created for someone not banned (one conditional insert), so a sign-in
+//! racing the ban either lands before it and is ended with the others, or is refused.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use app::ChatError;
+use app::events::admin::{AdminAction, AuditPage, AuditRequest, BanPayload};
+use app::limits::{AUDIT_PAGE, MAX_REASON_CHARS};
+use app::model::UserId;
+
+use super::{Identity, internal, now_ms};
+use crate::store::Store;
+
+/// Roles, bans and the audit log.
+pub struct Admin {
+    store: Arc<dyn Store>,
+    /// Named by the configuration: administrators whatever the store says.
+    named: HashSet<UserId>,
+}
+
+impl Admin {
+    /// `named`: the people `--admin` names (display names; matched case-insensitively).
+    pub fn new(store: Arc<dyn Store>, named: &[String]) -> Self {
+        let named = named.iter().map(|n| UserId(n.trim().to_lowercase())).collect();
+        Self { store, named }
+    }
+
+    /// Whether `user` is an administrator now.
+    pub async fn is_admin(&self, user: &UserId) -> Result<bool, ChatError> {
+        if self.named.contains(user) {
+            return Ok(true);
+        }
+        self.store.is_admin(user).await.map_err(internal)
+    }
+
+    async fn check(&self, actor: &Identity) -> Result<(), ChatError> {
+        if self.is_admin(actor.id()).await? { Ok(()) } else { Err(ChatError::AdminRequired) }
+    }
+
+    async fn known(&self, user: &UserId) -> Result<(), ChatError> {
+        match self.store.user(user).await.map_err(internal)? {
+            Some(_) => Ok(()),
+            None => Err(ChatError::UnknownUser { user: user.to_string() }),
+        }
+    }
+
+    async fn audit_write(
+        &self,
+        actor: &Identity,
+        action: AdminAction,
+        target: &UserId,
+        detail: &str,
+    ) -> Result<(), ChatError> {
+        self.store
+            .record_audit(actor.id(), action.as_str(), target, detail, now_ms())
+            .await
+            .map_err(internal)
+    }
+
+    /// Bans `request.user`: their sessions end (the caller closes their sockets).
+    pub async fn ban(&self, actor: &Identity, request: &BanPayload) -> Result<(), ChatError> {
+        self.check(actor).await?;
+        let reason = request.reason.trim();
+        let len = reason.chars().count();
+        if len > MAX_REASON_CHARS {
+            return Err(ChatError::InvalidPayload {
+                reason: format!("the reason has {len} characters, at most {MAX_REASON_CHARS}"),
+            });
+        }
+        let target = &request.user;
+        if target == actor.id() {
+            return Err(ChatError::CannotModerate {
+                user: target.to_string(),
+                reason: "you cannot ban yourself".into(),
+            });
+        }
+        self.known(target).await?;
+        if self.is_admin(target).await? {
+            return Err(ChatError::CannotModerate {
+                user: target.to_string(),
+                reason: "administrators cannot be banned; demote them first".into(),
+            });
+        }
+        self.store.ban(target, now_ms()).await.map_err(internal)?;
+        self.audit_write(actor, AdminAction::Ban, target, reason).await
+    }
+
+    /// Lifts a ban.
+    pub async fn unban(&self, actor: &Identity, target: &UserId) -> Result<(), ChatError> {
+        self.check(actor).await?;
+        self.known(target).await?;
+        self.store.unban(target).await.map_err(internal)?;
+        self.audit_write(actor, AdminAction::Unban, target, "").await
+    }
+
+    /// Makes `target` an administrator.
+    pub async fn promote(&self, actor: &Identity, target: &UserId) -> Result<(), ChatError> {
+        self.check(actor).await?;
+        self.known(target).await?;
+        self.store.set_admin(target, true).await.map_err(internal)?;
+        self.audit_write(actor, AdminAction::Promote, target, "").await
+    }
+
+    /// Takes the role from `target` (the caller closes their `/admin` sockets). Someone the
+    /// configuration names cannot be demoted.
+    pub async fn demote(&self, actor: &Identity, target: &UserId) -> Result<(), ChatError> {
+        self.check(actor).await?;
+        self.known(target).await?;
+        if self.named.contains(target) {
+            return Err(ChatError::CannotModerate {
+                user: target.to_string(),
+                reason: "named an administrator by the server's configuration".into(),
+            });
+        }
+        self.store.set_admin(target, false).await.map_err(internal)?;
+        self.audit_write(actor, AdminAction::Demote, target, "").await
+    }
+
+    /// A page of the audit log, newest first.
+    pub async fn audit(
+        &self,
+        actor: &Identity,
+        request: AuditRequest,
+    ) -> Result<AuditPage, ChatError> {
+        self.check(actor).await?;
+        let mut entries =
+            self.store.audit(request.before, AUDIT_PAGE + 1).await.map_err(internal)?;
+        let more = entries.len() > AUDIT_PAGE;
+        entries.truncate(AUDIT_PAGE);
+        Ok(AuditPage { entries, more })
+    }
+}

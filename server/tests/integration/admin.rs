@@ -1,0 +1,175 @@
+//! Administration through the real server, on SQLite and PostgreSQL, and across two nodes: who
+//! may connect to `/admin`, bans (sockets closed everywhere, sign-in refused), roles, the audit
+//! log.
+
+use serde_json::json;
+
+use crate::common::servers::{Postgres, Redis};
+use crate::common::stores::Store;
+use crate::common::{ChatClient, TestApp, password_of, sign_in, spawn_app_with};
+use crate::on_both_stores;
+use app::ChatError;
+use app::events::admin::{
+    ADMIN_NAMESPACE, ADMINS_ONLY, AdminAction, AuditRequest, BanPayload, BanPerson, Demote,
+    ListAudit, PersonPayload, Promote, UnbanPerson,
+};
+use app::events::rooms::{Empty, ListRooms};
+use app::model::UserId;
+use app::session::SIGN_IN_REQUIRED;
+
+on_both_stores!(
+    only_administrators_connect_to_admin,
+    a_ban_signs_the_person_out_and_keeps_them_out_until_unbanned,
+    administrators_promote_and_demote_and_everything_is_audited,
+);
+
+async fn admin_socket(app: &TestApp, name: &str) -> Result<ChatClient, String> {
+    let cookie = app.session(name).await;
+    ChatClient::connect(&app.url("/"), ADMIN_NAMESPACE, json!({}), Some(&cookie)).await
+}
+
+/// Asserts that a connection was refused with `why` as its `connect_error` message.
+fn refused(connection: Result<ChatClient, String>, why: &str) {
+    match connection {
+        Ok(_) => panic!("connected; expected a refusal saying {why:?}"),
+        Err(e) => assert!(e.contains(why), "{e}"),
+    }
+}
+
+fn person(name: &str) -> PersonPayload {
+    PersonPayload { user: UserId(name.to_lowercase()) }
+}
+
+fn ban(name: &str, reason: &str) -> BanPayload {
+    BanPayload { user: UserId(name.to_lowercase()), reason: reason.into() }
+}
+
+async fn only_administrators_connect_to_admin(store: Store) {
+    let subject = store.start(|c| c.admins = vec!["Ada".into()]).await;
+    let app = &subject.app;
+    assert!(admin_socket(app, "Ada").await.is_ok(), "the configured administrator connects");
+    refused(admin_socket(app, "Bob").await, ADMINS_ONLY);
+    let anonymous = ChatClient::connect(&app.url("/"), ADMIN_NAMESPACE, json!({}), None).await;
+    refused(anonymous, SIGN_IN_REQUIRED);
+    // Nothing in the handshake's `auth` makes anyone an administrator.
+    let cookie = app.session("Bob").await;
+    let claimed = ChatClient::connect(
+        &app.url("/"),
+        ADMIN_NAMESPACE,
+        json!({ "admin": true, "user": "ada" }),
+        Some(&cookie),
+    )
+    .await;
+    refused(claimed, ADMINS_ONLY);
+}
+
+async fn a_ban_signs_the_person_out_and_keeps_them_out_until_unbanned(store: Store) {
+    let subject = store.start(|c| c.admins = vec!["Ada".into()]).await;
+    let app = &subject.app;
+    let admin = admin_socket(app, "Ada").await.expect("administrator");
+    let mut spammer_tab = app.connect("Spammer").await;
+    let mut spammer_other_tab = app.connect("Spammer").await;
+    let bystander = app.connect("Cy").await;
+    let old_cookie = app.session("Spammer").await;
+
+    // Not themselves, not another administrator, not someone who does not exist.
+    let own = admin.request::<BanPerson>(&ban("Ada", "")).await;
+    assert!(matches!(own, Err(ChatError::CannotModerate { .. })), "{own:?}");
+    let nobody = admin.request::<BanPerson>(&ban("Nobody", "")).await;
+    assert!(matches!(nobody, Err(ChatError::UnknownUser { .. })), "{nobody:?}");
+    let long = admin.request::<BanPerson>(&ban("Spammer", &"x".repeat(501))).await;
+    assert!(matches!(long, Err(ChatError::InvalidPayload { .. })), "{long:?}");
+
+    admin.request::<BanPerson>(&ban("Spammer", "links to a scam")).await.expect("banned");
+    // Every open tab closes at once.
+    spammer_tab.closed().await;
+    spammer_other_tab.closed().await;
+    // The old session is over, and signing in again is refused (with the right password; a
+    // wrong one still says only "wrong name or password").
+    let again = app.connect_with_cookie(Some(&old_cookie)).await;
+    refused(again, SIGN_IN_REQUIRED);
+    let signed_in = sign_in(app.addr, "Spammer", &password_of("Spammer")).await;
+    let banned = signed_in.err().map(|(status, body)| (status, body["code"].clone()));
+    assert_eq!(banned, Some((403, json!("banned"))));
+    let wrong = sign_in(app.addr, "Spammer", "not the password").await;
+    assert_eq!(wrong.err().map(|(status, _)| status), Some(401));
+    // Others are untouched.
+    bystander.request::<ListRooms>(&Empty {}).await.expect("Cy still chats");
+
+    admin.request::<UnbanPerson>(&person("Spammer")).await.expect("unbanned");
+    let cookie = sign_in(app.addr, "Spammer", &password_of("Spammer")).await.expect("signs in");
+    let back = app.connect_with_cookie(Some(&cookie)).await.expect("connects");
+    back.request::<ListRooms>(&Empty {}).await.expect("chats again");
+}
+
+async fn administrators_promote_and_demote_and_everything_is_audited(store: Store) {
+    let subject = store.start(|c| c.admins = vec!["Ada".into()]).await;
+    let app = &subject.app;
+    let ada = admin_socket(app, "Ada").await.expect("administrator");
+    let _bob = app.connect("Bob").await;
+    let _cy = app.connect("Cy").await;
+
+    ada.request::<Promote>(&person("Bob")).await.expect("promoted");
+    let mut bob_admin = admin_socket(app, "Bob").await.expect("Bob is an administrator now");
+    // Bob may act as one, but not demote the administrator the configuration names.
+    bob_admin.request::<BanPerson>(&ban("Cy", "testing")).await.expect("Bob bans");
+    let named = bob_admin.request::<Demote>(&person("Ada")).await;
+    assert!(matches!(named, Err(ChatError::CannotModerate { .. })), "{named:?}");
+
+    ada.request::<Demote>(&person("Bob")).await.expect("demoted");
+    bob_admin.closed().await;
+    refused(admin_socket(app, "Bob").await, ADMINS_ONLY);
+
+    let log = ada.request::<ListAudit>(&AuditRequest::default()).await.expect("audit log");
+    let seen: Vec<(String, AdminAction, String, String)> = log
+        .entries
+        .iter()
+        .map(|e| (e.actor.id.0.clone(), e.action, e.target.0.clone(), e.detail.clone()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("ada".into(), AdminAction::Demote, "bob".into(), String::new()),
+            ("bob".into(), AdminAction::Ban, "cy".into(), "testing".into()),
+            ("ada".into(), AdminAction::Promote, "bob".into(), String::new()),
+        ],
+        "newest first; refused requests leave no entry"
+    );
+    assert!(!log.entries.is_empty() && log.entries.windows(2).all(|w| w[0].id > w[1].id));
+    let older = ada
+        .request::<ListAudit>(&AuditRequest { before: Some(log.entries[1].id) })
+        .await
+        .expect("an older page");
+    assert_eq!(older.entries.len(), 1);
+    assert_eq!(older.entries[0].action, AdminAction::Promote);
+    assert!(!older.more);
+}
+
+/// A ban on one node closes the person's tabs on the other (through the Redis adapter), and the
+/// other node refuses their session from then on.
+#[tokio::test]
+async fn a_ban_closes_the_persons_tabs_on_every_node() {
+    let (redis, postgres) = tokio::task::spawn_blocking(|| (Redis::start(), Postgres::start()))
+        .await
+        .expect("start redis and postgres");
+    let database = postgres.fresh_database().await;
+    let node = || {
+        let (redis_url, database) = (redis.url(), database.clone());
+        spawn_app_with(move |c| {
+            c.redis_url = Some(redis_url);
+            c.database_url = Some(database);
+            c.admins = vec!["Ada".into()];
+        })
+    };
+    let (one, two) = (node().await, node().await);
+    let admin = admin_socket(&one, "Ada").await.expect("administrator on node one");
+    let cookie = one.session("Spammer").await;
+    let mut on_one = one.connect_with_cookie(Some(&cookie)).await.expect("node one");
+    let mut on_two = two.connect_with_cookie(Some(&cookie)).await.expect("node two");
+
+    admin.request::<BanPerson>(&ban("Spammer", "")).await.expect("banned");
+    on_one.closed().await;
+    on_two.closed().await;
+    let again = two.connect_with_cookie(Some(&cookie)).await;
+    refused(again, SIGN_IN_REQUIRED);
+}
