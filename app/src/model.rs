@@ -245,6 +245,10 @@ pub struct ChatMessage {
     pub edited_at_ms: Option<i64>,
     /// Deleted by its author: the body is empty and the UI shows a placeholder.
     pub deleted: bool,
+    /// Deleted by a moderator rather than its author (`deleted` is set too): the placeholder
+    /// says so.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub moderated: bool,
     /// The people (and `@room`) the body mentions, where it mentions them; resolved by the
     /// server against the room's members when the text was sent or last edited.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

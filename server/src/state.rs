@@ -98,7 +98,11 @@ impl AppState {
             hashes_at_once: config.hashes_at_once,
             hash_wait: std::time::Duration::from_millis(config.hash_wait_ms),
         };
-        let admin = Arc::new(crate::domain::Admin::new(Arc::clone(&store), &config.admins));
+        let admin = Arc::new(crate::domain::Admin::new(
+            Arc::clone(&chat),
+            Arc::clone(&store),
+            &config.admins,
+        ));
         let accounts = Arc::new(Accounts::new(store, policy).await?);
         let (news, changes) = socket::PresenceNews::new();
         let check = std::time::Duration::from_millis(config.session_check_ms.max(1));

@@ -62,6 +62,14 @@ client_event!(
     Demote, "admin:demote", PersonPayload => Empty
 );
 
+client_event!(
+    /// `admin:remove_message`: any message, in any room, is deleted as its author would delete
+    /// it (text, mentions, reactions and file gone from history, sync and search) and marked
+    /// `moderated`; its room hears `message:updated`. The audit log names its author as the
+    /// target. Acked with the changed message.
+    RemoveMessage, "admin:remove_message", crate::events::messages::DeleteRequest => crate::model::ChatMessage
+);
+
 /// What an administrator did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -74,6 +82,8 @@ pub enum AdminAction {
     Promote,
     /// [`Demote`].
     Demote,
+    /// [`RemoveMessage`].
+    RemoveMessage,
 }
 
 impl AdminAction {
@@ -84,12 +94,13 @@ impl AdminAction {
             Self::Unban => "unban",
             Self::Promote => "promote",
             Self::Demote => "demote",
+            Self::RemoveMessage => "remove_message",
         }
     }
 
     /// The action named `name`, if it is one.
     pub fn parse(name: &str) -> Option<Self> {
-        [Self::Ban, Self::Unban, Self::Promote, Self::Demote]
+        [Self::Ban, Self::Unban, Self::Promote, Self::Demote, Self::RemoveMessage]
             .into_iter()
             .find(|a| a.as_str() == name)
     }
@@ -106,9 +117,9 @@ pub struct AuditEntry {
     pub actor: UserRef,
     /// What was done.
     pub action: AdminAction,
-    /// Whom it was done to.
+    /// Whom it was done to (a removed message: its author).
     pub target: UserId,
-    /// The reason given, if any.
+    /// The reason given, if any; for a removed message, its room and id.
     pub detail: String,
 }
 

@@ -40,6 +40,7 @@ pub fn MessageItem(
         sent_at_ms,
         edited,
         deleted,
+        moderated,
         delivery,
         mentions,
         reactions,
@@ -150,7 +151,9 @@ pub fn MessageItem(
                 }}
             </div>
             {move || match (deleted, editing.get().is_some()) {
-                (true, _) => view! { <p class="body placeholder">"Message deleted"</p> }.into_any(),
+                (true, _) => view! {
+                    <p class="body placeholder">{if moderated { "Removed by a moderator" } else { "Message deleted" }}</p>
+                }.into_any(),
                 (false, true) => view! {
                     <form class="edit" on:submit=move |ev: SubmitEvent| { ev.prevent_default(); save(); }>
                         <label class="visually-hidden" for=format!("edit-{id}")>"Edit message text"</label>

@@ -136,6 +136,7 @@ mod tests {
             rev: seq,
             edited_at_ms: None,
             deleted: false,
+            moderated: false,
             mentions: Vec::new(),
             reactions: Vec::new(),
             thread: None,

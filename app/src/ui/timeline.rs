@@ -56,6 +56,8 @@ pub struct MessageLine {
     pub edited: bool,
     /// Deleted (shown as a placeholder).
     pub deleted: bool,
+    /// Removed by a moderator (with `deleted`).
+    pub moderated: bool,
     /// Whom the text mentions, where (see [`crate::mentions`]).
     pub mentions: Vec<Mention>,
     /// Reactions, by emoji.
@@ -85,6 +87,7 @@ impl MessageLine {
             sent_at_ms: Some(msg.sent_at_ms),
             edited: msg.edited_at_ms.is_some(),
             deleted: msg.deleted,
+            moderated: msg.moderated,
             mentions: msg.mentions,
             reactions: msg.reactions,
             thread: msg.thread,
@@ -411,6 +414,7 @@ impl Timeline {
             sent_at_ms: None,
             edited: false,
             deleted: false,
+            moderated: false,
             mentions: Vec::new(),
             reactions: Vec::new(),
             thread: self.thread,
@@ -476,6 +480,7 @@ mod tests {
             rev,
             edited_at_ms: None,
             deleted: false,
+            moderated: false,
             mentions: Vec::new(),
             reactions: Vec::new(),
             thread: None,

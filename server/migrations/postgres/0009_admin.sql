@@ -1,6 +1,7 @@
 -- Administration: the administrator flag (besides the people `--admin` names), bans, and the
--- audit log of every administrative action.
+-- audit log of every administrative action, and messages removed by a moderator.
 ALTER TABLE users ADD COLUMN admin BOOLEAN NOT NULL DEFAULT FALSE;
+ALTER TABLE messages ADD COLUMN moderated BOOLEAN NOT NULL DEFAULT FALSE;
 ALTER TABLE users ADD COLUMN banned_at BIGINT;
 
 CREATE TABLE audit_log (

@@ -16,13 +16,16 @@ use std::sync::Arc;
 use app::ChatError;
 use app::events::admin::{AdminAction, AuditPage, AuditRequest, BanPayload};
 use app::limits::{AUDIT_PAGE, MAX_REASON_CHARS};
-use app::model::UserId;
+use app::model::{ChatMessage, UserId};
 
-use super::{Identity, internal, now_ms};
+use uuid::Uuid;
+
+use super::{Audience, Chat, Identity, internal, now_ms};
 use crate::store::Store;
 
 /// Roles, bans and the audit log.
 pub struct Admin {
+    chat: Arc<Chat>,
     store: Arc<dyn Store>,
     /// Named by the configuration: administrators whatever the store says.
     named: HashSet<UserId>,
@@ -30,9 +33,9 @@ pub struct Admin {
 
 impl Admin {
     /// `named`: the people `--admin` names (display names; matched case-insensitively).
-    pub fn new(store: Arc<dyn Store>, named: &[String]) -> Self {
+    pub fn new(chat: Arc<Chat>, store: Arc<dyn Store>, named: &[String]) -> Self {
         let named = named.iter().map(|n| UserId(n.trim().to_lowercase())).collect();
-        Self { store, named }
+        Self { chat, store, named }
     }
 
     /// Whether `user` is an administrator now.
@@ -124,6 +127,19 @@ impl Admin {
         }
         self.store.set_admin(target, false).await.map_err(internal)?;
         self.audit_write(actor, AdminAction::Demote, target, "").await
+    }
+
+    /// Removes a message as a moderator; returns it and who must hear of it.
+    pub async fn remove_message(
+        &self,
+        actor: &Identity,
+        id: Uuid,
+    ) -> Result<(ChatMessage, Audience), ChatError> {
+        self.check(actor).await?;
+        let (message, audience) = self.chat.remove_message(id).await?;
+        let detail = format!("{}: message {id}", message.room);
+        self.audit_write(actor, AdminAction::RemoveMessage, &message.author.id, &detail).await?;
+        Ok((message, audience))
     }
 
     /// A page of the audit log, newest first.

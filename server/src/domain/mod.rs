@@ -769,6 +769,27 @@ impl Chat {
         self.change_message(who, id, None).await
     }
 
+    /// Removes any message, as a moderator (the caller has checked the role): deleted like its
+    /// author would, marked as a moderator's doing. Returns it and who must hear of it.
+    pub async fn remove_message(&self, id: Uuid) -> Result<(ChatMessage, Audience), ChatError> {
+        let unknown = || ChatError::UnknownMessage { id };
+        let message = self.store.message(id).await.map_err(internal)?.ok_or_else(unknown)?;
+        if message.deleted {
+            return Err(unknown());
+        }
+        let record = self.store.room(&message.room).await.map_err(internal)?.ok_or_else(unknown)?;
+        // The author is immutable, so this is the author condition the store's write checks.
+        let changed = self
+            .store
+            .change_message(id, &message.author.id, MessageChange::Remove, now_ms())
+            .await
+            .map_err(|e| match e {
+                StoreError::NotFound => unknown(),
+                e => internal(e),
+            })?;
+        Ok((changed, self.audience(&record).await?))
+    }
+
     /// Edits (`Some` new body) or deletes the caller's own message.
     async fn change_message(
         &self,

@@ -8,7 +8,10 @@
 use std::sync::Arc;
 
 use app::ChatError;
-use app::events::admin::{ADMIN_NAMESPACE, BanPerson, Demote, ListAudit, Promote, UnbanPerson};
+use app::events::admin::{
+    ADMIN_NAMESPACE, BanPerson, Demote, ListAudit, Promote, RemoveMessage, UnbanPerson,
+};
+use app::events::messages::MessageUpdated;
 use app::events::rooms::Empty;
 use app::events::{Ack, CHAT_NAMESPACE, ClientEvent};
 use app::model::UserId;
@@ -18,7 +21,7 @@ use socketioxide::extract::{AckSender, Extension, SocketRef, State, TryData};
 use socketioxide::handler::ConnectHandler;
 use socketioxide_core::adapter::DefinedAdapter;
 
-use super::{ConnectRefusal, RequestLimiter, user_key};
+use super::{ConnectRefusal, RequestLimiter, audience_keys, emit, user_key};
 use crate::domain::{Admin, Identity};
 
 /// Registers the `/admin` namespace (see [`super::register`] for what the result is).
@@ -51,6 +54,13 @@ async fn admit<A: Adapter>(
         admin.demote(&who, &request.user).await?;
         close_everywhere(&io, ADMIN_NAMESPACE, &request.user).await;
         Ok(Empty {})
+    });
+    on_admin::<A, RemoveMessage, _, _>(&socket, |io, admin, who, request| async move {
+        let (message, audience) = admin.remove_message(&who, request.id).await?;
+        if let Some(chat) = io.of(CHAT_NAMESPACE) {
+            emit::<A, MessageUpdated>(chat.to(audience_keys(&audience)), &message).await;
+        }
+        Ok(message)
     });
     on_admin::<A, ListAudit, _, _>(&socket, |_, admin, who, request| async move {
         admin.audit(&who, request).await

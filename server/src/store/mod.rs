@@ -103,6 +103,8 @@ pub enum MessageChange {
         /// Its mentions, resolved again.
         mentions: Vec<Mention>,
     },
+    /// Removed by a moderator: deleted, and marked as a moderator's doing.
+    Remove,
     /// Deleted: the body is cleared.
     Delete,
 }

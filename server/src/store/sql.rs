@@ -247,13 +247,14 @@ pub(super) struct MessageRow {
     last_reply_at: Option<i64>,
     /// JSON: [`Attachment`], or NULL.
     attachment: Option<String>,
+    moderated: bool,
 }
 
 /// The columns of [`MessageRow`], as a macro so queries stay one literal.
 macro_rules! message_columns {
     () => {
         "room_id, seq, id, author_id, author_name, body, sent_at, rev, edited_at, deleted, \
-         mentions, reactions, thread_of, replies, last_reply_at, attachment"
+         mentions, reactions, thread_of, replies, last_reply_at, attachment, moderated"
     };
 }
 
@@ -308,6 +309,7 @@ impl TryFrom<MessageRow> for ChatMessage {
             rev: unsigned(row.rev, "revision")?,
             edited_at_ms: row.edited_at,
             deleted: row.deleted,
+            moderated: row.moderated,
             mentions: serde_json::from_str(&row.mentions).map_err(|_| corrupt("mentions"))?,
             reactions: serde_json::from_str(&row.reactions).map_err(|_| corrupt("reactions"))?,
             thread: row.thread_of.map(|k| k.0),
@@ -465,6 +467,7 @@ where
         rev: unsigned(rev, "revision")?,
         edited_at_ms: None,
         deleted: false,
+        moderated: false,
         mentions: message.mentions.clone(),
         reactions: Vec::new(),
         thread: message.thread,
@@ -1217,14 +1220,16 @@ where
         let (rev,) = rev.ok_or(StoreError::NotFound)?;
         let (body, deleted, mentions) = match &change {
             MessageChange::Edit { body, mentions } => (body.as_str(), false, mentions.as_slice()),
-            MessageChange::Delete => ("", true, &[][..]),
+            MessageChange::Delete | MessageChange::Remove => ("", true, &[][..]),
         };
+        let moderated = matches!(change, MessageChange::Remove);
         // The author and not-deleted condition again, on the row written, in a statement that
         // sees every commit made while we waited for the lock: the guard belongs to the write,
         // so a delete that won the race leaves nothing to edit. A delete also clears the
         // reactions' summary (their rows go below).
         let changed: Option<MessageRow> = sqlx::query_as(concat!(
             "UPDATE messages SET body = $3, deleted = $4, edited_at = $5, rev = $6, mentions = $7, \
+               moderated = $8, \
                reactions = CASE WHEN $4 THEN '[]' ELSE reactions END, \
                attachment = CASE WHEN $4 THEN NULL ELSE attachment END \
              WHERE id = $1 AND author_id = $2 AND NOT deleted RETURNING ",
@@ -1237,6 +1242,7 @@ where
         .bind(at_ms)
         .bind(rev)
         .bind(to_json(&mentions).as_str())
+        .bind(moderated)
         .fetch_optional(&mut *tx)
         .await?;
         // Nothing written: the transaction rolls back with the revision it took.

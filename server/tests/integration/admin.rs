@@ -6,21 +6,30 @@ use serde_json::json;
 
 use crate::common::servers::{Postgres, Redis};
 use crate::common::stores::Store;
-use crate::common::{ChatClient, TestApp, password_of, sign_in, spawn_app_with};
+use crate::common::{self, ChatClient, TestApp, password_of, sign_in, spawn_app_with};
 use crate::on_both_stores;
 use app::ChatError;
+use app::events::admin::RemoveMessage;
 use app::events::admin::{
     ADMIN_NAMESPACE, ADMINS_ONLY, AdminAction, AuditRequest, BanPayload, BanPerson, Demote,
     ListAudit, PersonPayload, Promote, UnbanPerson,
 };
-use app::events::rooms::{Empty, ListRooms};
+use app::events::messages::{
+    DeleteRequest, HistoryRequest, LoadHistory, MessageUpdated, SearchMessages, SendMessage,
+    SyncRequest, SyncRoom,
+};
+use app::events::rooms::{
+    CreateRoom, CreateRoomPayload, Empty, InvitePayload, InviteToRoom, ListRooms,
+};
 use app::model::UserId;
+use app::search::SearchRequest;
 use app::session::SIGN_IN_REQUIRED;
 
 on_both_stores!(
     only_administrators_connect_to_admin,
     a_ban_signs_the_person_out_and_keeps_them_out_until_unbanned,
     administrators_promote_and_demote_and_everything_is_audited,
+    a_removed_message_is_gone_from_history_sync_and_search,
 );
 
 async fn admin_socket(app: &TestApp, name: &str) -> Result<ChatClient, String> {
@@ -172,4 +181,64 @@ async fn a_ban_closes_the_persons_tabs_on_every_node() {
     on_two.closed().await;
     let again = two.connect_with_cookie(Some(&cookie)).await;
     refused(again, SIGN_IN_REQUIRED);
+}
+
+/// Spam in a private room the administrator is not even in: removed, the room's members see
+/// "removed by a moderator" live, and its text is gone from history, sync and search.
+async fn a_removed_message_is_gone_from_history_sync_and_search(store: Store) {
+    let subject = store.start(|c| c.admins = vec!["Ada".into()]).await;
+    let app = &subject.app;
+    let admin = admin_socket(app, "Ada").await.expect("administrator");
+    let spammer = app.connect("Spammer").await;
+    let mut cy = app.connect("Cy").await;
+    let room = spammer
+        .request::<CreateRoom>(&CreateRoomPayload { name: "deals".into(), private: true })
+        .await
+        .expect("created")
+        .id;
+    spammer
+        .request::<InviteToRoom>(&InvitePayload { room: room.clone(), user: UserId("cy".into()) })
+        .await
+        .expect("invited");
+    let spam = spammer
+        .request::<SendMessage>(&common::say(&room, "cheap watches at scam dot example"))
+        .await
+        .expect("sent");
+    let search = || SearchRequest { text: "watches".into(), room: None, from: None };
+    let before = cy.request::<SearchMessages>(&search()).await.expect("searched");
+    assert_eq!(before.hits.iter().map(|m| m.id).collect::<Vec<_>>(), [spam.id], "found before");
+    let rev_before = cy
+        .request::<LoadHistory>(&HistoryRequest { room: room.clone(), before: None, back_to: None })
+        .await
+        .expect("history")
+        .rev;
+
+    let removed =
+        admin.request::<RemoveMessage>(&DeleteRequest { id: spam.id }).await.expect("removed");
+    assert!(removed.deleted && removed.moderated && removed.body.is_empty(), "{removed:?}");
+    let seen = cy.until::<MessageUpdated>(|m| m.id == spam.id).await;
+    assert!(seen.0.moderated && seen.0.body.is_empty());
+
+    let history = cy
+        .request::<LoadHistory>(&HistoryRequest { room: room.clone(), before: None, back_to: None })
+        .await
+        .expect("history");
+    let kept = history.messages.iter().find(|m| m.id == spam.id).expect("its place stays");
+    assert!(kept.moderated && kept.body.is_empty());
+    let synced = cy
+        .request::<SyncRoom>(&SyncRequest { room: room.clone(), after_rev: rev_before })
+        .await
+        .expect("sync");
+    assert!(synced.changes.iter().any(|m| m.id == spam.id && m.moderated && m.body.is_empty()));
+    let found = cy.request::<SearchMessages>(&search()).await.expect("searched");
+    assert!(found.hits.is_empty(), "{:?}", found.hits);
+
+    // Twice, or a message that does not exist: refused, and nothing more is audited.
+    let again = admin.request::<RemoveMessage>(&DeleteRequest { id: spam.id }).await;
+    assert!(matches!(again, Err(ChatError::UnknownMessage { .. })), "{again:?}");
+    let log = admin.request::<ListAudit>(&AuditRequest::default()).await.expect("audit log");
+    assert_eq!(log.entries.len(), 1);
+    let entry = &log.entries[0];
+    assert_eq!((entry.action, entry.target.0.as_str()), (AdminAction::RemoveMessage, "spammer"));
+    assert!(entry.detail.contains(&spam.id.to_string()), "{}", entry.detail);
 }
