@@ -22,6 +22,8 @@ const serverEnv = {
   // Parallel tests sign the same few names in many times and create many rooms.
   PARLEY_SIGN_IN_ATTEMPTS_PER_MINUTE: '1000',
   PARLEY_MAX_ROOMS_PER_PERSON: '1000',
+  // The administrator of the moderation tests (tests/moderation.spec.ts).
+  PARLEY_ADMINS: 'Moderator',
   RUST_LOG: process.env.RUST_LOG ?? 'info',
 };
 

@@ -39,6 +39,10 @@ pub struct RoomList {
     /// The caller's read state in each of those rooms.
     #[serde(default)]
     pub read: Vec<ReadState>,
+    /// Whether the caller is an administrator: the UI then offers moderation (which `/admin`
+    /// checks again for itself).
+    #[serde(default)]
+    pub admin: bool,
 }
 
 /// Where someone has read up to in a room, and what is left: ack of [`MarkRead`] and payload of

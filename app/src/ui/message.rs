@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use super::state::{Delivery, MessageLine};
 use super::{ChatState, time};
+use crate::events::admin::RemoveMessage;
 use crate::events::messages::{
     DeleteMessage, DeleteRequest, EditMessage, EditRequest, ReactPayload, ReactToMessage,
 };
@@ -76,6 +77,16 @@ pub fn MessageItem(
     };
     let stored = delivery == Delivery::Sent && !deleted;
     let can_change = own && stored;
+    // An administrator removes anyone else's message, after saying so a second time.
+    let can_remove = move || !own && stored && chat.admin.get();
+    let confirming = RwSignal::new(false);
+    let remove = move |_| {
+        chat.moderate::<RemoveMessage>(DeleteRequest { id }, move |result| {
+            if let Ok(msg) = result {
+                chat.apply_message(msg, false);
+            }
+        });
+    };
     let can_reply = stored && thread.is_none() && !in_thread;
     // The reaction picker under the message, opened from its actions.
     let picking = RwSignal::new(false);
@@ -196,6 +207,23 @@ pub fn MessageItem(
                         <button type="button" class="link" aria-label="Delete message" tabindex="-1"
                             on:click=delete>"Delete"</button>
                     })}
+                    <Show when=can_remove>
+                        <Show when=move || confirming.get() fallback=move || view! {
+                            <button type="button" class="link danger" tabindex="-1"
+                                aria-label="Remove message as a moderator"
+                                on:click=move |_| {
+                                    confirming.set(true);
+                                    // The button is gone: the keyboard goes to the safe answer.
+                                    request_animation_frame(move || focus(&format!("keep-{id}")));
+                                }>"Remove"</button>
+                        }>
+                            <span class="confirm-remove">"Remove for everyone?"</span>
+                            <button type="button" class="link danger" tabindex="-1"
+                                on:click=remove>"Remove it"</button>
+                            <button type="button" class="link" tabindex="-1" id=format!("keep-{id}")
+                                on:click=move |_| confirming.set(false)>"Keep"</button>
+                        </Show>
+                    </Show>
                 </div>
             </Show>
         </li>

@@ -390,6 +390,7 @@ fn ChatApp(
         on_cleanup(move || {
             drop(subs);
             socket.disconnect();
+            chat.disconnect_admin();
         });
     }
 

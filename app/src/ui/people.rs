@@ -4,6 +4,7 @@ use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 
 use super::ChatState;
+use crate::events::admin::{BanPayload, BanPerson};
 use crate::events::rooms::{InvitePayload, InviteToRoom, OpenDirect, OpenDirectPayload};
 use crate::model::{DisplayName, Member, RoomKind, UserRef};
 
@@ -100,11 +101,32 @@ fn Person(member: Member) -> impl IntoView {
         );
     };
     let state = if member.online { "online" } else { "offline" };
+    // Administrators ban from here: a reason (for the audit log), then Ban.
+    let banning = RwSignal::new(false);
+    let reason = RwSignal::new(String::new());
+    let ban = {
+        let (user, name) = (member.user.id.clone(), name.clone());
+        move |ev: SubmitEvent| {
+            ev.prevent_default();
+            let payload = BanPayload { user: user.clone(), reason: reason.get_untracked() };
+            let name = name.clone();
+            chat.moderate::<BanPerson>(payload, move |result| {
+                if result.is_ok() {
+                    banning.set(false);
+                    chat.info.set(Some(format!("{name} was banned and signed out everywhere")));
+                }
+            });
+        }
+    };
+    let ban_id = format!("ban-{}", member.user.id);
+    let ban_label = format!("Ban {name}");
+    let ban_question = format!("Ban {name}? Reason (optional)");
+    let can_ban = move || !me && chat.admin.get();
     view! {
-        <li class="person" class:online=member.online>
+        <li class="person" class:online=member.online class:banning=move || banning.get()>
             <span class="dot" aria-hidden="true"></span>
             {if me {
-                view! { <span class="name">{name} " (you)"</span> }.into_any()
+                view! { <span class="name">{name.clone()} " (you)"</span> }.into_any()
             } else {
                 view! {
                     <button type="button" class="link name" title="Send a direct message"
@@ -112,6 +134,20 @@ fn Person(member: Member) -> impl IntoView {
                 }.into_any()
             }}
             <span class="visually-hidden">{format!(", {state}")}</span>
+            <Show when=move || can_ban() && !banning.get()>
+                <button type="button" class="ghost small ban" aria-label=ban_label.clone()
+                    on:click=move |_| banning.set(true)>"Ban"</button>
+            </Show>
+            <Show when=move || banning.get()>
+                <form class="ban-form" on:submit=ban.clone()>
+                    <label for=ban_id.clone()>{ban_question.clone()}</label>
+                    <input id=ban_id.clone() bind:value=reason maxlength="500" autofocus />
+                    <div class="inline">
+                        <button type="submit" class="small danger-solid">"Ban"</button>
+                        <button type="button" class="ghost small" on:click=move |_| banning.set(false)>"Cancel"</button>
+                    </div>
+                </form>
+            </Show>
         </li>
     }
 }

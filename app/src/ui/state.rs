@@ -101,6 +101,10 @@ pub struct ChatState {
     pub uploads: RwSignal<Vec<super::upload::Upload>>,
     /// Whether the connection is up (uploads wait for it instead of retrying into the void).
     pub connected: RwSignal<bool>,
+    /// Whether the person is an administrator (from the room list): moderation is offered.
+    pub admin: RwSignal<bool>,
+    /// The `/admin` connection, opened once the room list says the person is an administrator.
+    admin_socket: StoredValue<Option<Socket>>,
 }
 
 impl ChatState {
@@ -135,6 +139,8 @@ impl ChatState {
             target: RwSignal::new(None),
             uploads: RwSignal::new(Vec::new()),
             connected: RwSignal::new(false),
+            admin: RwSignal::new(false),
+            admin_socket: StoredValue::new(None),
         }
     }
 
@@ -175,6 +181,35 @@ impl ChatState {
                 }
                 result => done(result),
             }
+        });
+    }
+
+    /// Closes the `/admin` connection (signed out).
+    pub fn disconnect_admin(&self) {
+        if let Some(socket) = self.admin_socket.get_value() {
+            socket.disconnect();
+        }
+        self.admin_socket.set_value(None);
+    }
+
+    /// Sends an administrative request over `/admin` and hands its outcome to `done`; a
+    /// failure also shows in the error banner.
+    pub fn moderate<E: ClientEvent>(
+        self,
+        payload: E::Payload,
+        done: impl FnOnce(Result<E::Ok, RequestError>) + 'static,
+    ) {
+        let Some(socket) = self.admin_socket.get_value() else {
+            done(Err(RequestError::Unavailable));
+            return;
+        };
+        let ack = socket.request::<E>(&payload);
+        spawn_local(async move {
+            let result = ack.await;
+            if let Err(e) = &result {
+                self.error.set(Some(e.to_string()));
+            }
+            done(result);
         });
     }
 
@@ -220,6 +255,14 @@ impl ChatState {
     /// Applies the `room:list` ack (on every (re)connect).
     pub fn apply_room_list(&self, list: RoomList) {
         self.me.set(Some(list.me));
+        self.admin.set(list.admin);
+        if list.admin && self.admin_socket.with_value(Option::is_none) {
+            let options = crate::socket::ConnectOptions {
+                namespace: crate::events::admin::ADMIN_NAMESPACE,
+                transports: crate::socket::Transports::Default,
+            };
+            self.admin_socket.set_value(Socket::connect(&options).ok());
+        }
         self.rooms.set(list.rooms);
         self.joined.set(list.joined.into_iter().collect());
         self.unread.set(

@@ -307,7 +307,7 @@ impl Chat {
             .into_iter()
             .map(read_state)
             .collect();
-        Ok(RoomList { me: who.user.clone(), rooms, joined, read })
+        Ok(RoomList { me: who.user.clone(), rooms, joined, read, admin: false })
     }
 
     /// Records that the caller has seen `room` up to `seq`; returns their read state there and

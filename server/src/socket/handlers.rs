@@ -129,7 +129,9 @@ async fn delete_message<A: Adapter>(
 }
 
 async fn list_rooms<A: Adapter>(caller: Caller<A>, _: Empty) -> Ack<ListRooms> {
-    caller.chat.list_rooms(&caller.identity).await
+    let mut list = caller.chat.list_rooms(&caller.identity).await?;
+    list.admin = caller.admin.is_admin(&caller.identity.user.id).await?;
+    Ok(list)
 }
 
 /// Where news about a room goes (other tabs than the caller's): everyone for a public room, only

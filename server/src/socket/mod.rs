@@ -311,6 +311,8 @@ pub struct Caller<A: Adapter> {
     pub chat: Arc<Chat>,
     /// Uploads.
     pub files: Arc<crate::domain::files::Files>,
+    /// Roles (the room list says whether the caller is an administrator).
+    pub admin: Arc<crate::domain::Admin>,
 }
 
 /// Registers the `file:chunk` handler: two arguments, the [`ChunkHeader`] and the bytes (a
@@ -358,6 +360,7 @@ where
               io: SocketIo<A>,
               State(chat): State<Arc<Chat>>,
               State(files): State<Arc<crate::domain::files::Files>>,
+              State(admin): State<Arc<crate::domain::Admin>>,
               State(limiter): State<RequestLimiter>,
               Extension(identity): Extension<Identity>,
               TryData(payload): TryData<E::Payload>,
@@ -367,7 +370,7 @@ where
                 let result = match (limiter.check(&identity.user.id), payload) {
                     (Err(refused), _) => Err(refused),
                     (Ok(()), Ok(payload)) => {
-                        handler(Caller { socket, io, identity, chat, files }, payload).await
+                        handler(Caller { socket, io, identity, chat, files, admin }, payload).await
                     }
                     (Ok(()), Err(e)) => Err(ChatError::InvalidPayload { reason: e.to_string() }),
                 };

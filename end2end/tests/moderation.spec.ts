@@ -1,0 +1,58 @@
+import { test, expect } from '@playwright/test';
+import AxeBuilder from '@axe-core/playwright';
+import { person, tag } from './support/chat-page';
+
+// An administrator keeps a room clean while the spammer and a third person watch: the spam is
+// removed for everyone ("Removed by a moderator"), and its author, banned, is signed out on the
+// spot and cannot sign back in.
+test('an administrator removes a spam message and bans its author', async ({ browser }) => {
+  const t = tag();
+  const room = `general-${t}`;
+  // The server's --admin (PARLEY_ADMINS in playwright.config.ts) names "Moderator".
+  const mod = await person(browser, 'Moderator');
+  const spammer = await person(browser, `Spammer-${t}`);
+  const cy = await person(browser, `Cy-${t}`);
+  await cy.createRoom(room);
+  await spammer.joinRoom(room);
+  await mod.joinRoom(room);
+
+  const spam = `cheap watches at scam dot example ${t}`;
+  await spammer.send(spam);
+  await expect(mod.message(spam)).toBeVisible();
+  // Only an administrator is offered Remove on someone else's message.
+  await cy.message(spam).hover();
+  await expect(cy.message(spam).getByRole('button', { name: 'Remove message as a moderator' })).toHaveCount(0);
+
+  const line = mod.message(spam);
+  await line.hover();
+  await line.getByRole('button', { name: 'Remove message as a moderator' }).click();
+  await expect(line.getByText('Remove for everyone?')).toBeVisible();
+  await line.getByRole('button', { name: 'Remove it' }).click();
+  for (const p of [mod, cy, spammer]) {
+    await expect(p.messages.getByText('Removed by a moderator')).toBeVisible();
+    await expect(p.messages.getByText(spam)).toHaveCount(0);
+  }
+
+  // Ban from the people list, with a reason.
+  const row = mod.page.getByRole('list', { name: 'Members' }).getByRole('listitem').filter({ hasText: `Spammer-${t}` });
+  await row.hover();
+  await row.getByRole('button', { name: `Ban Spammer-${t}` }).click();
+  await row.getByLabel(`Ban Spammer-${t}? Reason (optional)`).fill('links to a scam');
+  const axe = await new AxeBuilder({ page: mod.page }).include('.people')
+    .withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
+  expect(axe.violations.flatMap((v) => v.nodes.map((n) => `${v.id}: ${n.target.join(' ')}`))).toEqual([]);
+  await row.getByRole('button', { name: 'Ban', exact: true }).click();
+  await expect(mod.page.getByRole('status').filter({ hasText: `Spammer-${t} was banned` })).toBeVisible();
+
+  // The spammer's tab is signed out at once, and signing in again is refused.
+  await expect(spammer.page.getByRole('status').filter({ hasText: 'Your session has ended' })).toBeVisible();
+  await spammer.signIn(`Spammer-${t}`);
+  await expect(spammer.page.getByRole('alert').filter({ hasText: 'this account is banned' })).toBeVisible();
+
+  // Cy chats on, and a regular member is offered no moderation.
+  await cy.send(`back to work ${t}`);
+  await expect(mod.message(`back to work ${t}`)).toBeVisible();
+  const cyRow = cy.page.getByRole('list', { name: 'Members' }).getByRole('listitem').filter({ hasText: 'Moderator' });
+  await cyRow.hover();
+  await expect(cyRow.getByRole('button', { name: /^Ban / })).toHaveCount(0);
+});
