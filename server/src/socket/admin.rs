@@ -7,21 +7,20 @@
 
 use std::sync::Arc;
 
-use app::ChatError;
+use app::events::CHAT_NAMESPACE;
 use app::events::admin::{
     ADMIN_NAMESPACE, BanPerson, Demote, ListAudit, Promote, RemoveMessage, UnbanPerson,
 };
 use app::events::messages::MessageUpdated;
 use app::events::rooms::Empty;
-use app::events::{Ack, CHAT_NAMESPACE, ClientEvent};
 use app::model::UserId;
 use socketioxide::SocketIo;
 use socketioxide::adapter::Adapter;
-use socketioxide::extract::{AckSender, Extension, SocketRef, State, TryData};
+use socketioxide::extract::{Extension, SocketRef, State};
 use socketioxide::handler::ConnectHandler;
 use socketioxide_core::adapter::DefinedAdapter;
 
-use super::{ConnectRefusal, RequestLimiter, audience_keys, emit, user_key};
+use super::{ConnectRefusal, audience_keys, emit, on_request, user_key};
 use crate::domain::{Admin, Identity};
 
 /// Registers the `/admin` namespace (see [`super::register`] for what the result is).
@@ -39,31 +38,34 @@ async fn admit<A: Adapter>(
         return Err(ConnectRefusal::AdminsOnly);
     }
     socket.join(user_key(&identity.user.id));
-    on_admin::<A, BanPerson, _, _>(&socket, |io, admin, who, request| async move {
-        admin.ban(&who, &request).await?;
-        close_everywhere(&io, CHAT_NAMESPACE, &request.user).await;
+    // The same registration as `/chat`'s requests: rate-limited, malformed payloads answered
+    // `invalid_payload`, every outcome acked.
+    on_request::<A, BanPerson, _, _>(&socket, |caller, request| async move {
+        caller.admin.ban(&caller.identity, &request).await?;
+        tracing::info!(by = %caller.identity.user.id, user = %request.user, "banned");
+        close_everywhere(&caller.io, CHAT_NAMESPACE, &request.user).await;
         Ok(Empty {})
     });
-    on_admin::<A, UnbanPerson, _, _>(&socket, |_, admin, who, request| async move {
-        admin.unban(&who, &request.user).await.map(|()| Empty {})
+    on_request::<A, UnbanPerson, _, _>(&socket, |caller, request| async move {
+        caller.admin.unban(&caller.identity, &request.user).await.map(|()| Empty {})
     });
-    on_admin::<A, Promote, _, _>(&socket, |_, admin, who, request| async move {
-        admin.promote(&who, &request.user).await.map(|()| Empty {})
+    on_request::<A, Promote, _, _>(&socket, |caller, request| async move {
+        caller.admin.promote(&caller.identity, &request.user).await.map(|()| Empty {})
     });
-    on_admin::<A, Demote, _, _>(&socket, |io, admin, who, request| async move {
-        admin.demote(&who, &request.user).await?;
-        close_everywhere(&io, ADMIN_NAMESPACE, &request.user).await;
+    on_request::<A, Demote, _, _>(&socket, |caller, request| async move {
+        caller.admin.demote(&caller.identity, &request.user).await?;
+        close_everywhere(&caller.io, ADMIN_NAMESPACE, &request.user).await;
         Ok(Empty {})
     });
-    on_admin::<A, RemoveMessage, _, _>(&socket, |io, admin, who, request| async move {
-        let (message, audience) = admin.remove_message(&who, request.id).await?;
-        if let Some(chat) = io.of(CHAT_NAMESPACE) {
+    on_request::<A, RemoveMessage, _, _>(&socket, |caller, request| async move {
+        let (message, audience) = caller.admin.remove_message(&caller.identity, request.id).await?;
+        if let Some(chat) = caller.io.of(CHAT_NAMESPACE) {
             emit::<A, MessageUpdated>(chat.to(audience_keys(&audience)), &message).await;
         }
         Ok(message)
     });
-    on_admin::<A, ListAudit, _, _>(&socket, |_, admin, who, request| async move {
-        admin.audit(&who, request).await
+    on_request::<A, ListAudit, _, _>(&socket, |caller, request| async move {
+        caller.admin.audit(&caller.identity, request).await
     });
     Ok(())
 }
@@ -80,42 +82,4 @@ async fn close_everywhere<A: Adapter>(io: &SocketIo<A>, namespace: &str, user: &
     if let Err(e) = ns.within(user_key(user)).disconnect().await {
         tracing::warn!(error = %e, %namespace, "could not close a person's sockets on every node");
     }
-}
-
-/// Registers the handler of one administrative request: rate-limited like every request, the
-/// payload decoded or refused with [`ChatError::InvalidPayload`], the outcome acked.
-fn on_admin<A, E, F, Fut>(socket: &SocketRef<A>, handler: F)
-where
-    A: Adapter,
-    E: ClientEvent,
-    F: Fn(SocketIo<A>, Arc<Admin>, Identity, E::Payload) -> Fut + Clone + Send + Sync + 'static,
-    Fut: Future<Output = Ack<E>> + Send + 'static,
-{
-    socket.on(
-        E::NAME,
-        move |io: SocketIo<A>,
-              State(admin): State<Arc<Admin>>,
-              State(limiter): State<RequestLimiter>,
-              Extension(identity): Extension<Identity>,
-              TryData(payload): TryData<E::Payload>,
-              ack: AckSender<A>| {
-            let handler = handler.clone();
-            async move {
-                let result = match (limiter.check(&identity.user.id), payload) {
-                    (Err(refused), _) => Err(refused),
-                    (Ok(()), Ok(payload)) => handler(io, admin, identity.clone(), payload).await,
-                    (Ok(()), Err(e)) => Err(ChatError::InvalidPayload { reason: e.to_string() }),
-                };
-                match &result {
-                    Ok(_) => {
-                        tracing::info!(event = E::NAME, by = %identity.user.id, "administration")
-                    }
-                    Err(e) => tracing::debug!(event = E::NAME, error = %e, "request refused"),
-                }
-                if let Err(e) = ack.send(&result) {
-                    tracing::debug!(event = E::NAME, error = %e, "could not send ack");
-                }
-            }
-        },
-    );
 }

@@ -4,9 +4,8 @@
 
 use serde_json::json;
 
-use crate::common::servers::{Postgres, Redis};
 use crate::common::stores::Store;
-use crate::common::{self, ChatClient, TestApp, password_of, sign_in, spawn_app_with};
+use crate::common::{self, ChatClient, TestApp, password_of, sign_in};
 use crate::on_both_stores;
 use app::ChatError;
 use app::events::admin::RemoveMessage;
@@ -158,20 +157,10 @@ async fn administrators_promote_and_demote_and_everything_is_audited(store: Stor
 /// other node refuses their session from then on.
 #[tokio::test]
 async fn a_ban_closes_the_persons_tabs_on_every_node() {
-    let (redis, postgres) = tokio::task::spawn_blocking(|| (Redis::start(), Postgres::start()))
-        .await
-        .expect("start redis and postgres");
-    let database = postgres.fresh_database().await;
-    let node = || {
-        let (redis_url, database) = (redis.url(), database.clone());
-        spawn_app_with(move |c| {
-            c.redis_url = Some(redis_url);
-            c.database_url = Some(database);
-            c.admins = vec!["Ada".into()];
-        })
-    };
-    let (one, two) = (node().await, node().await);
-    let admin = admin_socket(&one, "Ada").await.expect("administrator on node one");
+    let cluster = crate::cluster::cluster_with(|c| c.admins = vec!["Ada".into()]).await;
+    let [one, two] = &cluster.nodes;
+
+    let admin = admin_socket(one, "Ada").await.expect("administrator on node one");
     let cookie = one.session("Spammer").await;
     let mut on_one = one.connect_with_cookie(Some(&cookie)).await.expect("node one");
     let mut on_two = two.connect_with_cookie(Some(&cookie)).await.expect("node two");

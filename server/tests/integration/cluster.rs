@@ -32,13 +32,20 @@ fn room(id: &str) -> RoomRef {
 }
 
 /// Redis, Postgres and two nodes using both.
-struct Cluster {
-    nodes: [TestApp; 2],
+pub struct Cluster {
+    pub nodes: [TestApp; 2],
     _redis: Redis,
     _postgres: Postgres,
 }
 
 async fn cluster() -> Cluster {
+    cluster_with(|_| {}).await
+}
+
+/// A [`Cluster`] whose nodes are also configured by `configure`.
+pub async fn cluster_with(
+    configure: impl Fn(&mut server::Config) + Copy + Send + 'static,
+) -> Cluster {
     let (redis, postgres) = tokio::task::spawn_blocking(|| (Redis::start(), Postgres::start()))
         .await
         .expect("start redis and postgres");
@@ -48,6 +55,7 @@ async fn cluster() -> Cluster {
         spawn_app_with(move |c| {
             c.redis_url = Some(redis_url);
             c.database_url = Some(database);
+            configure(c);
         })
     };
     let first = node().await;
