@@ -160,6 +160,9 @@ pub struct Member {
     pub user: UserRef,
     /// Connected in at least one tab.
     pub online: bool,
+    /// A bot's account (a script an administrator created), shown as such.
+    #[serde(default)]
+    pub bot: bool,
 }
 
 impl fmt::Display for RoomId {

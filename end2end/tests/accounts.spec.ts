@@ -1,4 +1,4 @@
-import { test, expect } from '@playwright/test';
+import { test, expect } from './support/test';
 import { ChatPage, passwordOf, person, tag, unique } from './support/chat-page';
 
 test('create an account, sign out, and sign back in', async ({ browser }) => {

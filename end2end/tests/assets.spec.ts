@@ -1,4 +1,4 @@
-import { test, expect } from '@playwright/test';
+import { test, expect } from './support/test';
 
 // The WASM bundle is most of a first load. The build compresses it once at Brotli's best
 // quality (`cargo leptos build --release --precompress`); the server sends that file instead

@@ -1,4 +1,4 @@
-import { test, expect } from '@playwright/test';
+import { test, expect } from './support/test';
 import { clusterPorts } from '../playwright.config';
 import { person, tag, unique } from './support/chat-page';
 

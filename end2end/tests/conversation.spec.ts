@@ -1,4 +1,5 @@
-import { test, expect, type Browser, type BrowserContextOptions } from '@playwright/test';
+import { type Browser, type BrowserContextOptions } from '@playwright/test';
+import { test, expect } from './support/test';
 import { Bot } from './support/bot';
 import { ChatPage, tag, unique } from './support/chat-page';
 

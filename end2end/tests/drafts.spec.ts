@@ -1,4 +1,4 @@
-import { test, expect } from '@playwright/test';
+import { test, expect } from './support/test';
 import { ChatPage, person, tag, unique } from './support/chat-page';
 
 test('each room keeps its draft across room switches and a reload', async ({ browser }) => {

@@ -1,4 +1,4 @@
-import { test, expect } from '@playwright/test';
+import { test, expect } from './support/test';
 import { ChatPage, person, tag } from './support/chat-page';
 
 test('the password rule shows beside the field before the first try', async ({ page }) => {

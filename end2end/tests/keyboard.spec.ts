@@ -1,4 +1,4 @@
-import { test, expect } from '@playwright/test';
+import { test, expect } from './support/test';
 import { ChatPage, person, tag, unique } from './support/chat-page';
 
 test('a skip link, one tab stop per message, and the actions along it by arrow keys', async ({ browser }) => {

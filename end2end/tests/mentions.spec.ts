@@ -1,4 +1,4 @@
-import { test, expect } from '@playwright/test';
+import { test, expect } from './support/test';
 import { person, tag, unique } from './support/chat-page';
 
 test('@ offers the room\'s members, and a mention highlights and badges for the person mentioned only', async ({ browser }) => {

@@ -1,4 +1,4 @@
-import { test, expect } from '@playwright/test';
+import { test, expect } from './support/test';
 import { ChatPage, person, unique } from './support/chat-page';
 
 for (const mode of ['default', 'polling'] as const) {

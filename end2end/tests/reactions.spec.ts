@@ -1,4 +1,4 @@
-import { test, expect } from '@playwright/test';
+import { test, expect } from './support/test';
 import { person, tag, unique } from './support/chat-page';
 
 test('reactions from two people count, show who, toggle off, and last across a reload', async ({ browser }) => {

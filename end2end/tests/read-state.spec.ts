@@ -1,4 +1,4 @@
-import { test, expect } from '@playwright/test';
+import { test, expect } from './support/test';
 import { ChatPage, person, tag, unique } from './support/chat-page';
 
 test('unread counts last across a reload, agree between tabs, and open at a "New messages" divider', async ({ browser }) => {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { test, expect } from '@playwright/test';
+import { test, expect } from './support/test';
 import { Bot } from './support/bot';
 import { person, tag } from './support/chat-page';
 

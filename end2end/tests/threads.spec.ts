@@ -1,4 +1,4 @@
-import { test, expect } from '@playwright/test';
+import { test, expect } from './support/test';
 import { person, tag, unique, type ChatPage } from './support/chat-page';
 
 const thread = (p: ChatPage) => p.page.getByRole('complementary', { name: 'Thread' });

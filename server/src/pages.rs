@@ -46,7 +46,8 @@ impl Backend for PageBackend {
             };
             let Some(user) = me else { return Welcome { me: None, initial: None, guests } };
             // A failure here only costs the head start: the socket fetches the same data.
-            let initial = self.chat.initial(&Identity { user: user.clone() }, room).await.ok();
+            let initial =
+                self.chat.initial(&Identity { user: user.clone(), bot: false }, room).await.ok();
             Welcome { me: Some(user), initial, guests }
         })
     }

@@ -70,6 +70,50 @@ client_event!(
     RemoveMessage, "admin:remove_message", crate::events::messages::DeleteRequest => crate::model::ChatMessage
 );
 
+/// Payload of [`CreateBot`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewBot {
+    /// The bot's display name (the same rules and the same name space as people's: a bot cannot
+    /// take a person's name, nor a person a bot's).
+    pub name: String,
+}
+
+/// Ack of [`CreateBot`] and [`IssueBotToken`]: the token, shown this once. The server keeps only
+/// its SHA-256.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BotToken {
+    /// The bot.
+    pub bot: UserRef,
+    /// What the bot connects with: `io("/chat", { auth: { token } })`.
+    pub token: String,
+}
+
+impl std::fmt::Debug for BotToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BotToken").field("bot", &self.bot).finish_non_exhaustive()
+    }
+}
+
+client_event!(
+    /// `admin:create_bot`: an account for a script, marked as a bot wherever it appears, that
+    /// has no password and connects to `/chat` only with the token in the ack. It reads and
+    /// posts under the same rules, limits and rooms as a person.
+    CreateBot, "admin:create_bot", NewBot => BotToken
+);
+
+client_event!(
+    /// `admin:bot_token`: one more token for a bot (its other tokens stay valid: hand the new
+    /// one over, then revoke the old ones with [`RevokeBotTokens`] and issue again).
+    IssueBotToken, "admin:bot_token", PersonPayload => BotToken
+);
+
+client_event!(
+    /// `admin:revoke_bot_tokens`: every token of the bot ends and its open sockets close, on
+    /// every node.
+    RevokeBotTokens, "admin:revoke_bot_tokens", PersonPayload => Empty
+);
+
 /// What an administrator did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -84,6 +128,12 @@ pub enum AdminAction {
     Demote,
     /// [`RemoveMessage`].
     RemoveMessage,
+    /// [`CreateBot`].
+    CreateBot,
+    /// [`IssueBotToken`].
+    IssueBotToken,
+    /// [`RevokeBotTokens`].
+    RevokeBotTokens,
 }
 
 impl AdminAction {
@@ -95,14 +145,26 @@ impl AdminAction {
             Self::Promote => "promote",
             Self::Demote => "demote",
             Self::RemoveMessage => "remove_message",
+            Self::CreateBot => "create_bot",
+            Self::IssueBotToken => "bot_token",
+            Self::RevokeBotTokens => "revoke_bot_tokens",
         }
     }
 
     /// The action named `name`, if it is one.
     pub fn parse(name: &str) -> Option<Self> {
-        [Self::Ban, Self::Unban, Self::Promote, Self::Demote, Self::RemoveMessage]
-            .into_iter()
-            .find(|a| a.as_str() == name)
+        [
+            Self::Ban,
+            Self::Unban,
+            Self::Promote,
+            Self::Demote,
+            Self::RemoveMessage,
+            Self::CreateBot,
+            Self::IssueBotToken,
+            Self::RevokeBotTokens,
+        ]
+        .into_iter()
+        .find(|a| a.as_str() == name)
     }
 }
 

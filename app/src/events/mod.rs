@@ -52,6 +52,23 @@ use crate::error::ChatError;
 /// The Socket.IO namespace the chat lives on.
 pub const CHAT_NAMESPACE: &str = "/chat";
 
+/// The handshake `auth` of a connection to [`CHAT_NAMESPACE`]. A browser sends none: its
+/// session cookie signs it in. A bot sends the token an administrator was given for it
+/// ([`admin::CreateBot`]): `io("/chat", { auth: { token } })`. A token, when present, is the only
+/// credential looked at (a wrong one is refused even beside a valid cookie).
+#[derive(Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct ConnectAuth {
+    /// A bot's token.
+    #[serde(default)]
+    pub token: Option<String>,
+}
+
+impl std::fmt::Debug for ConnectAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectAuth").field("token", &self.token.as_ref().map(|_| "..")).finish()
+    }
+}
+
 /// An event a client sends and the server answers with an ack.
 pub trait ClientEvent {
     /// The event name on the wire, e.g. `"message:send"`.

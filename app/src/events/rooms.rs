@@ -132,6 +132,9 @@ pub struct MemberChange {
     pub user: UserRef,
     /// The room's member count afterwards.
     pub members: u32,
+    /// Whether `user` is a bot.
+    #[serde(default)]
+    pub bot: bool,
 }
 
 client_event!(

@@ -130,6 +130,11 @@ pub fn MessageItem(
     let shown = StoredValue::new((body, mentions));
     let has_file = attachment.is_some();
     let author_name = author.name.to_string();
+    // A bot is marked wherever it speaks; it is a member of the room it posts in.
+    let by_bot = {
+        let author = author.id.clone();
+        move || chat.members.with(|ms| ms.iter().any(|m| m.bot && m.user.id == author))
+    };
     let avatar = (!compact).then(|| avatar(&author.id, &author_name));
     view! {
         <li class="message" class:own=own class:pending=pending class:deleted=deleted
@@ -141,6 +146,9 @@ pub fn MessageItem(
             <div class="content">
             <div class="meta">
                 <span class="author" class:visually-hidden=compact>{author_name}</span>
+                <Show when=move || !compact && by_bot()>
+                    <span class="bot-badge">"bot"</span>
+                </Show>
                 {(!compact).then(time)}
                 <Show when=move || edited && !deleted>
                     <span class="edited">"(edited)"</span>

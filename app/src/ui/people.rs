@@ -133,6 +133,7 @@ fn Person(member: Member) -> impl IntoView {
                         aria-label=format!("Message {name}") on:click=open_dm>{name.clone()}</button>
                 }.into_any()
             }}
+            {member.bot.then(|| view! { <span class="bot-badge">"bot"</span> })}
             <span class="visually-hidden">{format!(", {state}")}</span>
             <Show when=move || can_ban() && !banning.get()>
                 <button type="button" class="ghost small ban" aria-label=ban_label.clone()

@@ -449,7 +449,11 @@ impl ChatState {
         if change.room == self.current.get_untracked() {
             self.members.update(|members| {
                 if !members.iter().any(|m| m.user.id == change.user.id) {
-                    members.push(Member { user: change.user.clone(), online: true });
+                    members.push(Member {
+                        user: change.user.clone(),
+                        online: true,
+                        bot: change.bot,
+                    });
                 }
             });
         }

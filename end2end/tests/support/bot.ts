@@ -13,6 +13,9 @@ async function session(baseURL: string, name: string): Promise<string> {
   throw new Error(`could not sign ${name} in`);
 }
 
+/** Bots connected and not yet closed; `test` (support/test.ts) closes them when a test ends. */
+export const openBots = new Set<Bot>();
+
 /** A scripted participant speaking Socket.IO directly, for filling rooms quickly. */
 export class Bot {
   private constructor(readonly socket: Socket) {}
@@ -20,12 +23,34 @@ export class Bot {
   static async connect(baseURL: string, name: string): Promise<Bot> {
     const cookie = await session(baseURL, name);
     // Node's client sends the session cookie as a header, as a browser would.
-    const socket = io(`${baseURL}/chat`, { transports: ['websocket'], extraHeaders: { cookie } });
+    return Bot.open(io(`${baseURL}/chat`, { transports: ['websocket'], extraHeaders: { cookie } }));
+  }
+
+  /** Connects as a bot account, with the token an administrator was given for it. */
+  static async withToken(baseURL: string, token: string): Promise<Bot> {
+    return Bot.open(io(`${baseURL}/chat`, { transports: ['websocket'], auth: { token } }));
+  }
+
+  /** Creates the bot `name` as the administrator `admin` (`admin:create_bot` on `/admin`);
+   *  returns its token. */
+  static async create(baseURL: string, admin: string, name: string): Promise<string> {
+    const cookie = await session(baseURL, admin);
+    const moderator = await Bot.open(io(`${baseURL}/admin`, { transports: ['websocket'], extraHeaders: { cookie } }));
+    try {
+      return (await moderator.request<{ token: string }>('admin:create_bot', { name })).token;
+    } finally {
+      moderator.close();
+    }
+  }
+
+  private static async open(socket: Socket): Promise<Bot> {
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', () => resolve());
       socket.once('connect_error', reject);
     });
-    return new Bot(socket);
+    const bot = new Bot(socket);
+    openBots.add(bot);
+    return bot;
   }
 
   async request<T>(event: string, payload: unknown): Promise<T> {
@@ -52,6 +77,7 @@ export class Bot {
   }
 
   close(): void {
+    openBots.delete(this);
     this.socket.close();
   }
 }

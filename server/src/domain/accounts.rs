@@ -32,6 +32,9 @@ use super::guard::{AuthLimits, HashGate};
 use super::{internal, now_ms};
 use crate::store::{Store, StoreError};
 
+/// What every bot token starts with.
+pub const BOT_TOKEN_PREFIX: &str = "parley_bot_";
+
 /// A session token as the browser holds it (never stored).
 #[derive(Clone, PartialEq, Eq)]
 pub struct SessionToken(String);
@@ -52,7 +55,13 @@ impl SessionToken {
         Ok(Self(URL_SAFE_NO_PAD.encode(bytes)))
     }
 
-    /// A token as received from a cookie.
+    /// A bot's token: a session token behind a prefix that says what it is, so that a token
+    /// pasted into a log or a repository is recognisable (and findable by secret scanners).
+    pub(crate) fn generate_bot() -> Result<Self, ChatError> {
+        Ok(Self(format!("{BOT_TOKEN_PREFIX}{}", Self::generate()?.0)))
+    }
+
+    /// A token as received from a cookie (or a bot's handshake).
     pub fn from_cookie(value: &str) -> Self {
         Self(value.to_owned())
     }
@@ -320,6 +329,11 @@ impl Accounts {
     /// The person a session token belongs to, if it is valid and not expired.
     pub async fn session(&self, token: &SessionToken) -> Result<Option<UserRef>, ChatError> {
         self.store.session_user(&token.digest().0, now_ms()).await.map_err(internal)
+    }
+
+    /// Whether `user` is a bot's account.
+    pub async fn is_bot(&self, user: &UserId) -> Result<bool, ChatError> {
+        self.store.is_bot(user).await.map_err(internal)
     }
 
     /// Which of these sessions are still valid (not signed out, not expired).

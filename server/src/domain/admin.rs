@@ -6,6 +6,11 @@
 //! transaction, and writes the audit log. Closing sockets is the caller's (the socket layer's)
 //! part: this module knows nothing of them.
 //!
+//! A bot is an account without a password whose sessions are its tokens: a token is made,
+//! stored (as its SHA-256) and checked exactly as a browser session is, except that it does not
+//! expire. Revoking deletes those sessions, so the checks that end a signed-out browser's
+//! sockets end a revoked bot's.
+//!
 //! A ban ends every session of the person in the same transaction that marks them banned, and
 //! a session is only created for someone not banned (one conditional insert), so a sign-in
 //! racing the ban either lands before it and is ended with the others, or is refused.
@@ -14,14 +19,15 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use app::ChatError;
-use app::events::admin::{AdminAction, AuditPage, AuditRequest, BanPayload};
+use app::events::admin::{AdminAction, AuditPage, AuditRequest, BanPayload, BotToken};
 use app::limits::{AUDIT_PAGE, MAX_REASON_CHARS};
-use app::model::{ChatMessage, UserId};
+use app::model::{ChatMessage, DisplayName, UserId, UserRef};
 
 use uuid::Uuid;
 
+use super::accounts::SessionToken;
 use super::{Audience, Chat, Identity, internal, now_ms};
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 
 /// Roles, bans and the audit log.
 pub struct Admin {
@@ -110,6 +116,12 @@ impl Admin {
     pub async fn promote(&self, actor: &Identity, target: &UserId) -> Result<(), ChatError> {
         self.check(actor).await?;
         self.known(target).await?;
+        if self.store.is_bot(target).await.map_err(internal)? {
+            return Err(ChatError::CannotModerate {
+                user: target.to_string(),
+                reason: "a bot cannot be an administrator".into(),
+            });
+        }
         self.store.set_admin(target, true).await.map_err(internal)?;
         self.audit_write(actor, AdminAction::Promote, target, "").await
     }
@@ -140,6 +152,73 @@ impl Admin {
         let detail = format!("{}: message {id}", message.room);
         self.audit_write(actor, AdminAction::RemoveMessage, &message.author.id, &detail).await?;
         Ok((message, audience))
+    }
+
+    /// Creates a bot named `name` and its first token.
+    pub async fn create_bot(&self, actor: &Identity, name: &str) -> Result<BotToken, ChatError> {
+        self.check(actor).await?;
+        let bot = UserRef::named(DisplayName::parse(name)?);
+        self.store.create_bot(&bot, now_ms()).await.map_err(|e| match e {
+            StoreError::Conflict => ChatError::NameTaken { name: bot.name.to_string() },
+            e => internal(e),
+        })?;
+        let token = self.open_token(&bot).await?;
+        self.audit_write(actor, AdminAction::CreateBot, &bot.id, "").await?;
+        Ok(BotToken { bot, token: token.as_str().to_owned() })
+    }
+
+    /// One more token for the bot `target`.
+    pub async fn issue_bot_token(
+        &self,
+        actor: &Identity,
+        target: &UserId,
+    ) -> Result<BotToken, ChatError> {
+        self.check(actor).await?;
+        let bot = self.bot(target).await?;
+        let token = self.open_token(&bot).await?;
+        self.audit_write(actor, AdminAction::IssueBotToken, target, "").await?;
+        Ok(BotToken { bot, token: token.as_str().to_owned() })
+    }
+
+    /// Ends every token of the bot `target` (the caller closes its sockets).
+    pub async fn revoke_bot_tokens(
+        &self,
+        actor: &Identity,
+        target: &UserId,
+    ) -> Result<(), ChatError> {
+        self.check(actor).await?;
+        self.bot(target).await?;
+        self.store.end_sessions(target).await.map_err(internal)?;
+        self.audit_write(actor, AdminAction::RevokeBotTokens, target, "").await
+    }
+
+    /// The bot `target`, or why it is none.
+    async fn bot(&self, target: &UserId) -> Result<UserRef, ChatError> {
+        let user = self
+            .store
+            .user(target)
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| ChatError::UnknownUser { user: target.to_string() })?;
+        if self.store.is_bot(target).await.map_err(internal)? {
+            Ok(user)
+        } else {
+            Err(ChatError::CannotModerate {
+                user: target.to_string(),
+                reason: "not a bot: people sign in with a password".into(),
+            })
+        }
+    }
+
+    /// A session for `bot` that does not expire; refused if the bot is banned.
+    async fn open_token(&self, bot: &UserRef) -> Result<SessionToken, ChatError> {
+        let token = SessionToken::generate_bot()?;
+        let opened = self
+            .store
+            .create_session(&token.digest().0, &bot.id, now_ms(), i64::MAX)
+            .await
+            .map_err(internal)?;
+        if opened { Ok(token) } else { Err(ChatError::Banned) }
     }
 
     /// A page of the audit log, newest first.

@@ -49,6 +49,8 @@ use crate::store::{
 pub struct Identity {
     /// The person.
     pub user: UserRef,
+    /// Whether the account is a bot's (shown as such to the rooms it joins).
+    pub bot: bool,
 }
 
 impl Identity {
@@ -237,7 +239,7 @@ impl Chat {
         let added = self.store.add_member(&lobby, who.id(), now_ms()).await.map_err(internal)?;
         let joined_lobby = if added {
             let members = self.record(&lobby).await?.members;
-            Some(MemberChange { room: lobby, user: who.user.clone(), members })
+            Some(MemberChange { room: lobby, user: who.user.clone(), members, bot: who.bot })
         } else {
             None
         };
@@ -375,6 +377,7 @@ impl Chat {
             room: room.clone(),
             user: who.user.clone(),
             members: view.room.members,
+            bot: who.bot,
         });
         Ok((view, change))
     }
@@ -401,6 +404,7 @@ impl Chat {
             room: room.clone(),
             user: who.user.clone(),
             members: summary.members,
+            bot: who.bot,
         });
         Ok((summary, change))
     }
@@ -449,10 +453,12 @@ impl Chat {
             .ok_or_else(|| ChatError::UnknownUser { user: user.to_string() })?;
         let added = self.store.add_member(room, user, now_ms()).await.map_err(internal)?;
         let view = self.room_view(who, room).await?;
+        let bot = view.members.iter().any(|m| m.user.id == *user && m.bot);
         let change = added.then(|| MemberChange {
             room: room.clone(),
             user: invitee,
             members: view.room.members,
+            bot,
         });
         Ok((view, change))
     }
@@ -461,9 +467,15 @@ impl Chat {
     pub async fn room_view(&self, who: &Identity, room: &RoomId) -> Result<RoomView, ChatError> {
         let record = self.member_room(who, room).await?;
         let members = self.store.members(room).await.map_err(internal)?;
+        let bots: std::collections::HashSet<UserId> =
+            self.store.room_bots(room).await.map_err(internal)?.into_iter().collect();
         let mut members: Vec<Member> = members
             .into_iter()
-            .map(|user| Member { online: self.presence.is_online(&user.id), user })
+            .map(|user| Member {
+                online: self.presence.is_online(&user.id),
+                bot: bots.contains(&user.id),
+                user,
+            })
             .collect();
         members.sort_by(|a, b| {
             b.online.cmp(&a.online).then_with(|| a.user.name.as_str().cmp(b.user.name.as_str()))
@@ -934,7 +946,7 @@ mod tests {
     async fn person(chat: &Chat, name: &str) -> Identity {
         let user = UserRef::named(DisplayName::parse(name).expect("name"));
         chat.store.create_account(&user, Some("h"), 0).await.expect("account");
-        let who = Identity { user };
+        let who = Identity { user, bot: false };
         chat.connect(&who).await.expect("connected");
         who
     }

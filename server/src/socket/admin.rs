@@ -1,7 +1,7 @@
 //! The `/admin` namespace: administrators only, refused for anyone else at connect.
 //!
-//! Its middleware chain starts with `/chat`'s `authenticate` (the session cookie, nothing from
-//! the `auth` payload), then checks the role. Requests go to [`crate::domain::Admin`], which
+//! Its middleware chain starts with `/chat`'s `authenticate` (the session, from the cookie or a
+//! bot's token; a bot is never an administrator), then checks the role. Requests go to [`crate::domain::Admin`], which
 //! checks the role again and writes the audit log; closing the sockets a ban or a demotion ends
 //! is done here, through the adapter, so it reaches every node.
 
@@ -9,7 +9,8 @@ use std::sync::Arc;
 
 use app::events::CHAT_NAMESPACE;
 use app::events::admin::{
-    ADMIN_NAMESPACE, BanPerson, Demote, ListAudit, Promote, RemoveMessage, UnbanPerson,
+    ADMIN_NAMESPACE, BanPerson, CreateBot, Demote, IssueBotToken, ListAudit, Promote,
+    RemoveMessage, RevokeBotTokens, UnbanPerson,
 };
 use app::events::messages::MessageUpdated;
 use app::events::rooms::Empty;
@@ -63,6 +64,18 @@ async fn admit<A: Adapter>(
             emit::<A, MessageUpdated>(chat.to(audience_keys(&audience)), &message).await;
         }
         Ok(message)
+    });
+    on_request::<A, CreateBot, _, _>(&socket, |caller, request| async move {
+        caller.admin.create_bot(&caller.identity, &request.name).await
+    });
+    on_request::<A, IssueBotToken, _, _>(&socket, |caller, request| async move {
+        caller.admin.issue_bot_token(&caller.identity, &request.user).await
+    });
+    on_request::<A, RevokeBotTokens, _, _>(&socket, |caller, request| async move {
+        caller.admin.revoke_bot_tokens(&caller.identity, &request.user).await?;
+        tracing::info!(by = %caller.identity.user.id, bot = %request.user, "bot tokens revoked");
+        close_everywhere(&caller.io, CHAT_NAMESPACE, &request.user).await;
+        Ok(Empty {})
     });
     on_request::<A, ListAudit, _, _>(&socket, |caller, request| async move {
         caller.admin.audit(&caller.identity, request).await

@@ -188,6 +188,7 @@ async fn create_room<A: Adapter>(caller: Caller<A>, payload: CreateRoomPayload) 
         room: summary.id.clone(),
         user: caller.identity.user.clone(),
         members: summary.members,
+        bot: caller.identity.bot,
     };
     move_tabs(&caller, &change.user.id, &change.room, true).await?;
     emit::<_, RoomCreated>(news(&caller, summary.kind, &summary.id), &summary).await;

@@ -34,7 +34,7 @@ use std::sync::Arc;
 use app::ChatError;
 use app::events::presence::Presence;
 use app::events::rooms::MemberJoined;
-use app::events::{Ack, CHAT_NAMESPACE, ClientEvent, ServerEvent};
+use app::events::{Ack, CHAT_NAMESPACE, ClientEvent, ConnectAuth, ServerEvent};
 use app::model::{RoomId, UserId};
 use app::session::SIGN_IN_REQUIRED;
 use socketioxide::SocketIo;
@@ -46,7 +46,7 @@ use socketioxide::operators::BroadcastOperators;
 use socketioxide_core::adapter::DefinedAdapter;
 
 use crate::cookies::{client_of, session_token};
-use crate::domain::{Accounts, Audience, Chat, Connections, Identity, SessionDigest};
+use crate::domain::{Accounts, Audience, Chat, Connections, Identity, SessionDigest, SessionToken};
 
 /// Why a connection was refused; the text reaches the client as its `connect_error` message.
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +57,9 @@ pub enum ConnectRefusal {
     /// The server failed.
     #[error(transparent)]
     Chat(#[from] ChatError),
+    /// The handshake's `auth` is not an object with an optional string `token`.
+    #[error("the auth payload must be an object such as {{\"token\": \"parley_bot_…\"}}")]
+    InvalidAuth,
     /// Signed in, but not an administrator (at `/admin`).
     #[error("{}", app::events::admin::ADMINS_ONLY)]
     AdminsOnly,
@@ -127,14 +130,21 @@ impl<A: Adapter> Connections for SocketIo<A> {
 async fn authenticate<A: Adapter>(
     socket: SocketRef<A>,
     State(accounts): State<Arc<Accounts>>,
+    TryData(auth): TryData<ConnectAuth>,
 ) -> Result<(), ConnectRefusal> {
-    let token = session_token(&socket.req_parts().headers).ok_or(ConnectRefusal::SignInRequired)?;
+    // A bot's token, when sent, is the only credential looked at: a wrong one is refused, never
+    // passed over for a cookie. It is a session like a cookie's and checked the same way.
+    let token = match auth.map_err(|_| ConnectRefusal::InvalidAuth)?.token {
+        Some(token) => SessionToken::from_cookie(&token),
+        None => session_token(&socket.req_parts().headers).ok_or(ConnectRefusal::SignInRequired)?,
+    };
     let user = accounts.session(&token).await?.ok_or(ConnectRefusal::SignInRequired)?;
+    let bot = accounts.is_bot(&user.id).await?;
     let digest = token.digest();
     socket.join(session_key(&digest));
     // For `end_stale_sessions`: the session this connection lives on.
     socket.extensions.insert(digest);
-    socket.extensions.insert(Identity { user });
+    socket.extensions.insert(Identity { user, bot });
     Ok(())
 }
 

@@ -375,4 +375,17 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     /// Audit entries older than `before` (or the newest), newest first, at most `limit`.
     async fn audit(&self, before: Option<u64>, limit: usize) -> StoreResult<Vec<AuditEntry>>;
+
+    /// Creates a bot's account: no password, marked a bot. [`StoreError::Conflict`] if the name
+    /// is taken (by a person or a bot).
+    async fn create_bot(&self, user: &UserRef, at_ms: i64) -> StoreResult<()>;
+
+    /// Whether `user` is a bot's account.
+    async fn is_bot(&self, user: &UserId) -> StoreResult<bool>;
+
+    /// The bots among `room`'s members.
+    async fn room_bots(&self, room: &RoomId) -> StoreResult<Vec<UserId>>;
+
+    /// Ends every session of `user` (a bot's tokens are its sessions).
+    async fn end_sessions(&self, user: &UserId) -> StoreResult<()>;
 }

@@ -1111,6 +1111,47 @@ where
         Ok(refused)
     }
 
+    async fn create_bot(&self, user: &UserRef, at_ms: i64) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO users (id, name, password_hash, created_at, bot) \
+             VALUES ($1, $2, NULL, $3, TRUE)",
+        )
+        .bind(user.id.0.as_str())
+        .bind(user.name.as_str())
+        .bind(at_ms)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict } else { e.into() })?;
+        Ok(())
+    }
+
+    async fn is_bot(&self, user: &UserId) -> StoreResult<bool> {
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users WHERE id = $1 AND bot")
+            .bind(user.0.as_str())
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n > 0)
+    }
+
+    async fn room_bots(&self, room: &RoomId) -> StoreResult<Vec<UserId>> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT u.id FROM memberships m JOIN users u ON u.id = m.user_id \
+             WHERE m.room_id = $1 AND u.bot",
+        )
+        .bind(room.0.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|(id,)| UserId(id)).collect())
+    }
+
+    async fn end_sessions(&self, user: &UserId) -> StoreResult<()> {
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(user.0.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     async fn is_admin(&self, user: &UserId) -> StoreResult<bool> {
         let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users WHERE id = $1 AND admin")
             .bind(user.0.as_str())

@@ -10,6 +10,7 @@ mod common;
 mod abuse;
 mod accounts;
 mod admin;
+mod bots;
 mod cluster;
 mod crash;
 mod failover;

@@ -348,7 +348,7 @@ async fn world() -> World {
     for name in PEOPLE {
         let user = UserRef::named(DisplayName::parse(name).expect("name"));
         store.create_account(&user, None, 0).await.expect("account");
-        let who = Identity { user };
+        let who = Identity { user, bot: false };
         chat.connect(&who).await.expect("connected");
         people.push(who);
     }
