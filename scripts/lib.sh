@@ -65,7 +65,7 @@ ensure_wasm_bindgen() {
 }
 
 ensure_npm_packages() {
-  step "npm packages (socket.io-client, binaryen, Playwright) from package-lock.json"
+  step "npm packages (socket.io-client, binaryen, Playwright, json-schema-to-typescript, TypeScript) from package-lock.json"
   # npm writes node_modules/.package-lock.json on every install: newer than the lockfile means
   # the tree matches it.
   if [ node_modules/.package-lock.json -nt package-lock.json ]; then
@@ -108,3 +108,10 @@ ensure_test_servers() {
   done_step
 }
 
+
+# The TypeScript declarations of the event API, generated from the published JSON Schema by
+# json-schema-to-typescript (package.json), written to $1.
+write_api_declarations() {
+  json2ts --input docs/api/parley-events.schema.json --output "$1" --additionalProperties false \
+    --bannerComment "/* Parley's Socket.IO event API, generated from docs/api/parley-events.schema.json by scripts/publish-api. Do not edit. */"
+}

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 /// Each variant says what the client did wrong in terms it can show to a person; server internals
 /// are logged on the server and surface only as [`ChatError::Internal`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "code", rename_all = "snake_case")]
 pub enum ChatError {
     /// The payload did not have the shape the event expects (missing field, wrong type, ...).

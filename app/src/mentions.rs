@@ -24,6 +24,7 @@ use crate::model::{UserId, UserRef};
 
 /// One mention in a message body.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Mention {
     /// Byte offset of the `@` in the body.
     pub start: u32,

@@ -11,6 +11,7 @@ pub use crate::mentions::Mention;
 
 /// A room's identifier, as used on the wire and in Socket.IO room names (`room:{id}`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(transparent)]
 pub struct RoomId(pub String);
 
@@ -93,6 +94,7 @@ pub fn suggest_room_name(raw: &str) -> Option<RoomId> {
 /// A person's stable id: their lowercased name, so `Ada` and `ada` are one person and a name
 /// cannot be registered twice in different case.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(transparent)]
 pub struct UserId(pub String);
 
@@ -104,6 +106,7 @@ impl fmt::Display for UserId {
 
 /// A person as others see them.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct UserRef {
     /// Stable id.
     pub id: UserId,
@@ -121,6 +124,7 @@ impl UserRef {
 
 /// What kind of room.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RoomKind {
     /// Listed for everyone; anyone may join.
@@ -140,6 +144,7 @@ impl RoomKind {
 
 /// A room as listed in the sidebar.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RoomSummary {
     /// Id (for public rooms, also the name).
     pub id: RoomId,
@@ -155,6 +160,7 @@ pub struct RoomSummary {
 
 /// A room member and whether any of their tabs is connected.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Member {
     /// Who.
     pub user: UserRef,
@@ -174,6 +180,7 @@ impl fmt::Display for RoomId {
 /// A person's display name: 1–[`MAX_NAME_CHARS`] characters after trimming, no control
 /// characters. Only [`DisplayName::parse`] builds one, so holding a value proves it is valid.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(transparent)]
 pub struct DisplayName(String);
 
@@ -228,6 +235,7 @@ pub fn validate_body(raw: &str) -> Result<String, ChatError> {
 
 /// A message as stored and delivered.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ChatMessage {
     /// Client-chosen id (UUID v7); unique.
     pub id: Uuid,
@@ -279,6 +287,7 @@ pub struct ChatMessage {
 /// A file shared in a message. The bytes are served over HTTP at [`Attachment::url`] to the
 /// room's members only.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Attachment {
     /// The SHA-256 of the bytes (hex): what the server stores them under, once however often
     /// they are shared.
@@ -297,6 +306,7 @@ pub struct Attachment {
 
 /// Width and height of an image, in pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ImageSize {
     /// Pixels across.
     pub width: u32,
@@ -349,6 +359,7 @@ pub fn reaction_label(emoji: &str) -> Option<&'static str> {
 
 /// One emoji's reactions to a message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Reaction {
     /// One of [`REACTIONS`].
     pub emoji: String,

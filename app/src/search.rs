@@ -32,6 +32,7 @@ pub const SEARCH_RESULTS: u32 = 30;
 
 /// Payload of [`crate::events::messages::SearchMessages`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SearchRequest {
     /// The words to find (at most [`MAX_SEARCH_CHARS`]); anything but letters and digits
@@ -47,6 +48,7 @@ pub struct SearchRequest {
 
 /// Ack of [`crate::events::messages::SearchMessages`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SearchResults {
     /// Matching messages, newest first, at most [`SEARCH_RESULTS`]; only from rooms the caller
     /// is a member of now, never deleted ones, edited ones by their current text.

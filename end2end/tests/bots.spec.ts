@@ -1,3 +1,5 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as path from 'node:path';
 import { test, expect } from './support/test';
 import AxeBuilder from '@axe-core/playwright';
 import { Bot } from './support/bot';
@@ -32,3 +34,46 @@ test('a bot posts with its token and is marked as a bot', async ({ browser, base
   expect(axe.violations).toEqual([]);
   bot.close();
 });
+
+// The example bot of examples/bot (the one a developer copies) run as a developer runs it: it
+// joins the room with its token and answers a person's command there.
+test('the example bot answers a person in a room', async ({ browser, baseURL }) => {
+  const t = tag();
+  const name = `Helper-${t}`;
+  const room = `help-${t}`;
+  const token = await Bot.create(baseURL!, 'Moderator', name);
+  const ada = await person(browser, `Ada-${t}`);
+  await ada.createRoom(room);
+
+  const script = path.join(__dirname, '..', '..', 'examples', 'bot', 'bot.mjs');
+  const child = spawn(process.execPath, [script], {
+    env: { ...process.env, PARLEY_URL: baseURL!, PARLEY_TOKEN: token, PARLEY_ROOM: room },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  try {
+    await ready(child);
+    await expect(ada.message(`${name} joined`)).toBeVisible();
+    await ada.send('!ping');
+    const pong = ada.message(`pong, Ada-${t}`);
+    await expect(pong).toBeVisible();
+    await expect(pong.getByText('bot', { exact: true })).toBeVisible();
+    await ada.send('!echo ship it');
+    await expect(ada.messages.locator('.body').filter({ hasText: /^ship it$/ })).toHaveCount(1);
+  } finally {
+    child.kill('SIGTERM');
+  }
+});
+
+/** Resolves when the bot prints "ready"; rejects with what it printed if it exits first. */
+function ready(child: ChildProcess): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let output = '';
+    const seen = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('ready:')) resolve();
+    };
+    child.stdout?.on('data', seen);
+    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('exit', (code) => reject(new Error(`the example bot exited (${code}): ${output}`)));
+  });
+}

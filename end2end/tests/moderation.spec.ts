@@ -56,3 +56,27 @@ test('an administrator removes a spam message and bans its author', async ({ bro
   await cyRow.hover();
   await expect(cyRow.getByRole('button', { name: /^Ban / })).toHaveCount(0);
 });
+
+// An administrator deletes a room someone else made: its members are moved to the lobby and
+// told which moderator deleted it; a non-administrator who did not make it is offered nothing.
+test('an administrator deletes a room someone else made', async ({ browser }) => {
+  const t = tag();
+  const room = `spam-${t}`;
+  const spammer = await person(browser, `Spammer-${t}`);
+  const cy = await person(browser, `Cy-${t}`);
+  await spammer.createRoom(room);
+  await cy.joinRoom(room);
+  await expect(cy.page.getByRole('button', { name: 'Delete room…' })).toHaveCount(0);
+  const mod = await person(browser, 'Moderator');
+  await mod.joinRoom(room);
+
+  await mod.page.getByRole('button', { name: 'Delete room…' }).click();
+  const dialog = mod.page.getByRole('dialog', { name: `Delete # ${room}?` });
+  await dialog.getByRole('button', { name: 'Delete room' }).click();
+  await expect(mod.room('# lobby')).toBeVisible();
+  for (const p of [spammer, cy]) {
+    await expect(p.room('# lobby')).toBeVisible();
+    await expect(p.message(`# ${room} was deleted by Moderator.`)).toHaveCount(1);
+    await expect(p.sidebar.getByText(`# ${room}`)).toHaveCount(0);
+  }
+});

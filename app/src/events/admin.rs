@@ -22,6 +22,7 @@ pub const ADMINS_ONLY: &str = "administrators only";
 
 /// A person an administrator acts on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PersonPayload {
     /// The person (their id: the lower-cased name).
@@ -30,6 +31,7 @@ pub struct PersonPayload {
 
 /// Payload of [`BanPerson`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct BanPayload {
     /// The person banned.
@@ -70,8 +72,16 @@ client_event!(
     RemoveMessage, "admin:remove_message", crate::events::messages::DeleteRequest => crate::model::ChatMessage
 );
 
+client_event!(
+    /// `admin:delete_room`: any public or private room is deleted as its creator would delete
+    /// it (its members hear `room:deleted`, naming the administrator); not the lobby, not a
+    /// direct conversation (`forbidden`). The audit log names its creator as the target.
+    DeleteAnyRoom, "admin:delete_room", crate::events::rooms::RoomRef => crate::events::rooms::RoomRef
+);
+
 /// Payload of [`CreateBot`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewBot {
     /// The bot's display name (the same rules and the same name space as people's: a bot cannot
@@ -82,6 +92,7 @@ pub struct NewBot {
 /// Ack of [`CreateBot`] and [`IssueBotToken`]: the token, shown this once. The server keeps only
 /// its SHA-256.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct BotToken {
     /// The bot.
     pub bot: UserRef,
@@ -116,6 +127,7 @@ client_event!(
 
 /// What an administrator did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AdminAction {
     /// [`BanPerson`].
@@ -128,6 +140,8 @@ pub enum AdminAction {
     Demote,
     /// [`RemoveMessage`].
     RemoveMessage,
+    /// [`DeleteAnyRoom`].
+    DeleteRoom,
     /// [`CreateBot`].
     CreateBot,
     /// [`IssueBotToken`].
@@ -145,8 +159,9 @@ impl AdminAction {
             Self::Promote => "promote",
             Self::Demote => "demote",
             Self::RemoveMessage => "remove_message",
+            Self::DeleteRoom => "delete_room",
             Self::CreateBot => "create_bot",
-            Self::IssueBotToken => "bot_token",
+            Self::IssueBotToken => "issue_bot_token",
             Self::RevokeBotTokens => "revoke_bot_tokens",
         }
     }
@@ -159,6 +174,7 @@ impl AdminAction {
             Self::Promote,
             Self::Demote,
             Self::RemoveMessage,
+            Self::DeleteRoom,
             Self::CreateBot,
             Self::IssueBotToken,
             Self::RevokeBotTokens,
@@ -170,6 +186,7 @@ impl AdminAction {
 
 /// One entry of the audit log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct AuditEntry {
     /// Increasing: the page before an entry is asked for with its id.
     pub id: u64,
@@ -187,6 +204,7 @@ pub struct AuditEntry {
 
 /// Payload of [`ListAudit`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AuditRequest {
     /// Entries older than this id (none: the newest).
@@ -196,6 +214,7 @@ pub struct AuditRequest {
 
 /// Ack of [`ListAudit`]: newest first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct AuditPage {
     /// The entries.
     pub entries: Vec<AuditEntry>,

@@ -13,6 +13,7 @@ use crate::model::{ChatMessage, RoomId};
 
 /// Payload of [`BeginUpload`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct BeginUploadPayload {
     /// Chosen by the client (UUID v7); also the id of the message the finished upload becomes.
@@ -29,6 +30,7 @@ pub struct BeginUploadPayload {
 
 /// Ack of [`BeginUpload`] and of [`UploadChunk`]: where the upload stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct UploadProgress {
     /// The upload.
     pub id: Uuid,
@@ -46,6 +48,7 @@ client_event!(
 
 /// First argument of [`UploadChunk`]; the second is the bytes (a binary attachment).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ChunkHeader {
     /// The upload.
@@ -62,6 +65,7 @@ client_event!(
 
 /// Payload of [`FinishUpload`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct FinishUploadPayload {
     /// The upload (all of its bytes received).
@@ -82,6 +86,7 @@ client_event!(
 
 /// Payload of [`CancelUpload`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CancelUploadPayload {
     /// The upload.

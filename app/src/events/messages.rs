@@ -7,6 +7,7 @@ use crate::model::{ChatMessage, RoomId};
 
 /// Payload of [`SendMessage`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SendMessagePayload {
     /// Id chosen by the client (UUID v7), so a retried send can be recognised.
@@ -30,6 +31,7 @@ client_event!(
 
 /// Payload of [`LoadThread`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ThreadRequest {
     /// The message that started the thread (in a room the caller is a member of).
@@ -41,6 +43,7 @@ pub struct ThreadRequest {
 
 /// Ack of [`LoadThread`]: the message answered and one page of its replies, oldest first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ThreadPage {
     /// The message that started the thread, as it stands.
     pub parent: ChatMessage,
@@ -64,6 +67,7 @@ server_event!(
 
 /// Payload of [`LoadHistory`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct HistoryRequest {
     /// The room (the caller must be a member).
@@ -81,6 +85,7 @@ pub struct HistoryRequest {
 
 /// Ack of [`LoadHistory`]: one page of a room's messages, oldest first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct HistoryPage {
     /// The room.
     pub room: RoomId,
@@ -94,6 +99,7 @@ pub struct HistoryPage {
 
 /// Payload of [`SyncRoom`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SyncRequest {
     /// The room (the caller must be a member).
@@ -104,6 +110,7 @@ pub struct SyncRequest {
 
 /// Ack of [`SyncRoom`]: changes after a revision, in revision order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SyncPage {
     /// The room.
     pub room: RoomId,
@@ -115,6 +122,7 @@ pub struct SyncPage {
 
 /// Payload of [`EditMessage`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct EditRequest {
     /// The message (the caller must be its author).
@@ -125,6 +133,7 @@ pub struct EditRequest {
 
 /// Payload of [`DeleteMessage`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct DeleteRequest {
     /// The message (the caller must be its author).
@@ -152,6 +161,7 @@ client_event!(
 
 /// Payload of [`ReactToMessage`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ReactPayload {
     /// The message (in a room the caller is a member of, not deleted).

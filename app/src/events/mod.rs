@@ -44,6 +44,8 @@ pub mod files;
 pub mod messages;
 pub mod presence;
 pub mod rooms;
+#[cfg(feature = "schema")]
+pub mod schema;
 
 use serde::{Serialize, de::DeserializeOwned};
 
@@ -57,6 +59,7 @@ pub const CHAT_NAMESPACE: &str = "/chat";
 /// ([`admin::CreateBot`]): `io("/chat", { auth: { token } })`. A token, when present, is the only
 /// credential looked at (a wrong one is refused even beside a valid cookie).
 #[derive(Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ConnectAuth {
     /// A bot's token.
     #[serde(default)]

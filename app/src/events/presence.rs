@@ -6,6 +6,7 @@ use crate::model::{RoomId, UserRef};
 
 /// One entry of [`PresenceChanged`]'s list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Presence {
     /// Who.
     pub user: UserRef,
@@ -15,6 +16,7 @@ pub struct Presence {
 
 /// Payload of [`Typing`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TypingNotice {
     /// Where.
     pub room: RoomId,

@@ -6,10 +6,12 @@ use crate::model::{Member, RoomId, RoomSummary, UserId, UserRef};
 
 /// An empty payload, for requests that need no arguments.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Empty {}
 
 /// A payload naming one room.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RoomRef {
     /// The room.
@@ -19,6 +21,7 @@ pub struct RoomRef {
 /// Payload of [`RoomDeleted`]: the room, and who deleted it (so its members can be told why it
 /// vanished).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RoomGone {
     /// The room.
     pub room: RoomId,
@@ -29,6 +32,7 @@ pub struct RoomGone {
 /// Ack of [`ListRooms`]: every public room, the caller's private and direct rooms, and which
 /// they joined.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RoomList {
     /// Who the server says the caller is.
     pub me: UserRef,
@@ -48,6 +52,7 @@ pub struct RoomList {
 /// Where someone has read up to in a room, and what is left: ack of [`MarkRead`] and payload of
 /// [`RoomRead`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ReadState {
     /// The room.
     pub room: RoomId,
@@ -66,6 +71,7 @@ pub struct ReadState {
 
 /// Payload of [`MuteRoom`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct MutePayload {
     /// The room (the caller must be a member).
@@ -76,6 +82,7 @@ pub struct MutePayload {
 
 /// Payload of [`MarkRead`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct MarkReadPayload {
     /// The room.
@@ -87,6 +94,7 @@ pub struct MarkReadPayload {
 
 /// Payload of [`CreateRoom`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateRoomPayload {
     /// The name; see [`crate::model::parse_room_name`].
@@ -98,6 +106,7 @@ pub struct CreateRoomPayload {
 
 /// Payload of [`InviteToRoom`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct InvitePayload {
     /// The private room.
@@ -108,6 +117,7 @@ pub struct InvitePayload {
 
 /// A room with its members: ack of [`JoinRoom`] and [`RoomMembers`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RoomView {
     /// The room.
     pub room: RoomSummary,
@@ -117,6 +127,7 @@ pub struct RoomView {
 
 /// Payload of [`OpenDirect`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct OpenDirectPayload {
     /// The other person.
@@ -125,6 +136,7 @@ pub struct OpenDirectPayload {
 
 /// Someone joined or left a room: payload of [`MemberJoined`] and [`MemberLeft`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct MemberChange {
     /// The room.
     pub room: RoomId,

@@ -10,6 +10,7 @@ use super::notify::{self, Permission};
 use super::rows::{self, Row};
 use super::state::{Line, Timeline};
 use super::time;
+use crate::events::admin::DeleteAnyRoom;
 use crate::events::rooms::{DeleteRoom, LeaveRoom, MutePayload, MuteRoom, RoomRef};
 use crate::model::RoomId;
 
@@ -22,10 +23,17 @@ pub fn RoomPane() -> impl IntoView {
     };
     let members = move || room().filter(|r| r.kind.is_group()).map(|r| r.members);
     let can_leave = move || room().is_some_and(|r| r.kind.is_group() && r.id != RoomId::lobby());
-    let can_delete = move || {
+    let mine = move || {
         room().is_some_and(|r| {
             r.kind.is_group() && r.created_by.as_ref().is_some_and(|c| chat.is_me(c))
         })
+    };
+    // Its creator deletes a room; an administrator may delete any but the lobby (as a moderator,
+    // through `/admin`).
+    let can_delete = move || {
+        mine()
+            || (chat.admin.get()
+                && room().is_some_and(|r| r.kind.is_group() && r.id != RoomId::lobby()))
     };
     let leave = move |_| {
         let room = chat.current.get_untracked();
@@ -49,11 +57,20 @@ pub fn RoomPane() -> impl IntoView {
             dialog.close();
         }
         let room = chat.current.get_untracked();
-        chat.request_or_report::<DeleteRoom>(RoomRef { room }, move |gone| {
+        let deleted = move |gone: RoomRef| {
             if let Some(me) = chat.me.get_untracked() {
                 chat.room_deleted(&gone.room, &me);
             }
-        });
+        };
+        if mine() {
+            chat.request_or_report::<DeleteRoom>(RoomRef { room }, deleted);
+        } else {
+            chat.moderate::<DeleteAnyRoom>(RoomRef { room }, move |result| {
+                if let Ok(gone) = result {
+                    deleted(gone);
+                }
+            });
+        }
     };
     let member_count = move || room().map(|r| r.members).unwrap_or_default();
     let actions_open = RwSignal::new(false);

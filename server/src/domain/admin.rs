@@ -21,7 +21,7 @@ use std::sync::Arc;
 use app::ChatError;
 use app::events::admin::{AdminAction, AuditPage, AuditRequest, BanPayload, BotToken};
 use app::limits::{AUDIT_PAGE, MAX_REASON_CHARS};
-use app::model::{ChatMessage, DisplayName, UserId, UserRef};
+use app::model::{ChatMessage, DisplayName, RoomId, RoomKind, UserId, UserRef};
 
 use uuid::Uuid;
 
@@ -152,6 +152,19 @@ impl Admin {
         let detail = format!("{}: message {id}", message.room);
         self.audit_write(actor, AdminAction::RemoveMessage, &message.author.id, &detail).await?;
         Ok((message, audience))
+    }
+
+    /// Deletes any public or private room; returns its kind (the caller tells its members).
+    pub async fn delete_room(
+        &self,
+        actor: &Identity,
+        room: &RoomId,
+    ) -> Result<RoomKind, ChatError> {
+        self.check(actor).await?;
+        let (kind, creator) = self.chat.remove_room(room).await?;
+        let creator = creator.unwrap_or_else(|| UserId(String::new()));
+        self.audit_write(actor, AdminAction::DeleteRoom, &creator, &room.0).await?;
+        Ok(kind)
     }
 
     /// Creates a bot named `name` and its first token.

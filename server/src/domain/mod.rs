@@ -433,6 +433,20 @@ impl Chat {
         Ok(record.kind)
     }
 
+    /// Deletes a public or private room whoever made it (a moderator's deletion: the caller
+    /// checks the role). Returns its kind and creator. The lobby and direct rooms: `forbidden`.
+    pub async fn remove_room(
+        &self,
+        room: &RoomId,
+    ) -> Result<(RoomKind, Option<UserId>), ChatError> {
+        let record = self.record(room).await?;
+        if !record.kind.is_group() || *room == RoomId::lobby() {
+            return Err(ChatError::Forbidden { room: room.to_string() });
+        }
+        self.store.delete_room(room).await.map_err(internal)?;
+        Ok((record.kind, record.created_by))
+    }
+
     /// Adds `user` to a private room the caller is a member of. `None` if they were a member.
     #[tracing::instrument(skip_all, fields(user = %who.user.id, room = %room, invitee = %user))]
     pub async fn invite(

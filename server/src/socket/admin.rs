@@ -9,11 +9,12 @@ use std::sync::Arc;
 
 use app::events::CHAT_NAMESPACE;
 use app::events::admin::{
-    ADMIN_NAMESPACE, BanPerson, CreateBot, Demote, IssueBotToken, ListAudit, Promote,
-    RemoveMessage, RevokeBotTokens, UnbanPerson,
+    ADMIN_NAMESPACE, BanPerson, CreateBot, DeleteAnyRoom, Demote, IssueBotToken, ListAudit,
+    Promote, RemoveMessage, RevokeBotTokens, UnbanPerson,
 };
 use app::events::messages::MessageUpdated;
-use app::events::rooms::Empty;
+use app::events::rooms::{Empty, RoomDeleted, RoomGone};
+use app::model::RoomKind;
 use app::model::UserId;
 use socketioxide::SocketIo;
 use socketioxide::adapter::Adapter;
@@ -21,7 +22,7 @@ use socketioxide::extract::{Extension, SocketRef, State};
 use socketioxide::handler::ConnectHandler;
 use socketioxide_core::adapter::DefinedAdapter;
 
-use super::{ConnectRefusal, audience_keys, emit, on_request, user_key};
+use super::{ConnectRefusal, audience_keys, emit, on_request, room_key, user_key};
 use crate::domain::{Admin, Identity};
 
 /// Registers the `/admin` namespace (see [`super::register`] for what the result is).
@@ -64,6 +65,26 @@ async fn admit<A: Adapter>(
             emit::<A, MessageUpdated>(chat.to(audience_keys(&audience)), &message).await;
         }
         Ok(message)
+    });
+    on_request::<A, DeleteAnyRoom, _, _>(&socket, |caller, request| async move {
+        let kind = caller.admin.delete_room(&caller.identity, &request.room).await?;
+        tracing::info!(by = %caller.identity.user.id, room = %request.room, "room deleted by an administrator");
+        let key = room_key(&request.room);
+        if let Some(chat) = caller.io.of(CHAT_NAMESPACE) {
+            // The namespace's operators reach every socket of it; a private room's, its members.
+            let news = match kind {
+                RoomKind::Public => chat,
+                RoomKind::Private | RoomKind::Direct => chat.to(key.clone()),
+            };
+            let gone = RoomGone { room: request.room.clone(), by: caller.identity.user.clone() };
+            emit::<A, RoomDeleted>(news, &gone).await;
+        }
+        if let Some(chat) = caller.io.of(CHAT_NAMESPACE)
+            && let Err(e) = chat.within(key.clone()).leave(key).await
+        {
+            tracing::warn!(error = %e, room = %request.room, "could not empty a deleted room");
+        }
+        Ok(request)
     });
     on_request::<A, CreateBot, _, _>(&socket, |caller, request| async move {
         caller.admin.create_bot(&caller.identity, &request.name).await

@@ -8,19 +8,20 @@ use crate::common::stores::Store;
 use crate::common::{self, ChatClient, TestApp, password_of, sign_in};
 use crate::on_both_stores;
 use app::ChatError;
-use app::events::admin::RemoveMessage;
 use app::events::admin::{
     ADMIN_NAMESPACE, ADMINS_ONLY, AdminAction, AuditRequest, BanPayload, BanPerson, Demote,
     ListAudit, PersonPayload, Promote, UnbanPerson,
 };
+use app::events::admin::{DeleteAnyRoom, RemoveMessage};
 use app::events::messages::{
     DeleteRequest, HistoryRequest, LoadHistory, MessageUpdated, SearchMessages, SendMessage,
     SyncRequest, SyncRoom,
 };
 use app::events::rooms::{
-    CreateRoom, CreateRoomPayload, Empty, InvitePayload, InviteToRoom, ListRooms,
+    CreateRoom, CreateRoomPayload, Empty, InvitePayload, InviteToRoom, ListRooms, OpenDirect,
+    OpenDirectPayload, RoomDeleted, RoomRef,
 };
-use app::model::UserId;
+use app::model::{RoomId, UserId};
 use app::search::SearchRequest;
 use app::session::SIGN_IN_REQUIRED;
 
@@ -29,6 +30,7 @@ on_both_stores!(
     a_ban_signs_the_person_out_and_keeps_them_out_until_unbanned,
     administrators_promote_and_demote_and_everything_is_audited,
     a_removed_message_is_gone_from_history_sync_and_search,
+    an_administrator_deletes_any_group_room,
 );
 
 async fn admin_socket(app: &TestApp, name: &str) -> Result<ChatClient, String> {
@@ -230,4 +232,48 @@ async fn a_removed_message_is_gone_from_history_sync_and_search(store: Store) {
     let entry = &log.entries[0];
     assert_eq!((entry.action, entry.target.0.as_str()), (AdminAction::RemoveMessage, "spammer"));
     assert!(entry.detail.contains(&spam.id.to_string()), "{}", entry.detail);
+}
+
+/// An administrator deletes a private room they are not in: its members hear `room:deleted`
+/// naming the administrator, the room is gone, and the lobby and direct rooms cannot be deleted.
+async fn an_administrator_deletes_any_group_room(store: Store) {
+    let subject = store.start(|c| c.admins = vec!["Ada".into()]).await;
+    let app = &subject.app;
+    let admin = admin_socket(app, "Ada").await.expect("administrator");
+    let spammer = app.connect("Spammer").await;
+    let mut cy = app.connect("Cy").await;
+    let room = spammer
+        .request::<CreateRoom>(&CreateRoomPayload { name: "deals".into(), private: true })
+        .await
+        .expect("created")
+        .id;
+    spammer
+        .request::<InviteToRoom>(&InvitePayload { room: room.clone(), user: UserId("cy".into()) })
+        .await
+        .expect("invited");
+
+    let lobby = admin.request::<DeleteAnyRoom>(&RoomRef { room: RoomId::lobby() }).await;
+    assert!(matches!(lobby, Err(ChatError::Forbidden { .. })), "{lobby:?}");
+    let dm = cy
+        .request::<OpenDirect>(&OpenDirectPayload { user: UserId("spammer".into()) })
+        .await
+        .expect("a direct room")
+        .id;
+    let direct = admin.request::<DeleteAnyRoom>(&RoomRef { room: dm }).await;
+    assert!(matches!(direct, Err(ChatError::Forbidden { .. })), "{direct:?}");
+
+    admin.request::<DeleteAnyRoom>(&RoomRef { room: room.clone() }).await.expect("deleted");
+    let (gone, _) = cy.until::<RoomDeleted>(|g| g.room == room).await;
+    assert_eq!(gone.by.id, UserId("ada".into()), "members are told who deleted it");
+    let history = cy
+        .request::<LoadHistory>(&HistoryRequest { room: room.clone(), before: None, back_to: None })
+        .await;
+    assert!(matches!(history, Err(ChatError::UnknownRoom { .. })), "{history:?}");
+    let again = admin.request::<DeleteAnyRoom>(&RoomRef { room: room.clone() }).await;
+    assert!(matches!(again, Err(ChatError::UnknownRoom { .. })), "{again:?}");
+
+    let log = admin.request::<ListAudit>(&AuditRequest::default()).await.expect("audit log");
+    let seen: Vec<_> =
+        log.entries.iter().map(|e| (e.action, e.target.0.as_str(), e.detail.as_str())).collect();
+    assert_eq!(seen, [(AdminAction::DeleteRoom, "spammer", room.0.as_str())]);
 }

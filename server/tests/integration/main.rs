@@ -19,6 +19,7 @@ mod hardening;
 mod history;
 mod http;
 mod messages;
+mod published_api;
 mod read_state;
 mod request_fuzz;
 mod rooms;
