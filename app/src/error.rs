@@ -57,6 +57,10 @@ pub enum ChatError {
         /// The room.
         room: String,
     },
+    /// An incoming webhook that does not exist (or was deleted), or the wrong secret for it:
+    /// the two look the same, so a caller learns nothing about which webhooks exist.
+    #[error("unknown webhook or wrong secret")]
+    BadWebhook,
     /// The person named is unknown.
     #[error("no such person: {user}")]
     UnknownUser {
@@ -244,7 +248,7 @@ impl ChatError {
     /// only for [`ChatError::Internal`].
     pub fn http_status(&self) -> u16 {
         match self {
-            Self::BadCredentials => 401,
+            Self::BadCredentials | Self::BadWebhook => 401,
             Self::GuestsDisabled | Self::Forbidden { .. } | Self::AdminRequired | Self::Banned => {
                 403
             }

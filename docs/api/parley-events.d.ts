@@ -17,6 +17,8 @@ export type AdminAction =
   | "demote"
   | "remove_message"
   | "delete_room"
+  | "create_webhook"
+  | "delete_webhook"
   | "create_bot"
   | "issue_bot_token"
   | "revoke_bot_tokens";
@@ -92,6 +94,9 @@ export type ChatError =
        * The room.
        */
       room: string;
+    }
+  | {
+      code: "bad_webhook";
     }
   | {
       code: "unknown_user";
@@ -314,9 +319,9 @@ export type ResultOf_BotTokenOr_ChatError =
   | {
       Err: ChatError;
     };
-export type ResultOf_RoomRefOr_ChatError =
+export type ResultOf_WebhookCreatedOr_ChatError =
   | {
-      Ok: RoomRef;
+      Ok: WebhookCreated;
     }
   | {
       Err: ChatError;
@@ -325,6 +330,13 @@ export type ResultOf_RoomRefOr_ChatError =
  * A room's identifier, as used on the wire and in Socket.IO room names (`room:{id}`).
  */
 export type RoomId = string;
+export type ResultOf_RoomRefOr_ChatError =
+  | {
+      Ok: RoomRef;
+    }
+  | {
+      Err: ChatError;
+    };
 export type ResultOf_ChatMessageOr_ChatError =
   | {
       Ok: ChatMessage;
@@ -433,9 +445,17 @@ export interface ParleyEvents {
           ack: ResultOf_BotTokenOr_ChatError;
           payload: NewBot;
         };
+        "admin:create_webhook": {
+          ack: ResultOf_WebhookCreatedOr_ChatError;
+          payload: NewWebhook;
+        };
         "admin:delete_room": {
           ack: ResultOf_RoomRefOr_ChatError;
           payload: RoomRef;
+        };
+        "admin:delete_webhook": {
+          ack: ResultOf_EmptyOr_ChatError;
+          payload: WebhookRef;
         };
         "admin:demote": {
           ack: ResultOf_EmptyOr_ChatError;
@@ -719,6 +739,44 @@ export interface NewBot {
   name: string;
 }
 /**
+ * Ack of [`CreateWebhook`]: the secret, shown this once. The server keeps only its SHA-256.
+ */
+export interface WebhookCreated {
+  /**
+   * The bot it posts as.
+   */
+  bot: UserRef;
+  /**
+   * The webhook.
+   */
+  id: string;
+  /**
+   * Where to `POST`: `/hooks/{id}` on the server's address.
+   */
+  path: string;
+  /**
+   * The room it posts in.
+   */
+  room: RoomId;
+  /**
+   * What the caller sends as `Authorization: Bearer <secret>`.
+   */
+  secret: string;
+}
+/**
+ * Payload of [`CreateWebhook`].
+ */
+export interface NewWebhook {
+  /**
+   * The bot it posts as.
+   */
+  bot: UserId;
+  /**
+   * The room it posts in (public or private; the bot is added to it).
+   */
+  room: RoomId;
+}
+/**
  * A payload naming one room.
  */
 export interface RoomRef {
@@ -726,6 +784,15 @@ export interface RoomRef {
    * The room.
    */
   room: RoomId;
+}
+/**
+ * Payload of [`DeleteWebhook`].
+ */
+export interface WebhookRef {
+  /**
+   * The webhook.
+   */
+  id: string;
 }
 /**
  * A message as stored and delivered.

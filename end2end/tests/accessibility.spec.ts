@@ -76,6 +76,10 @@ for (const colorScheme of ['light', 'dark'] as const) {
     const word = `axe${tag().replace(/[^a-z]/g, '')}word`;
     await ada.send(`a **formatted** ${word} with \`code\``);
     await ada.send(`and another ${word}`);
+    // Searched once both are stored (the ✓), as a person searching for what they just sent.
+    for (const text of [`formatted ${word}`, `another ${word}`]) {
+      await expect(ada.message(text).getByRole('img', { name: 'Sent' })).toBeVisible();
+    }
     const box = page.getByRole('searchbox', { name: 'Search messages' });
     await box.fill(word);
     await box.press('Enter');

@@ -77,3 +77,36 @@ function ready(child: ChildProcess): Promise<void> {
     child.on('exit', (code) => reject(new Error(`the example bot exited (${code}): ${output}`)));
   });
 }
+
+// What CI or alerting would do: POST JSON to the room's webhook URL with its secret. The room
+// shows the bot's message, marked as a bot's, formatted like any other.
+test('a webhook post appears in its room as the bot', async ({ browser, baseURL }) => {
+  const t = tag();
+  const [name, room] = [`CI-${t}`, `builds-${t}`];
+  const ada = await person(browser, `Ada-${t}`);
+  await ada.createRoom(room);
+  const moderator = await Bot.admin(baseURL!, 'Moderator');
+  await moderator.request('admin:create_bot', { name });
+  const hook = await moderator.request<{ path: string; secret: string }>('admin:create_webhook', {
+    room,
+    bot: name.toLowerCase(),
+  });
+  moderator.close();
+
+  const response = await fetch(`${baseURL}${hook.path}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${hook.secret}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ text: `build ${t} **passed**` }),
+  });
+  expect(response.status).toBe(201);
+  const line = ada.message(`build ${t} passed`);
+  await expect(line).toBeVisible();
+  await expect(line.locator('strong')).toHaveText('passed');
+  await expect(line.getByText('bot', { exact: true })).toBeVisible();
+  const wrong = await fetch(`${baseURL}${hook.path}`, {
+    method: 'POST',
+    headers: { authorization: 'Bearer parley_hook_wrong', 'content-type': 'application/json' },
+    body: JSON.stringify({ text: 'forged' }),
+  });
+  expect(wrong.status).toBe(401);
+});

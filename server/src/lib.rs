@@ -10,6 +10,7 @@
 //! - [`pages`]: the server side of the page's server functions (first paint, sign-in).
 //! - [`http`]: routes other than the app's pages (health check) and the origin guard.
 //! - [`downloads`]: shared files over HTTP, to members of their room only.
+//! - [`hooks`]: incoming webhooks (`POST /hooks/{id}`), posting as a bot.
 //!
 //! Dependencies point one way: `socket` and `pages` use `cookies`, `domain` and `store`;
 //! `domain` uses `store`; nothing below uses anything above. What the pages need of the sockets
@@ -26,6 +27,7 @@ pub mod config;
 pub mod cookies;
 pub mod domain;
 pub mod downloads;
+pub mod hooks;
 pub mod http;
 pub mod pages;
 pub mod socket;
@@ -73,7 +75,12 @@ pub fn router(state: AppState) -> Router {
         .layer(tower_http::compression::CompressionLayer::new())
         // Files go out as they are: compressing images and archives costs CPU for nothing.
         .route("/files/{id}", axum::routing::get(downloads::original))
-        .route("/files/{id}/preview", axum::routing::get(downloads::preview));
+        .route("/files/{id}/preview", axum::routing::get(downloads::preview))
+        .route(
+            "/hooks/{id}",
+            axum::routing::post(hooks::post)
+                .layer(axum::extract::DefaultBodyLimit::max(hooks::MAX_BODY_BYTES)),
+        );
     state
         .with_socket_layer(pages)
         .layer(axum::middleware::map_request(http::own_socket_request))

@@ -51,6 +51,10 @@ pub struct AppState {
     pub files: Arc<Files>,
     /// Which cross-origin callers are allowed.
     pub origins: Arc<OriginPolicy>,
+    /// Incoming webhooks.
+    pub webhooks: Arc<crate::domain::webhooks::Webhooks>,
+    /// The per-person request buckets the sockets use (webhooks draw on their bot's).
+    pub limiter: socket::RequestLimiter,
     /// The configuration the server started with.
     pub config: Arc<Config>,
     socket_layer: SocketLayerFn,
@@ -103,7 +107,10 @@ impl AppState {
             Arc::clone(&store),
             &config.admins,
         ));
+        let webhooks =
+            Arc::new(crate::domain::webhooks::Webhooks::new(Arc::clone(&chat), Arc::clone(&store)));
         let accounts = Arc::new(Accounts::new(store, policy).await?);
+        let limiter = socket::RequestLimiter::new(config.rate_per_second, config.rate_burst);
         let (news, changes) = socket::PresenceNews::new();
         let check = std::time::Duration::from_millis(config.session_check_ms.max(1));
         let options = SocketOptions {
@@ -113,7 +120,7 @@ impl AppState {
             files: Arc::clone(&files),
             accounts: Arc::clone(&accounts),
             admin,
-            limiter: socket::RequestLimiter::new(config.rate_per_second, config.rate_burst),
+            limiter: limiter.clone(),
             limits: socket::ConnectionLimits::new(
                 config.max_connections_per_ip,
                 config.max_connections_per_person,
@@ -160,6 +167,8 @@ impl AppState {
             accounts,
             files,
             origins,
+            webhooks,
+            limiter,
             config: Arc::new(config),
             socket_layer,
         })

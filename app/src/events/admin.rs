@@ -79,6 +79,64 @@ client_event!(
     DeleteAnyRoom, "admin:delete_room", crate::events::rooms::RoomRef => crate::events::rooms::RoomRef
 );
 
+/// Payload of [`CreateWebhook`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewWebhook {
+    /// The room it posts in (public or private; the bot is added to it).
+    pub room: crate::model::RoomId,
+    /// The bot it posts as.
+    pub bot: UserId,
+}
+
+/// Ack of [`CreateWebhook`]: the secret, shown this once. The server keeps only its SHA-256.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct WebhookCreated {
+    /// The webhook.
+    pub id: uuid::Uuid,
+    /// Where to `POST`: `/hooks/{id}` on the server's address.
+    pub path: String,
+    /// What the caller sends as `Authorization: Bearer <secret>`.
+    pub secret: String,
+    /// The room it posts in.
+    pub room: crate::model::RoomId,
+    /// The bot it posts as.
+    pub bot: UserRef,
+}
+
+impl std::fmt::Debug for WebhookCreated {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookCreated")
+            .field("id", &self.id)
+            .field("room", &self.room)
+            .field("bot", &self.bot)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Payload of [`DeleteWebhook`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct WebhookRef {
+    /// The webhook.
+    pub id: uuid::Uuid,
+}
+
+client_event!(
+    /// `admin:create_webhook`: an incoming webhook for a room, posting as a bot (which it adds
+    /// to the room). Anything that can `POST` JSON (CI, alerting) then posts there; see the
+    /// README's "Incoming webhooks".
+    CreateWebhook, "admin:create_webhook", NewWebhook => WebhookCreated
+);
+
+client_event!(
+    /// `admin:delete_webhook`: the webhook's URL answers `bad_webhook` from then on.
+    DeleteWebhook, "admin:delete_webhook", WebhookRef => Empty
+);
+
 /// Payload of [`CreateBot`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -142,6 +200,10 @@ pub enum AdminAction {
     RemoveMessage,
     /// [`DeleteAnyRoom`].
     DeleteRoom,
+    /// [`CreateWebhook`].
+    CreateWebhook,
+    /// [`DeleteWebhook`].
+    DeleteWebhook,
     /// [`CreateBot`].
     CreateBot,
     /// [`IssueBotToken`].
@@ -160,6 +222,8 @@ impl AdminAction {
             Self::Demote => "demote",
             Self::RemoveMessage => "remove_message",
             Self::DeleteRoom => "delete_room",
+            Self::CreateWebhook => "create_webhook",
+            Self::DeleteWebhook => "delete_webhook",
             Self::CreateBot => "create_bot",
             Self::IssueBotToken => "issue_bot_token",
             Self::RevokeBotTokens => "revoke_bot_tokens",
@@ -175,6 +239,8 @@ impl AdminAction {
             Self::Demote,
             Self::RemoveMessage,
             Self::DeleteRoom,
+            Self::CreateWebhook,
+            Self::DeleteWebhook,
             Self::CreateBot,
             Self::IssueBotToken,
             Self::RevokeBotTokens,

@@ -119,6 +119,8 @@ pub const EVENTS: &[Entry] = &[
     request::<admin::CreateBot>(ADMIN),
     request::<admin::IssueBotToken>(ADMIN),
     request::<admin::RevokeBotTokens>(ADMIN),
+    request::<admin::CreateWebhook>(ADMIN),
+    request::<admin::DeleteWebhook>(ADMIN),
     request::<admin::ListAudit>(ADMIN),
 ];
 

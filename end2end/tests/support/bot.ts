@@ -31,11 +31,16 @@ export class Bot {
     return Bot.open(io(`${baseURL}/chat`, { transports: ['websocket'], auth: { token } }));
   }
 
+  /** Connects to `/admin` as the administrator `admin` (close it when done). */
+  static async admin(baseURL: string, admin: string): Promise<Bot> {
+    const cookie = await session(baseURL, admin);
+    return Bot.open(io(`${baseURL}/admin`, { transports: ['websocket'], extraHeaders: { cookie } }));
+  }
+
   /** Creates the bot `name` as the administrator `admin` (`admin:create_bot` on `/admin`);
    *  returns its token. */
   static async create(baseURL: string, admin: string, name: string): Promise<string> {
-    const cookie = await session(baseURL, admin);
-    const moderator = await Bot.open(io(`${baseURL}/admin`, { transports: ['websocket'], extraHeaders: { cookie } }));
+    const moderator = await Bot.admin(baseURL, admin);
     try {
       return (await moderator.request<{ token: string }>('admin:create_bot', { name })).token;
     } finally {

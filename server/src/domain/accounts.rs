@@ -58,7 +58,12 @@ impl SessionToken {
     /// A bot's token: a session token behind a prefix that says what it is, so that a token
     /// pasted into a log or a repository is recognisable (and findable by secret scanners).
     pub(crate) fn generate_bot() -> Result<Self, ChatError> {
-        Ok(Self(format!("{BOT_TOKEN_PREFIX}{}", Self::generate()?.0)))
+        Self::generate_prefixed(BOT_TOKEN_PREFIX)
+    }
+
+    /// 32 random bytes behind `prefix` (bot tokens, webhook secrets).
+    pub(crate) fn generate_prefixed(prefix: &str) -> Result<Self, ChatError> {
+        Ok(Self(format!("{prefix}{}", Self::generate()?.0)))
     }
 
     /// A token as received from a cookie (or a bot's handshake).

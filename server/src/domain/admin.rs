@@ -19,7 +19,10 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use app::ChatError;
-use app::events::admin::{AdminAction, AuditPage, AuditRequest, BanPayload, BotToken};
+use app::events::admin::{
+    AdminAction, AuditPage, AuditRequest, BanPayload, BotToken, NewWebhook, WebhookCreated,
+};
+use app::events::rooms::MemberChange;
 use app::limits::{AUDIT_PAGE, MAX_REASON_CHARS};
 use app::model::{ChatMessage, DisplayName, RoomId, RoomKind, UserId, UserRef};
 
@@ -27,7 +30,10 @@ use uuid::Uuid;
 
 use super::accounts::SessionToken;
 use super::{Audience, Chat, Identity, internal, now_ms};
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, WebhookRecord};
+
+/// What every webhook secret starts with (see [`super::accounts::BOT_TOKEN_PREFIX`]).
+pub const WEBHOOK_SECRET_PREFIX: &str = "parley_hook_";
 
 /// Roles, bans and the audit log.
 pub struct Admin {
@@ -165,6 +171,69 @@ impl Admin {
         let creator = creator.unwrap_or_else(|| UserId(String::new()));
         self.audit_write(actor, AdminAction::DeleteRoom, &creator, &room.0).await?;
         Ok(kind)
+    }
+
+    /// Creates an incoming webhook posting in `request.room` as the bot `request.bot` (added
+    /// to the room if it is not a member: the change is returned for the room to hear, with the
+    /// room's kind); returns its secret, this once.
+    pub async fn create_webhook(
+        &self,
+        actor: &Identity,
+        request: &NewWebhook,
+    ) -> Result<(WebhookCreated, Option<(MemberChange, RoomKind)>), ChatError> {
+        self.check(actor).await?;
+        let bot = self.bot(&request.bot).await?;
+        let room = self
+            .store
+            .room(&request.room)
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| ChatError::UnknownRoom { room: request.room.to_string() })?;
+        if !room.kind.is_group() {
+            return Err(ChatError::Forbidden { room: request.room.to_string() });
+        }
+        let added =
+            self.store.add_member(&request.room, &bot.id, now_ms()).await.map_err(internal)?;
+        let joined = if added {
+            let members = self
+                .store
+                .room(&request.room)
+                .await
+                .map_err(internal)?
+                .map_or(room.members, |r| r.members);
+            let change =
+                MemberChange { room: request.room.clone(), user: bot.clone(), members, bot: true };
+            Some((change, room.kind))
+        } else {
+            None
+        };
+        let secret = SessionToken::generate_prefixed(WEBHOOK_SECRET_PREFIX)?;
+        let hook = WebhookRecord {
+            id: Uuid::now_v7(),
+            room: request.room.clone(),
+            bot: bot.id.clone(),
+            secret_hash: secret.digest().0,
+        };
+        self.store.create_webhook(&hook, actor.id(), now_ms()).await.map_err(internal)?;
+        let detail = format!("{}: webhook {}", request.room, hook.id);
+        self.audit_write(actor, AdminAction::CreateWebhook, &bot.id, &detail).await?;
+        let created = WebhookCreated {
+            id: hook.id,
+            path: format!("/hooks/{}", hook.id),
+            secret: secret.as_str().to_owned(),
+            room: hook.room,
+            bot,
+        };
+        Ok((created, joined))
+    }
+
+    /// Deletes a webhook.
+    pub async fn delete_webhook(&self, actor: &Identity, id: Uuid) -> Result<(), ChatError> {
+        self.check(actor).await?;
+        let hook =
+            self.store.delete_webhook(id).await.map_err(internal)?.ok_or(ChatError::BadWebhook)?;
+        let detail = format!("{}: webhook {id}", hook.room);
+        self.audit_write(actor, AdminAction::DeleteWebhook, &hook.bot, &detail).await
     }
 
     /// Creates a bot named `name` and its first token.

@@ -13,6 +13,7 @@ pub mod files;
 pub mod guard;
 mod presence;
 mod typing;
+pub mod webhooks;
 
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};

@@ -9,11 +9,11 @@ use std::sync::Arc;
 
 use app::events::CHAT_NAMESPACE;
 use app::events::admin::{
-    ADMIN_NAMESPACE, BanPerson, CreateBot, DeleteAnyRoom, Demote, IssueBotToken, ListAudit,
-    Promote, RemoveMessage, RevokeBotTokens, UnbanPerson,
+    ADMIN_NAMESPACE, BanPerson, CreateBot, CreateWebhook, DeleteAnyRoom, DeleteWebhook, Demote,
+    IssueBotToken, ListAudit, Promote, RemoveMessage, RevokeBotTokens, UnbanPerson,
 };
 use app::events::messages::MessageUpdated;
-use app::events::rooms::{Empty, RoomDeleted, RoomGone};
+use app::events::rooms::{Empty, MemberJoined, RoomDeleted, RoomGone};
 use app::model::RoomKind;
 use app::model::UserId;
 use socketioxide::SocketIo;
@@ -97,6 +97,27 @@ async fn admit<A: Adapter>(
         tracing::info!(by = %caller.identity.user.id, bot = %request.user, "bot tokens revoked");
         close_everywhere(&caller.io, CHAT_NAMESPACE, &request.user).await;
         Ok(Empty {})
+    });
+    on_request::<A, CreateWebhook, _, _>(&socket, |caller, request| async move {
+        let (created, joined) = caller.admin.create_webhook(&caller.identity, &request).await?;
+        if let Some((change, kind)) = joined
+            && let Some(chat) = caller.io.of(CHAT_NAMESPACE)
+        {
+            let key = room_key(&change.room);
+            // The bot's open sockets (if it also connects) hear the room from now on.
+            if let Err(e) = chat.clone().within(user_key(&change.user.id)).join(key.clone()).await {
+                tracing::warn!(error = %e, "could not move a bot's sockets into a room");
+            }
+            let news = match kind {
+                RoomKind::Public => chat,
+                RoomKind::Private | RoomKind::Direct => chat.to(key),
+            };
+            emit::<A, MemberJoined>(news, &change).await;
+        }
+        Ok(created)
+    });
+    on_request::<A, DeleteWebhook, _, _>(&socket, |caller, request| async move {
+        caller.admin.delete_webhook(&caller.identity, request.id).await.map(|()| Empty {})
     });
     on_request::<A, ListAudit, _, _>(&socket, |caller, request| async move {
         caller.admin.audit(&caller.identity, request).await

@@ -32,10 +32,11 @@ pub use presence::{PresenceChanges, PresenceNews};
 use std::sync::Arc;
 
 use app::ChatError;
+use app::events::messages::NewMessage;
 use app::events::presence::Presence;
 use app::events::rooms::MemberJoined;
 use app::events::{Ack, CHAT_NAMESPACE, ClientEvent, ConnectAuth, ServerEvent};
-use app::model::{RoomId, UserId};
+use app::model::{ChatMessage, RoomId, UserId};
 use app::session::SIGN_IN_REQUIRED;
 use socketioxide::SocketIo;
 use socketioxide::adapter::Adapter;
@@ -123,6 +124,12 @@ impl<A: Adapter> Connections for SocketIo<A> {
 
     async fn close(&self) {
         SocketIo::close(self).await;
+    }
+
+    async fn deliver_new(&self, message: &ChatMessage, audience: &Audience) {
+        if let Some(ns) = self.of(CHAT_NAMESPACE) {
+            emit::<A, NewMessage>(ns.to(audience_keys(audience)), message).await;
+        }
     }
 }
 

@@ -179,6 +179,19 @@ fn retry_of(stored: ChatMessage, attempt: &MessageToAppend) -> StoreResult<Appen
     }
 }
 
+/// An incoming webhook as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookRecord {
+    /// Its id (in its URL).
+    pub id: Uuid,
+    /// Where it posts.
+    pub room: RoomId,
+    /// Whom it posts as.
+    pub bot: UserId,
+    /// The SHA-256 of its secret.
+    pub secret_hash: String,
+}
+
 /// Rooms, memberships and messages.
 #[async_trait]
 pub trait Store: Send + Sync + std::fmt::Debug + 'static {
@@ -388,4 +401,18 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     /// Ends every session of `user` (a bot's tokens are its sessions).
     async fn end_sessions(&self, user: &UserId) -> StoreResult<()>;
+
+    /// Records an incoming webhook posting in `room` as `bot`.
+    async fn create_webhook(
+        &self,
+        hook: &WebhookRecord,
+        created_by: &UserId,
+        at_ms: i64,
+    ) -> StoreResult<()>;
+
+    /// The webhook `id`, if it exists and its bot is not banned.
+    async fn webhook(&self, id: Uuid) -> StoreResult<Option<WebhookRecord>>;
+
+    /// Deletes the webhook `id`; what it was, if there was one.
+    async fn delete_webhook(&self, id: Uuid) -> StoreResult<Option<WebhookRecord>>;
 }

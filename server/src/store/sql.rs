@@ -33,7 +33,7 @@ use uuid::Uuid;
 
 use super::{
     Appended, HistorySlice, MessageChange, MessageToAppend, Reacted, ReadMarker, RoomRecord, Store,
-    StoreError, StoreResult,
+    StoreError, StoreResult, WebhookRecord,
 };
 
 /// What differs between the databases; everything else is [`SqlStore`]'s.
@@ -106,6 +106,25 @@ fn display_name(name: &str, what: &str) -> StoreResult<DisplayName> {
 }
 
 /// An `audit_log` row with its actor's name.
+/// A webhook as the queries read it.
+#[derive(FromRow)]
+struct WebhookRow {
+    room_id: String,
+    bot_id: String,
+    secret_hash: String,
+}
+
+impl WebhookRow {
+    fn into_record(self, id: Uuid) -> WebhookRecord {
+        WebhookRecord {
+            id,
+            room: RoomId(self.room_id),
+            bot: UserId(self.bot_id),
+            secret_hash: self.secret_hash,
+        }
+    }
+}
+
 #[derive(FromRow)]
 pub(super) struct AuditRow {
     id: i64,
@@ -498,6 +517,7 @@ where
     for<'r> ReadRow: FromRow<'r, <D::Db as Database>::Row>,
     for<'r> ReactionRow: FromRow<'r, <D::Db as Database>::Row>,
     for<'r> AuditRow: FromRow<'r, <D::Db as Database>::Row>,
+    for<'r> WebhookRow: FromRow<'r, <D::Db as Database>::Row>,
     for<'r> (String, i64): FromRow<'r, <D::Db as Database>::Row>,
     for<'r> (i64,): FromRow<'r, <D::Db as Database>::Row>,
     for<'r> (String,): FromRow<'r, <D::Db as Database>::Row>,
@@ -1150,6 +1170,52 @@ where
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    async fn create_webhook(
+        &self,
+        hook: &WebhookRecord,
+        created_by: &UserId,
+        at_ms: i64,
+    ) -> StoreResult<()> {
+        let id = hook.id.to_string();
+        sqlx::query(
+            "INSERT INTO webhooks (id, room_id, bot_id, secret_hash, created_by, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(id.as_str())
+        .bind(hook.room.0.as_str())
+        .bind(hook.bot.0.as_str())
+        .bind(hook.secret_hash.as_str())
+        .bind(created_by.0.as_str())
+        .bind(at_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn webhook(&self, id: Uuid) -> StoreResult<Option<WebhookRecord>> {
+        let key = id.to_string();
+        // A banned bot's webhooks post nothing.
+        let row: Option<WebhookRow> = sqlx::query_as(
+            "SELECT w.room_id, w.bot_id, w.secret_hash FROM webhooks w \
+             JOIN users u ON u.id = w.bot_id WHERE w.id = $1 AND u.banned_at IS NULL",
+        )
+        .bind(key.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|row| row.into_record(id)))
+    }
+
+    async fn delete_webhook(&self, id: Uuid) -> StoreResult<Option<WebhookRecord>> {
+        let key = id.to_string();
+        let row: Option<WebhookRow> = sqlx::query_as(
+            "DELETE FROM webhooks WHERE id = $1 RETURNING room_id, bot_id, secret_hash",
+        )
+        .bind(key.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|row| row.into_record(id)))
     }
 
     async fn is_admin(&self, user: &UserId) -> StoreResult<bool> {

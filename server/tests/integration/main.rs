@@ -26,3 +26,4 @@ mod rooms;
 mod search;
 mod store;
 mod team_chat;
+mod webhooks;
