@@ -80,3 +80,50 @@ test('an administrator deletes a room someone else made', async ({ browser }) =>
     await expect(p.sidebar.getByText(`# ${room}`)).toHaveCount(0);
   }
 });
+
+// The administration panel: a bot and its token, an incoming webhook whose secret works, a
+// promotion, and each of them in the audit log. Nobody else is offered the panel.
+test('an administrator makes a bot and a webhook and promotes someone from the panel', async ({ browser, baseURL }) => {
+  const t = tag();
+  const [room, bot, cyName] = [`ops-${t}`, `Alerts-${t}`, `Cy-${t}`];
+  const cy = await person(browser, cyName);
+  await expect(cy.sidebar.getByRole('button', { name: 'Administration' })).toHaveCount(0);
+  const mod = await person(browser, 'Moderator');
+  await mod.createRoom(room);
+
+  await mod.sidebar.getByRole('button', { name: 'Administration' }).click();
+  const panel = mod.page.getByRole('complementary', { name: 'Administration' });
+  await expect(panel.getByRole('heading', { name: 'Administration' })).toBeFocused();
+
+  await panel.getByLabel('Bot name').fill(bot);
+  await panel.getByRole('button', { name: 'Create bot' }).click();
+  await expect(panel.getByRole('status')).toHaveText(`Bot ${bot} created.`);
+  await expect(panel.getByLabel(`Token for ${bot}: shown only now`)).toHaveValue(/^parley_bot_/);
+
+  await panel.getByLabel('Room').selectOption({ label: `# ${room}` });
+  await panel.getByLabel('Posts as (a bot\'s name)').fill(bot);
+  await panel.getByRole('button', { name: 'Create webhook' }).click();
+  const url = await panel.getByLabel('POST to').inputValue();
+  const secret = await panel.getByLabel('with Authorization: Bearer (shown only now)').inputValue();
+  expect(url).toMatch(new RegExp(`^${baseURL}/hooks/`));
+  const posted = await fetch(url, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ text: `disk at 91% on ${t}` }),
+  });
+  expect(posted.status).toBe(201);
+  await expect(mod.message(`disk at 91% on ${t}`).getByText('bot', { exact: true })).toBeVisible();
+
+  await panel.getByLabel('Name', { exact: true }).fill(cyName);
+  await panel.getByRole('button', { name: 'Make administrator' }).click();
+  await expect(panel.getByRole('status')).toHaveText(`${cyName} is an administrator.`);
+  const log = panel.getByRole('list').filter({ hasText: 'promote' });
+  await expect(log.getByRole('listitem').first()).toContainText(`Moderator promote ${cyName.toLowerCase()}`);
+  await expect(log).toContainText(`create webhook ${bot.toLowerCase()}`);
+  await expect(log).toContainText(`create bot ${bot.toLowerCase()}`);
+
+  const axe = await new AxeBuilder({ page: mod.page }).include('.admin-panel').analyze();
+  expect(axe.violations).toEqual([]);
+  await mod.page.keyboard.press('Escape');
+  await expect(panel).toHaveCount(0);
+});

@@ -305,7 +305,12 @@ pub fn Composer(#[prop(optional)] thread: Option<Uuid>) -> impl IntoView {
                 node_ref=picker on:change=on_picked />
             <button type="button" class="ghost attach" aria-label="Attach files" title="Attach files"
                 on:click=move |_| if let Some(input) = picker.get_untracked() { input.click() }>
-                <span aria-hidden="true">"📎"</span>
+                // A drawn paperclip: an emoji would show as an empty box where no emoji font is
+                // installed (many Linux desktops).
+                <svg aria-hidden="true" viewBox="0 0 24 24" width="20" height="20" fill="none"
+                    stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round">
+                    <path d="M21.44 11.05l-9.19 9.19a6 6 0 0 1-8.49-8.49l9.19-9.19a4 4 0 0 1 5.66 5.66l-9.2 9.19a2 2 0 0 1-2.83-2.83l8.49-8.48" />
+                </svg>
             </button>
             <textarea
                 id=input_id.clone()

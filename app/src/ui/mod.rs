@@ -4,6 +4,7 @@
 //! latest messages) and hydrated in the browser. The connection is opened only once someone is
 //! signed in, so it only ever exists in the browser.
 
+mod admin;
 mod composer;
 mod message;
 mod notify;
@@ -445,7 +446,9 @@ fn ChatApp(
         <leptos_meta::Title text=title />
         <div class="chat" class:show-rooms=move || panel.get() == Some("rooms")
             class:show-people=move || panel.get() == Some("people")
-            class:show-thread=move || chat.thread.get().is_some() || chat.search.get().is_some()
+            class:show-thread=move || {
+                chat.thread.get().is_some() || chat.search.get().is_some() || chat.admin_open.get()
+            }
             class:connected=connected>
             // The connection state, as a row only when not connected.
             <div class="toolbar">
@@ -455,6 +458,7 @@ fn ChatApp(
             <room::RoomPane />
             <thread::ThreadPanel />
             <search::SearchPanel />
+            <admin::AdminPanel />
             <people::PeoplePanel />
             <Show when=move || panel.get().is_some()>
                 <div class="backdrop" aria-hidden="true" on:click=move |_| panel.set(None)></div>

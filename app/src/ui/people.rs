@@ -125,15 +125,19 @@ fn Person(member: Member) -> impl IntoView {
     view! {
         <li class="person" class:online=member.online class:banning=move || banning.get()>
             <span class="dot" aria-hidden="true"></span>
+            // A bot's tag sits inside the name, so that it never wraps away from it.
             {if me {
                 view! { <span class="name">{name.clone()} " (you)"</span> }.into_any()
             } else {
                 view! {
                     <button type="button" class="link name" title="Send a direct message"
-                        aria-label=format!("Message {name}") on:click=open_dm>{name.clone()}</button>
+                        aria-label=format!("Message {name}{}", if member.bot { " (bot)" } else { "" })
+                        on:click=open_dm>
+                        {name.clone()}
+                        {member.bot.then(|| view! { " " <span class="bot-badge">"bot"</span> })}
+                    </button>
                 }.into_any()
             }}
-            {member.bot.then(|| view! { <span class="bot-badge">"bot"</span> })}
             <span class="visually-hidden">{format!(", {state}")}</span>
             <Show when=move || can_ban() && !banning.get()>
                 <button type="button" class="ghost small ban" aria-label=ban_label.clone()

@@ -67,6 +67,7 @@ pub fn Sidebar() -> impl IntoView {
                     <p class="hint">"You are in every room."</p>
                 </Show>
             </section>
+            <super::admin::AdminButton />
         </nav>
     }
 }

@@ -103,6 +103,8 @@ pub struct ChatState {
     pub connected: RwSignal<bool>,
     /// Whether the person is an administrator (from the room list): moderation is offered.
     pub admin: RwSignal<bool>,
+    /// The administration panel is open ([`super::admin`]).
+    pub admin_open: RwSignal<bool>,
     /// The `/admin` connection, opened once the room list says the person is an administrator.
     admin_socket: StoredValue<Option<Socket>>,
 }
@@ -140,6 +142,7 @@ impl ChatState {
             uploads: RwSignal::new(Vec::new()),
             connected: RwSignal::new(false),
             admin: RwSignal::new(false),
+            admin_open: RwSignal::new(false),
             admin_socket: StoredValue::new(None),
         }
     }

@@ -1,0 +1,298 @@
+//! The administration panel: for administrators only (its button shows only to them, and every
+//! request goes through the `/admin` socket, which the server opens to administrators alone).
+//!
+//! It does what the `/admin` events do, in the place a thread or search results take: roles
+//! and bans by name, bots and their tokens, incoming webhooks, and the audit log. A token or a
+//! secret is shown once, in a read-only field to copy from, as the server hands it over once.
+
+use leptos::ev::SubmitEvent;
+use leptos::prelude::*;
+
+use super::ChatState;
+use super::message::focus;
+use super::time;
+use crate::events::admin::{
+    AuditEntry, AuditRequest, CreateBot, CreateWebhook, Demote, IssueBotToken, ListAudit, NewBot,
+    NewWebhook, PersonPayload, Promote, RevokeBotTokens, UnbanPerson,
+};
+use crate::model::{RoomId, UserId};
+
+/// A person's id from a name as typed (ids are lower-cased names).
+fn id_of(name: &str) -> UserId {
+    UserId(name.trim().to_lowercase())
+}
+
+/// The button that opens the panel, for administrators.
+#[component]
+pub fn AdminButton() -> impl IntoView {
+    let chat = expect_context::<ChatState>();
+    // On a phone the rooms panel this button sits in closes, so the panel is all there is.
+    let close_rooms = use_context::<super::PanelClose>();
+    view! {
+        <Show when=move || chat.admin.get()>
+            <button type="button" class="ghost admin-open"
+                on:click=move |_| {
+                    chat.search.set(None);
+                    chat.thread.set(None);
+                    chat.admin_open.set(true);
+                    if let Some(close) = close_rooms {
+                        close.0.run(());
+                    }
+                }>
+                "Administration"
+            </button>
+        </Show>
+    }
+}
+
+/// The panel, while open.
+#[component]
+pub fn AdminPanel() -> impl IntoView {
+    let chat = expect_context::<ChatState>();
+    // A thread or search results opened since take its place.
+    let shown = move || {
+        chat.admin_open.get()
+            && chat.admin.get()
+            && chat.thread.get().is_none()
+            && chat.search.get().is_none()
+    };
+    move || shown().then(|| view! { <Panel /> })
+}
+
+#[component]
+fn Panel() -> impl IntoView {
+    let chat = expect_context::<ChatState>();
+    let entries = RwSignal::new(Vec::<AuditEntry>::new());
+    let more = RwSignal::new(false);
+    let status = RwSignal::new(String::new());
+    let load_audit = move |before: Option<u64>| {
+        chat.moderate::<ListAudit>(AuditRequest { before }, move |result| {
+            if let Ok(page) = result {
+                more.set(page.more);
+                entries.update(|e| {
+                    if before.is_none() {
+                        e.clear();
+                    }
+                    e.extend(page.entries);
+                });
+            }
+        });
+    };
+    load_audit(None);
+    let done = move |what: String| {
+        status.set(what);
+        load_audit(None);
+    };
+    let close = move || {
+        chat.admin_open.set(false);
+        focus("composer-input");
+    };
+    request_animation_frame(|| focus("admin-title"));
+
+    // Roles and bans, by name.
+    let person = RwSignal::new(String::new());
+    let act = move |action: &'static str| {
+        let name = person.get_untracked();
+        if name.trim().is_empty() {
+            return;
+        }
+        let payload = PersonPayload { user: id_of(&name) };
+        let name = name.trim().to_owned();
+        let finish = move |ok: bool, what: String| {
+            if ok {
+                done(what);
+            }
+        };
+        match action {
+            "promote" => chat.moderate::<Promote>(payload, move |r| {
+                finish(r.is_ok(), format!("{name} is an administrator."));
+            }),
+            "demote" => chat.moderate::<Demote>(payload, move |r| {
+                finish(r.is_ok(), format!("{name} is no longer an administrator."));
+            }),
+            _ => chat.moderate::<UnbanPerson>(payload, move |r| {
+                finish(r.is_ok(), format!("{name} may sign in again."));
+            }),
+        }
+    };
+
+    // Bots: a token, shown once.
+    let bot_name = RwSignal::new(String::new());
+    let token = RwSignal::new(None::<(String, String)>);
+    let create_bot = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let name = bot_name.get_untracked();
+        chat.moderate::<CreateBot>(NewBot { name }, move |result| {
+            if let Ok(created) = result {
+                bot_name.set(String::new());
+                token.set(Some((created.bot.name.to_string(), created.token)));
+                done(format!("Bot {} created.", created.bot.name));
+            }
+        });
+    };
+    let bot_action = move |revoke: bool| {
+        let name = bot_name.get_untracked();
+        if name.trim().is_empty() {
+            return;
+        }
+        let payload = PersonPayload { user: id_of(&name) };
+        if revoke {
+            chat.moderate::<RevokeBotTokens>(payload, move |result| {
+                if result.is_ok() {
+                    token.set(None);
+                    done(format!("Every token of {} is revoked.", name.trim()));
+                }
+            });
+        } else {
+            chat.moderate::<IssueBotToken>(payload, move |result| {
+                if let Ok(issued) = result {
+                    token.set(Some((issued.bot.name.to_string(), issued.token)));
+                    done(format!("A new token for {}.", issued.bot.name));
+                }
+            });
+        }
+    };
+
+    // Webhooks: a room of one's own group rooms, a bot, and the URL and secret, shown once.
+    let rooms = move || {
+        chat.rooms.with(|rooms| {
+            chat.joined.with(|joined| {
+                rooms
+                    .iter()
+                    .filter(|r| r.kind.is_group() && joined.contains(&r.id))
+                    .map(|r| r.id.clone())
+                    .collect::<Vec<_>>()
+            })
+        })
+    };
+    let hook_room = RwSignal::new(RoomId::lobby().0);
+    let hook_bot = RwSignal::new(String::new());
+    let hook = RwSignal::new(None::<(String, String)>);
+    let create_hook = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let request = NewWebhook {
+            room: RoomId(hook_room.get_untracked()),
+            bot: id_of(&hook_bot.get_untracked()),
+        };
+        chat.moderate::<CreateWebhook>(request, move |result| {
+            if let Ok(created) = result {
+                let origin = window().location().origin().unwrap_or_default();
+                hook.set(Some((format!("{origin}{}", created.path), created.secret)));
+                done(format!("A webhook for # {} posting as {}.", created.room, created.bot.name));
+            }
+        });
+    };
+
+    let local = use_context::<super::Hydrated>().is_some_and(|h| h.0.get_untracked());
+    view! {
+        <aside class="thread admin-panel" aria-labelledby="admin-title"
+            on:keydown=move |ev: leptos::ev::KeyboardEvent| if ev.key() == "Escape" { close() }>
+            <header class="thread-header">
+                <h2 id="admin-title" tabindex="-1">"Administration"</h2>
+                <button type="button" class="ghost small" aria-label="Close administration"
+                    on:click=move |_| close()>"Close"</button>
+            </header>
+            <div class="admin-body">
+                <p class="admin-status" role="status">{move || status.get()}</p>
+
+                <section aria-labelledby="admin-people">
+                    <h3 id="admin-people">"People"</h3>
+                    <label for="admin-person">"Name"</label>
+                    <input id="admin-person" bind:value=person autocomplete="off" />
+                    <div class="inline">
+                        <button type="button" class="small" on:click=move |_| act("promote")>"Make administrator"</button>
+                        <button type="button" class="ghost small" on:click=move |_| act("demote")>"Remove administrator"</button>
+                        <button type="button" class="ghost small" on:click=move |_| act("unban")>"Unban"</button>
+                    </div>
+                </section>
+
+                <section aria-labelledby="admin-bots">
+                    <h3 id="admin-bots">"Bots"</h3>
+                    <form on:submit=create_bot>
+                        <label for="admin-bot-name">"Bot name"</label>
+                        <input id="admin-bot-name" bind:value=bot_name autocomplete="off" required />
+                        <div class="inline">
+                            <button type="submit" class="small">"Create bot"</button>
+                            <button type="button" class="ghost small" on:click=move |_| bot_action(false)>"New token"</button>
+                            <button type="button" class="ghost small danger" on:click=move |_| bot_action(true)>"Revoke tokens"</button>
+                        </div>
+                    </form>
+                    {move || token.get().map(|(name, token)| view! {
+                        <div class="secret">
+                            <label for="admin-token">{format!("Token for {name}: shown only now")}</label>
+                            <input id="admin-token" readonly value=token
+                                on:focus=|ev| select_all(&ev) />
+                        </div>
+                    })}
+                </section>
+
+                <section aria-labelledby="admin-hooks">
+                    <h3 id="admin-hooks">"Incoming webhooks"</h3>
+                    <form on:submit=create_hook>
+                        <label for="admin-hook-room">"Room"</label>
+                        <select id="admin-hook-room" on:change=move |ev| hook_room.set(event_target_value(&ev))>
+                            <For each=rooms key=|id| id.clone() let:id>
+                                <option value=id.0.clone() selected=id.0 == hook_room.get_untracked()>
+                                    {format!("# {id}")}
+                                </option>
+                            </For>
+                        </select>
+                        <label for="admin-hook-bot">"Posts as (a bot's name)"</label>
+                        <input id="admin-hook-bot" bind:value=hook_bot autocomplete="off" required />
+                        <button type="submit" class="small">"Create webhook"</button>
+                    </form>
+                    {move || hook.get().map(|(url, secret)| view! {
+                        <div class="secret">
+                            <label for="admin-hook-url">"POST to"</label>
+                            <input id="admin-hook-url" readonly value=url on:focus=|ev| select_all(&ev) />
+                            <label for="admin-hook-secret">"with Authorization: Bearer (shown only now)"</label>
+                            <input id="admin-hook-secret" readonly value=secret on:focus=|ev| select_all(&ev) />
+                        </div>
+                    })}
+                </section>
+
+                <section aria-labelledby="admin-audit">
+                    <h3 id="admin-audit">"Audit log"</h3>
+                    <ol class="audit">
+                        <For each=move || entries.get() key=|e| e.id let:entry>
+                            <li>
+                                <time datetime=time::iso(entry.at_ms)>{time::full(entry.at_ms, local)}</time>
+                                <span class="what">
+                                    <strong>{entry.actor.name.to_string()}</strong>
+                                    {format!(" {} ", entry.action.as_str().replace('_', " "))}
+                                    <strong>{entry.target.to_string()}</strong>
+                                </span>
+                                {(!entry.detail.is_empty()).then(|| view! {
+                                    <span class="detail">{entry.detail.clone()}</span>
+                                })}
+                            </li>
+                        </For>
+                    </ol>
+                    <Show when=move || entries.with(Vec::is_empty)>
+                        <p class="hint">"Nothing has been done yet."</p>
+                    </Show>
+                    <Show when=move || more.get()>
+                        <button type="button" class="link" on:click=move |_| {
+                            load_audit(entries.with_untracked(|e| e.last().map(|e| e.id)));
+                        }>"Older entries"</button>
+                    </Show>
+                </section>
+            </div>
+        </aside>
+    }
+}
+
+/// Selects a read-only field's text when it gets focus, ready to copy.
+fn select_all(ev: &leptos::ev::FocusEvent) {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        if let Some(input) =
+            ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+        {
+            input.select();
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = ev;
+}
