@@ -46,6 +46,20 @@ fn refused(connection: Result<ChatClient, String>, why: &str) {
     }
 }
 
+/// A private room `name` made by `owner`, with `member` invited.
+async fn private_room_with(owner: &ChatClient, name: &str, member: &str) -> RoomId {
+    let room = owner
+        .request::<CreateRoom>(&CreateRoomPayload { name: name.into(), private: true })
+        .await
+        .expect("created")
+        .id;
+    owner
+        .request::<InviteToRoom>(&InvitePayload { room: room.clone(), user: UserId(member.into()) })
+        .await
+        .expect("invited");
+    room
+}
+
 fn person(name: &str) -> PersonPayload {
     PersonPayload { user: UserId(name.to_lowercase()) }
 }
@@ -182,15 +196,7 @@ async fn a_removed_message_is_gone_from_history_sync_and_search(store: Store) {
     let admin = admin_socket(app, "Ada").await.expect("administrator");
     let spammer = app.connect("Spammer").await;
     let mut cy = app.connect("Cy").await;
-    let room = spammer
-        .request::<CreateRoom>(&CreateRoomPayload { name: "deals".into(), private: true })
-        .await
-        .expect("created")
-        .id;
-    spammer
-        .request::<InviteToRoom>(&InvitePayload { room: room.clone(), user: UserId("cy".into()) })
-        .await
-        .expect("invited");
+    let room = private_room_with(&spammer, "deals", "cy").await;
     let spam = spammer
         .request::<SendMessage>(&common::say(&room, "cheap watches at scam dot example"))
         .await
@@ -242,15 +248,7 @@ async fn an_administrator_deletes_any_group_room(store: Store) {
     let admin = admin_socket(app, "Ada").await.expect("administrator");
     let spammer = app.connect("Spammer").await;
     let mut cy = app.connect("Cy").await;
-    let room = spammer
-        .request::<CreateRoom>(&CreateRoomPayload { name: "deals".into(), private: true })
-        .await
-        .expect("created")
-        .id;
-    spammer
-        .request::<InviteToRoom>(&InvitePayload { room: room.clone(), user: UserId("cy".into()) })
-        .await
-        .expect("invited");
+    let room = private_room_with(&spammer, "deals", "cy").await;
 
     let lobby = admin.request::<DeleteAnyRoom>(&RoomRef { room: RoomId::lobby() }).await;
     assert!(matches!(lobby, Err(ChatError::Forbidden { .. })), "{lobby:?}");
