@@ -14,7 +14,10 @@ use app::events::admin::{
     DeleteWebhook, ListAudit, NewBot, NewWebhook, WebhookCreated, WebhookRef,
 };
 use app::events::messages::{NewMessage, SendMessage};
-use app::events::rooms::{CreateRoom, CreateRoomPayload, MemberJoined, RoomMembers, RoomRef};
+use app::events::rooms::{
+    CreateRoom, CreateRoomPayload, MemberJoined, OpenDirect, OpenDirectPayload, RoomMembers,
+    RoomRef,
+};
 use app::model::UserId;
 
 on_both_stores!(
@@ -187,6 +190,26 @@ async fn wrong_secrets_unknown_webhooks_and_bad_bodies_change_nothing(store: Sto
     .await;
     assert_eq!(status, 201);
     assert_eq!(cy.next::<NewMessage>().await.id, marker);
+
+    // Someone else's message id is not the webhook's to reuse: refused, Cy's message untouched.
+    let cys = cy.request::<SendMessage>(&say(&hook.room, "mine")).await.expect("sent");
+    let (status, answer) = post(
+        app,
+        &hook.path,
+        Some(&hook.secret),
+        json!({ "text": "overwritten?", "id": cys.id }).to_string(),
+    )
+    .await;
+    assert_eq!((status, answer["code"].clone()), (409, json!("message_id_taken")), "{answer}");
+    // A direct conversation gets no webhook.
+    let dm = cy
+        .request::<OpenDirect>(&OpenDirectPayload { user: UserId("ada".into()) })
+        .await
+        .expect("a direct room")
+        .id;
+    let refused =
+        admin.request::<CreateWebhook>(&NewWebhook { room: dm, bot: UserId("ci".into()) }).await;
+    assert!(matches!(refused, Err(ChatError::Forbidden { .. })), "{refused:?}");
 
     // A banned bot's webhook posts nothing either.
     let ban = BanPayload { user: UserId("ci".into()), reason: String::new() };
