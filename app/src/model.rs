@@ -169,6 +169,10 @@ pub struct Member {
     /// A bot's account (a script an administrator created), shown as such.
     #[serde(default)]
     pub bot: bool,
+    /// Moderates the room: its creator, or made a moderator by one (see
+    /// [`crate::events::rooms::SetModerator`]).
+    #[serde(default)]
+    pub moderator: bool,
 }
 
 impl fmt::Display for RoomId {

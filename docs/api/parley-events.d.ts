@@ -21,7 +21,12 @@ export type AdminAction =
   | "delete_webhook"
   | "create_bot"
   | "issue_bot_token"
-  | "revoke_bot_tokens";
+  | "revoke_bot_tokens"
+  | "room_remove_message"
+  | "remove_member"
+  | "add_moderator"
+  | "drop_moderator"
+  | "end_session";
 /**
  * A person's stable id: their lowercased name, so `Ada` and `ada` are one person and a name
  * cannot be registered twice in different case.
@@ -319,6 +324,13 @@ export type ResultOf_BotTokenOr_ChatError =
   | {
       Err: ChatError;
     };
+export type ResultOf_ConnectionListOr_ChatError =
+  | {
+      Ok: ConnectionList;
+    }
+  | {
+      Err: ChatError;
+    };
 export type ResultOf_WebhookCreatedOr_ChatError =
   | {
       Ok: WebhookCreated;
@@ -333,6 +345,13 @@ export type RoomId = string;
 export type ResultOf_RoomRefOr_ChatError =
   | {
       Ok: RoomRef;
+    }
+  | {
+      Err: ChatError;
+    };
+export type ResultOf_NodeListOr_ChatError =
+  | {
+      Ok: NodeList;
     }
   | {
       Err: ChatError;
@@ -441,6 +460,10 @@ export interface ParleyEvents {
           ack: ResultOf_BotTokenOr_ChatError;
           payload: PersonPayload;
         };
+        "admin:connections": {
+          ack: ResultOf_ConnectionListOr_ChatError;
+          payload: Empty;
+        };
         "admin:create_bot": {
           ack: ResultOf_BotTokenOr_ChatError;
           payload: NewBot;
@@ -460,6 +483,14 @@ export interface ParleyEvents {
         "admin:demote": {
           ack: ResultOf_EmptyOr_ChatError;
           payload: PersonPayload;
+        };
+        "admin:end_session": {
+          ack: ResultOf_EmptyOr_ChatError;
+          payload: SessionRef;
+        };
+        "admin:nodes": {
+          ack: ResultOf_NodeListOr_ChatError;
+          payload: Empty;
         };
         "admin:promote": {
           ack: ResultOf_EmptyOr_ChatError;
@@ -508,8 +539,14 @@ export interface ParleyEvents {
         "room:left": {
           payload: MemberChange;
         };
+        "room:moderator": {
+          payload: ModeratorChange;
+        };
         "room:read": {
           payload: ReadState;
+        };
+        "room:removed": {
+          payload: RoomGone;
         };
         typing: {
           payload: TypingNotice;
@@ -604,6 +641,18 @@ export interface ParleyEvents {
           ack: ResultOf_ReadStateOr_ChatError;
           payload: MutePayload;
         };
+        "room:remove_member": {
+          ack: ResultOf_RoomViewOr_ChatError;
+          payload: MemberPayload;
+        };
+        "room:remove_message": {
+          ack: ResultOf_ChatMessageOr_ChatError;
+          payload: DeleteRequest;
+        };
+        "room:set_moderator": {
+          ack: ResultOf_RoomViewOr_ChatError;
+          payload: ModeratorPayload;
+        };
         "typing:start": {
           ack: ResultOfNullOr_ChatError;
           payload: RoomRef;
@@ -638,7 +687,7 @@ export interface AuditPage {
   more: boolean;
 }
 /**
- * One entry of the audit log.
+ * One entry of the audit log: an administrator's action, or a room moderator's in their room.
  */
 export interface AuditEntry {
   /**
@@ -646,7 +695,7 @@ export interface AuditEntry {
    */
   action: AdminAction;
   /**
-   * The administrator who did it.
+   * The administrator (or room moderator) who did it.
    */
   actor: UserRef;
   /**
@@ -729,6 +778,64 @@ export interface PersonPayload {
   user: UserId;
 }
 /**
+ * Ack of [`ListConnections`].
+ */
+export interface ConnectionList {
+  /**
+   * Every node's connections, by person, then connected-since.
+   */
+  connections: ConnectionInfo[];
+  /**
+   * How many nodes answered (this one included).
+   */
+  nodes: number;
+  /**
+   * Whether some node did not answer in time (the list lacks its connections).
+   */
+  partial: boolean;
+}
+/**
+ * One open Socket.IO connection, as its node reports it (see [`ListConnections`]).
+ */
+export interface ConnectionInfo {
+  /**
+   * The client's address, as the node sees it (a proxy's, behind one that is not trusted).
+   */
+  address?: string | null;
+  /**
+   * A bot's.
+   */
+  bot: boolean;
+  /**
+   * `/chat` or `/admin`.
+   */
+  namespace: string;
+  /**
+   * The node it is connected to (its Socket.IO server id).
+   */
+  node: string;
+  /**
+   * The sign-in it lives on: what [`EndSession`] takes. Not a credential (a digest of one).
+   */
+  session: string;
+  /**
+   * The socket's id.
+   */
+  sid: string;
+  /**
+   * When it connected (ms since the epoch).
+   */
+  since_ms: number;
+  /**
+   * `websocket` or `polling` (long-polling), now.
+   */
+  transport: string;
+  /**
+   * Whose it is.
+   */
+  user: UserRef;
+}
+/**
  * Payload of [`CreateBot`].
  */
 export interface NewBot {
@@ -793,6 +900,61 @@ export interface WebhookRef {
    * The webhook.
    */
   id: string;
+}
+/**
+ * Payload of [`EndSession`].
+ */
+export interface SessionRef {
+  /**
+   * [`ConnectionInfo::session`].
+   */
+  session: string;
+}
+/**
+ * Ack of [`NodeFigures`].
+ */
+export interface NodeList {
+  /**
+   * Every node that answered, by id.
+   */
+  nodes: NodeStats[];
+  /**
+   * Whether some node did not answer in time.
+   */
+  partial: boolean;
+}
+/**
+ * One node's live figures (see [`NodeFigures`]).
+ */
+export interface NodeStats {
+  /**
+   * Open connections on `/chat` and `/admin`.
+   */
+  connections: number;
+  /**
+   * Messages posted on this node per second, over the last 10 s.
+   */
+  messages_per_second: number;
+  /**
+   * The node (its Socket.IO server id).
+   */
+  node: string;
+  /**
+   * Requests answered per second, over the last 10 s.
+   */
+  requests_per_second: number;
+  /**
+   * One probe query's round trip to the store, in ms (`None`: the store did not answer).
+   */
+  store_ms?: number | null;
+  /**
+   * Seconds since the node started.
+   */
+  uptime_secs: number;
+  /**
+   * Of which over WebSocket.
+   */
+  websocket: number;
 }
 /**
  * A message as stored and delivered.
@@ -1023,6 +1185,27 @@ export interface MemberChange {
   room: RoomId;
   /**
    * Who.
+   */
+  user: UserRef;
+}
+/**
+ * Payload of [`ModeratorChanged`].
+ */
+export interface ModeratorChange {
+  /**
+   * The moderator who changed it.
+   */
+  by: UserRef;
+  /**
+   * Whether they moderate it now.
+   */
+  moderator: boolean;
+  /**
+   * The room.
+   */
+  room: RoomId;
+  /**
+   * The member.
    */
   user: UserRef;
 }
@@ -1376,6 +1559,11 @@ export interface Member {
    */
   bot?: boolean;
   /**
+   * Moderates the room: its creator, or made a moderator by one (see
+   * [`crate::events::rooms::SetModerator`]).
+   */
+  moderator?: boolean;
+  /**
    * Connected in at least one tab.
    */
   online: boolean;
@@ -1450,4 +1638,34 @@ export interface MutePayload {
    * The room (the caller must be a member).
    */
   room: RoomId;
+}
+/**
+ * Payload of [`RemoveMember`].
+ */
+export interface MemberPayload {
+  /**
+   * The room.
+   */
+  room: RoomId;
+  /**
+   * The member.
+   */
+  user: UserId;
+}
+/**
+ * Payload of [`SetModerator`].
+ */
+export interface ModeratorPayload {
+  /**
+   * Whether they moderate it from now on.
+   */
+  moderator: boolean;
+  /**
+   * The room.
+   */
+  room: RoomId;
+  /**
+   * The member.
+   */
+  user: UserId;
 }

@@ -12,14 +12,16 @@ test('an administrator removes a spam message and bans its author', async ({ bro
   const mod = await person(browser, 'Moderator');
   const spammer = await person(browser, `Spammer-${t}`);
   const cy = await person(browser, `Cy-${t}`);
-  await cy.createRoom(room);
-  await spammer.joinRoom(room);
+  // The spammer made the room (so moderates it); Cy is a plain member, the administrator is
+  // neither its creator nor one of its moderators.
+  await spammer.createRoom(room);
+  await cy.joinRoom(room);
   await mod.joinRoom(room);
 
   const spam = `cheap watches at scam dot example ${t}`;
   await spammer.send(spam);
   await expect(mod.message(spam)).toBeVisible();
-  // Only an administrator is offered Remove on someone else's message.
+  // Only an administrator (or the room's moderators) is offered Remove on someone else's message.
   await cy.message(spam).hover();
   await expect(cy.message(spam).getByRole('button', { name: 'Remove message as a moderator' })).toHaveCount(0);
 
@@ -117,7 +119,7 @@ test('an administrator makes a bot and a webhook and promotes someone from the p
   await panel.getByLabel('Name', { exact: true }).fill(cyName);
   await panel.getByRole('button', { name: 'Make administrator' }).click();
   await expect(panel.getByRole('status')).toHaveText(`${cyName} is an administrator.`);
-  const log = panel.getByRole('list').filter({ hasText: 'promote' });
+  const log = panel.getByRole('list', { name: 'Audit log' });
   await expect(log.getByRole('listitem').first()).toContainText(`Moderator promote ${cyName.toLowerCase()}`);
   await expect(log).toContainText(`create webhook ${bot.toLowerCase()}`);
   await expect(log).toContainText(`create bot ${bot.toLowerCase()}`);
@@ -126,4 +128,76 @@ test('an administrator makes a bot and a webhook and promotes someone from the p
   expect(axe.violations).toEqual([]);
   await mod.page.keyboard.press('Escape');
   await expect(panel).toHaveCount(0);
+});
+
+// A room's creator, who is no administrator, keeps it clean: removes a message, makes a member
+// a moderator, who removes a third member; the removed member is told and moved to the lobby.
+test("a room's creator moderates it and hands the role on", async ({ browser }) => {
+  const t = tag();
+  const room = `ops-${t}`;
+  const ada = await person(browser, `Ada-${t}`);
+  const bob = await person(browser, `Bob-${t}`);
+  const cy = await person(browser, `Cy-${t}`);
+  await ada.createRoom(room);
+  await bob.joinRoom(room);
+  await cy.joinRoom(room);
+  // Members see who moderates; a member who does not is offered nothing.
+  await expect(bob.person(`Ada-${t}`).getByText('mod', { exact: true })).toBeVisible();
+  await expect(bob.person(`Cy-${t}`).getByRole('button', { name: `Manage Cy-${t}` })).toHaveCount(0);
+
+  const spam = `buy followers ${t}`;
+  await cy.send(spam);
+  const line = ada.message(spam);
+  await line.hover();
+  await line.getByRole('button', { name: 'Remove message as a moderator' }).click();
+  await line.getByRole('button', { name: 'Remove it' }).click();
+  for (const p of [ada, bob, cy]) {
+    await expect(p.messages.getByText('Removed by a moderator')).toBeVisible();
+    await expect(p.messages.getByText(spam)).toHaveCount(0);
+  }
+
+  await ada.person(`Bob-${t}`).getByRole('button', { name: `Manage Bob-${t}` }).click();
+  const axe = await new AxeBuilder({ page: ada.page }).include('.people')
+    .withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
+  expect(axe.violations.flatMap((v) => v.nodes.map((n) => `${v.id}: ${n.target.join(' ')}`))).toEqual([]);
+  await ada.person(`Bob-${t}`).getByRole('button', { name: 'Make moderator' }).click();
+  await expect(bob.message(`Ada-${t} made you a moderator of this room`)).toBeVisible();
+  await expect(cy.person(`Bob-${t}`).getByText('mod', { exact: true })).toBeVisible();
+
+  await bob.person(`Cy-${t}`).getByRole('button', { name: `Manage Cy-${t}` }).click();
+  await bob.person(`Cy-${t}`).getByRole('button', { name: `Remove Cy-${t} from the room` }).click();
+  await expect(bob.page.getByRole('status').filter({ hasText: `Cy-${t} was removed from the room` })).toBeVisible();
+  await expect(cy.room('# lobby')).toBeVisible();
+  await expect(cy.message(`Bob-${t} removed you from # ${room}.`)).toBeVisible();
+  await expect(ada.person(`Cy-${t}`)).toHaveCount(0);
+  // The creator's role cannot be taken, nor the creator removed.
+  await expect(bob.person(`Ada-${t}`).getByRole('button', { name: `Manage Ada-${t}` })).toHaveCount(0);
+});
+
+// The administration panel shows each server's live figures and who is connected (how and from
+// where), and ends one person's session: their tab is signed out on the spot.
+test('an administrator sees who is connected and ends a session', async ({ browser }) => {
+  const t = tag();
+  const eve = await person(browser, `Eve-${t}`);
+  const mod = await person(browser, 'Moderator');
+  await mod.sidebar.getByRole('button', { name: 'Administration' }).click();
+  const panel = mod.page.getByRole('complementary', { name: 'Administration' });
+
+  const servers = panel.getByRole('list', { name: 'Servers' });
+  await expect(servers.getByRole('listitem')).toHaveCount(1);
+  await expect(servers.getByRole('term').filter({ hasText: 'Messages per second' })).toBeVisible();
+  await expect(servers.getByRole('definition').filter({ hasText: / ms$/ })).toBeVisible();
+
+  const connected = panel.getByRole('list', { name: 'Connections' });
+  const row = connected.getByRole('listitem').filter({ hasText: `Eve-${t}` });
+  await expect(row).toContainText(/websocket|polling/);
+  await expect(row).toContainText('127.0.0.1');
+  const axe = await new AxeBuilder({ page: mod.page }).include('.admin-panel').analyze();
+  expect(axe.violations).toEqual([]);
+
+  await row.getByRole('button', { name: new RegExp(`^End Eve-${t}'s session`) }).click();
+  await expect(panel.getByRole('status')).toHaveText(`Eve-${t}'s session was ended; its tabs are signed out`);
+  await expect(eve.page.getByRole('status').filter({ hasText: 'Your session has ended' })).toBeVisible();
+  await expect(panel.getByRole('list', { name: 'Audit log' }).getByRole('listitem').first())
+    .toContainText(`Moderator end session ${`eve-${t}`.toLowerCase()}`);
 });

@@ -17,6 +17,11 @@ pub struct Config {
     #[arg(long, env = "PARLEY_LISTEN")]
     pub listen: Option<SocketAddr>,
 
+    /// Address of the operators' Prometheus endpoint (`GET /metrics`), e.g. 127.0.0.1:9464. Off
+    /// when unset; keep it on a private interface: it is not behind any sign-in.
+    #[arg(long, env = "PARLEY_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+
     /// Extra origins (scheme://host[:port]) allowed to connect and to call the HTTP API, comma
     /// separated. The server's own origin is always allowed; nothing else is by default.
     #[arg(long, env = "PARLEY_ALLOWED_ORIGINS", value_delimiter = ',')]
@@ -171,6 +176,7 @@ impl Config {
             database_url: None,
             durability: crate::store::Durability::Process,
             redis_url: None,
+            metrics_listen: None,
             max_payload: 64 * 1024,
             // Tests drive hundreds of requests a second from one person; the flood test sets
             // its own limit.

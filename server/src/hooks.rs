@@ -55,11 +55,12 @@ async fn accept(
         .and_then(|v| v.strip_prefix("Bearer "))
         .ok_or(ChatError::BadWebhook)?;
     let hook = state.webhooks.open(id, secret.trim()).await?;
-    state.limiter.check(&hook.bot)?;
+    state.limiter.check(&hook.bot).inspect_err(|_| state.ops.metrics.refused("webhook"))?;
     let post: WebhookPost = serde_json::from_slice(body)
         .map_err(|e| ChatError::InvalidPayload { reason: e.to_string() })?;
     let (message, audience) = state.webhooks.post(&hook, post).await?;
     if let Some(audience) = audience {
+        state.ops.metrics.message_posted();
         state.connections.deliver_new(&message, &audience).await;
     }
     Ok(message)

@@ -11,6 +11,8 @@
 //! - [`http`]: routes other than the app's pages (health check) and the origin guard.
 //! - [`downloads`]: shared files over HTTP, to members of their room only.
 //! - [`hooks`]: incoming webhooks (`POST /hooks/{id}`), posting as a bot.
+//! - [`metrics`]: this node's figures, for Prometheus ([`metrics_router`], on its own address)
+//!   and for `/admin`'s live view.
 //!
 //! Dependencies point one way: `socket` and `pages` use `cookies`, `domain` and `store`;
 //! `domain` uses `store`; nothing below uses anything above. What the pages need of the sockets
@@ -29,6 +31,7 @@ pub mod domain;
 pub mod downloads;
 pub mod hooks;
 pub mod http;
+pub mod metrics;
 pub mod pages;
 pub mod socket;
 pub mod state;
@@ -87,6 +90,48 @@ pub fn router(state: AppState) -> Router {
         .layer(http::cors(&state.origins))
         .layer(axum::middleware::from_fn_with_state(state.origins.clone(), http::guard_origin))
         .with_state(state)
+}
+
+/// The operators' endpoint, `GET /metrics` (Prometheus text format), for a listener of its own
+/// (`--metrics-listen`), never the public one.
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new().route("/metrics", axum::routing::get(metrics_page)).with_state(state)
+}
+
+/// Serves [`metrics_router`] on `listener` for as long as the process runs.
+pub async fn serve_metrics(listener: TcpListener, state: AppState) -> std::io::Result<()> {
+    axum::serve(listener, metrics_router(state)).await
+}
+
+async fn metrics_page(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> impl axum::response::IntoResponse {
+    use socket::nodes::{NodeAnswer, NodeQuery};
+    let mut counts: Vec<(String, &'static str, usize)> = Vec::new();
+    for namespace in [app::events::CHAT_NAMESPACE, app::events::admin::ADMIN_NAMESPACE] {
+        for transport in ["websocket", "polling"] {
+            counts.push((namespace.to_owned(), transport, 0));
+        }
+    }
+    if let Some(NodeAnswer::Connections(connections)) =
+        state.ops.nodes.ask_self(NodeQuery::Connections).await
+    {
+        for c in &connections {
+            if let Some(entry) =
+                counts.iter_mut().find(|(ns, t, _)| *ns == c.namespace && *t == c.transport)
+            {
+                entry.2 += 1;
+            }
+        }
+    }
+    match state.chat.probe_store().await {
+        Ok(elapsed) => state.ops.metrics.store_probe(elapsed),
+        Err(e) => tracing::warn!(error = %e, "the store did not answer the metrics probe"),
+    }
+    (
+        [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        state.ops.metrics.render(&counts),
+    )
 }
 
 /// Serves `state` on `listener` until `shutdown` completes, then closes every Socket.IO

@@ -20,7 +20,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         e
     })?;
     leptos.site_addr = listener.local_addr()?;
+    let metrics_listen = config.metrics_listen;
     let state = AppState::new(config, leptos).await?;
+    if let Some(addr) = metrics_listen {
+        let metrics = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+            tracing::error!(%addr, error = %e, "cannot listen for metrics");
+            e
+        })?;
+        tracing::info!(%addr, "metrics at /metrics");
+        let state = state.clone();
+        tokio::spawn(async move {
+            if let Err(e) = server::serve_metrics(metrics, state).await {
+                tracing::error!(error = %e, "the metrics endpoint stopped");
+            }
+        });
+    }
     run(listener, state, shutdown_signal()).await?;
     Ok(())
 }

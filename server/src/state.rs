@@ -57,6 +57,8 @@ pub struct AppState {
     pub limiter: socket::RequestLimiter,
     /// The configuration the server started with.
     pub config: Arc<Config>,
+    /// This node's metrics and the way to the others.
+    pub ops: socket::Ops,
     socket_layer: SocketLayerFn,
 }
 
@@ -112,6 +114,16 @@ impl AppState {
         let accounts = Arc::new(Accounts::new(store, policy).await?);
         let limiter = socket::RequestLimiter::new(config.rate_per_second, config.rate_burst);
         let (news, changes) = socket::PresenceNews::new();
+        let metrics = crate::metrics::Metrics::new();
+        tokio::spawn(crate::metrics::sample_every_second(Arc::downgrade(&metrics)));
+        let node_id = node_id();
+        let bus = match &config.redis_url {
+            Some(url) => {
+                Some(Arc::new(socket::cluster::NodeBus::connect(url, node_id.clone()).await?))
+            }
+            None => None,
+        };
+        let ops = socket::Ops { metrics, nodes: socket::nodes::Nodes::new(node_id, bus) };
         let check = std::time::Duration::from_millis(config.session_check_ms.max(1));
         let options = SocketOptions {
             news: news.clone(),
@@ -120,6 +132,7 @@ impl AppState {
             files: Arc::clone(&files),
             accounts: Arc::clone(&accounts),
             admin,
+            ops: ops.clone(),
             limiter: limiter.clone(),
             limits: socket::ConnectionLimits::new(
                 config.max_connections_per_ip,
@@ -132,6 +145,7 @@ impl AppState {
             None => {
                 let (layer, io) = options.apply(SocketIo::builder()).build_layer();
                 let ((), ()) = socket::register(&io);
+                ops.nodes.serve(io.clone(), Arc::clone(&ops.metrics), Arc::clone(&chat));
                 tokio::spawn(socket::presence::deliver(io.clone(), changes));
                 tokio::spawn(socket::end_stale_sessions(io.clone(), Arc::clone(&accounts), check));
                 (
@@ -149,7 +163,8 @@ impl AppState {
                 for started in [chat_ns.await, admin_ns.await] {
                     started.map_err(|e| socket::cluster::ClusterError::Adapter(e.to_string()))?;
                 }
-                tracing::info!("joined the cluster through redis");
+                tracing::info!(node = ops.nodes.id(), "joined the cluster through redis");
+                ops.nodes.serve(io.clone(), Arc::clone(&ops.metrics), Arc::clone(&chat));
                 tokio::spawn(socket::presence::deliver(io.clone(), changes));
                 tokio::spawn(socket::end_stale_sessions(io.clone(), Arc::clone(&accounts), check));
                 tokio::spawn(socket::cluster::sweep_presence(io.clone(), Arc::clone(&chat), news));
@@ -170,6 +185,7 @@ impl AppState {
             webhooks,
             limiter,
             config: Arc::new(config),
+            ops,
             socket_layer,
         })
     }
@@ -201,6 +217,7 @@ struct SocketOptions {
     files: Arc<Files>,
     accounts: Arc<Accounts>,
     admin: Arc<crate::domain::Admin>,
+    ops: socket::Ops,
     limiter: socket::RequestLimiter,
     limits: socket::ConnectionLimits,
 }
@@ -225,5 +242,19 @@ impl SocketOptions {
             .with_state(self.limiter)
             .with_state(self.limits)
             .with_state(self.news)
+            .with_state(self.ops)
+    }
+}
+
+/// A name for this node, unique in its cluster: the host's name (where the environment gives
+/// it) and a random suffix, since several nodes may share a host.
+fn node_id() -> String {
+    let host = std::env::var("HOSTNAME").ok().filter(|h| !h.is_empty() && h.len() <= 64);
+    let suffix = uuid::Uuid::now_v7().simple().to_string();
+    // The v7 id's last characters are its random part.
+    let suffix = &suffix[suffix.len() - 6..];
+    match host {
+        Some(host) => format!("{host}-{suffix}"),
+        None => format!("node-{suffix}"),
     }
 }

@@ -210,6 +210,16 @@ pub enum AdminAction {
     IssueBotToken,
     /// [`RevokeBotTokens`].
     RevokeBotTokens,
+    /// A room moderator's [`crate::events::rooms::RemoveRoomMessage`].
+    RoomRemoveMessage,
+    /// [`crate::events::rooms::RemoveMember`].
+    RemoveMember,
+    /// [`crate::events::rooms::SetModerator`], making someone a moderator.
+    AddModerator,
+    /// [`crate::events::rooms::SetModerator`], taking the role.
+    DropModerator,
+    /// [`EndSession`].
+    EndSession,
 }
 
 impl AdminAction {
@@ -227,6 +237,11 @@ impl AdminAction {
             Self::CreateBot => "create_bot",
             Self::IssueBotToken => "issue_bot_token",
             Self::RevokeBotTokens => "revoke_bot_tokens",
+            Self::RoomRemoveMessage => "room_remove_message",
+            Self::RemoveMember => "remove_member",
+            Self::AddModerator => "add_moderator",
+            Self::DropModerator => "drop_moderator",
+            Self::EndSession => "end_session",
         }
     }
 
@@ -244,13 +259,18 @@ impl AdminAction {
             Self::CreateBot,
             Self::IssueBotToken,
             Self::RevokeBotTokens,
+            Self::RoomRemoveMessage,
+            Self::RemoveMember,
+            Self::AddModerator,
+            Self::DropModerator,
+            Self::EndSession,
         ]
         .into_iter()
         .find(|a| a.as_str() == name)
     }
 }
 
-/// One entry of the audit log.
+/// One entry of the audit log: an administrator's action, or a room moderator's in their room.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct AuditEntry {
@@ -258,7 +278,7 @@ pub struct AuditEntry {
     pub id: u64,
     /// When (ms since the epoch).
     pub at_ms: i64,
-    /// The administrator who did it.
+    /// The administrator (or room moderator) who did it.
     pub actor: UserRef,
     /// What was done.
     pub action: AdminAction,
@@ -291,4 +311,98 @@ pub struct AuditPage {
 client_event!(
     /// `admin:audit`: a page of the audit log ([`crate::limits::AUDIT_PAGE`] entries).
     ListAudit, "admin:audit", AuditRequest => AuditPage
+);
+
+/// One open Socket.IO connection, as its node reports it (see [`ListConnections`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct ConnectionInfo {
+    /// The node it is connected to (its Socket.IO server id).
+    pub node: String,
+    /// The socket's id.
+    pub sid: String,
+    /// `/chat` or `/admin`.
+    pub namespace: String,
+    /// Whose it is.
+    pub user: UserRef,
+    /// A bot's.
+    pub bot: bool,
+    /// `websocket` or `polling` (long-polling), now.
+    pub transport: String,
+    /// The client's address, as the node sees it (a proxy's, behind one that is not trusted).
+    pub address: Option<String>,
+    /// When it connected (ms since the epoch).
+    pub since_ms: i64,
+    /// The sign-in it lives on: what [`EndSession`] takes. Not a credential (a digest of one).
+    pub session: String,
+}
+
+/// Ack of [`ListConnections`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct ConnectionList {
+    /// Every node's connections, by person, then connected-since.
+    pub connections: Vec<ConnectionInfo>,
+    /// How many nodes answered (this one included).
+    pub nodes: u32,
+    /// Whether some node did not answer in time (the list lacks its connections).
+    pub partial: bool,
+}
+
+client_event!(
+    /// `admin:connections`: every open connection on every node (asked through the cluster,
+    /// answered by each node from its own sockets), with transport, address and since when.
+    ListConnections, "admin:connections", Empty => ConnectionList
+);
+
+/// Payload of [`EndSession`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SessionRef {
+    /// [`ConnectionInfo::session`].
+    pub session: String,
+}
+
+client_event!(
+    /// `admin:end_session`: signs one sign-in out (a lost laptop, a stolen cookie): the session
+    /// ends and its tabs close on every node; the person's other sign-ins stay. Unknown or
+    /// already ended: `{}` all the same.
+    EndSession, "admin:end_session", SessionRef => Empty
+);
+
+/// One node's live figures (see [`NodeFigures`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct NodeStats {
+    /// The node (its Socket.IO server id).
+    pub node: String,
+    /// Open connections on `/chat` and `/admin`.
+    pub connections: u32,
+    /// Of which over WebSocket.
+    pub websocket: u32,
+    /// Messages posted on this node per second, over the last 10 s.
+    pub messages_per_second: f64,
+    /// Requests answered per second, over the last 10 s.
+    pub requests_per_second: f64,
+    /// One probe query's round trip to the store, in ms (`None`: the store did not answer).
+    pub store_ms: Option<f64>,
+    /// Seconds since the node started.
+    pub uptime_secs: u64,
+}
+
+/// Ack of [`NodeFigures`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct NodeList {
+    /// Every node that answered, by id.
+    pub nodes: Vec<NodeStats>,
+    /// Whether some node did not answer in time.
+    pub partial: bool,
+}
+
+client_event!(
+    /// `admin:nodes`: each node's live figures (connections, messages and requests per
+    /// second, store latency); poll it for a live view.
+    NodeFigures, "admin:nodes", Empty => NodeList
 );

@@ -149,6 +149,65 @@ pub struct MemberChange {
     pub bot: bool,
 }
 
+/// Payload of [`RemoveMember`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct MemberPayload {
+    /// The room.
+    pub room: RoomId,
+    /// The member.
+    pub user: UserId,
+}
+
+/// Payload of [`SetModerator`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ModeratorPayload {
+    /// The room.
+    pub room: RoomId,
+    /// The member.
+    pub user: UserId,
+    /// Whether they moderate it from now on.
+    pub moderator: bool,
+}
+
+/// Payload of [`ModeratorChanged`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct ModeratorChange {
+    /// The room.
+    pub room: RoomId,
+    /// The member.
+    pub user: UserRef,
+    /// Whether they moderate it now.
+    pub moderator: bool,
+    /// The moderator who changed it.
+    pub by: UserRef,
+}
+
+client_event!(
+    /// `room:remove_message` (client → server): a moderator of the message's room removes it
+    /// (others see "removed by a moderator"; text, reactions and file are gone from history,
+    /// sync and search). Refused with `unknown_message` for someone who does not moderate that
+    /// room or a direct conversation. The room hears `message:updated`; acked with the message.
+    RemoveRoomMessage, "room:remove_message", crate::events::messages::DeleteRequest => crate::model::ChatMessage
+);
+client_event!(
+    /// `room:remove_member` (client → server): a moderator of a public or private room (not the
+    /// lobby) removes a member who is not a moderator. Their tabs hear [`RemovedFromRoom`], the
+    /// room [`MemberLeft`]. A private room's former member needs a new invitation; a public
+    /// room stays open to them, as to anyone. Acked with the room and its members.
+    RemoveMember, "room:remove_member", MemberPayload => RoomView
+);
+client_event!(
+    /// `room:set_moderator` (client → server): a moderator makes a member a moderator of the
+    /// room, or no longer one (never its creator: `cannot_moderate`). The room hears
+    /// [`ModeratorChanged`]; acked with the room and its members.
+    SetModerator, "room:set_moderator", ModeratorPayload => RoomView
+);
+
 client_event!(
     /// `room:list` (client → server): the sidebar's rooms.
     ListRooms, "room:list", Empty => RoomList
@@ -223,6 +282,16 @@ server_event!(
     /// `room:left` (server → everyone, or a private room's members): someone left a room;
     /// members show a notice.
     MemberLeft, "room:left", MemberChange
+);
+server_event!(
+    /// `room:removed` (server → the removed person's tabs, on every node): a moderator removed
+    /// you from a room; `by` names them.
+    RemovedFromRoom, "room:removed", RoomGone
+);
+server_event!(
+    /// `room:moderator` (server → everyone in a public room, or a private room's members): a
+    /// member became a moderator of the room, or stopped being one.
+    ModeratorChanged, "room:moderator", ModeratorChange
 );
 server_event!(
     /// `room:read` (server → the person's other tabs, on every node): their read state in a

@@ -83,6 +83,9 @@ pub const EVENTS: &[Entry] = &[
     request::<rooms::LeaveRoom>(CHAT),
     request::<rooms::DeleteRoom>(CHAT),
     request::<rooms::RoomMembers>(CHAT),
+    request::<rooms::RemoveRoomMessage>(CHAT),
+    request::<rooms::RemoveMember>(CHAT),
+    request::<rooms::SetModerator>(CHAT),
     request::<rooms::MarkRead>(CHAT),
     request::<rooms::MuteRoom>(CHAT),
     request::<rooms::OpenDirect>(CHAT),
@@ -92,6 +95,8 @@ pub const EVENTS: &[Entry] = &[
     broadcast::<rooms::DirectOpened>(CHAT),
     broadcast::<rooms::MemberJoined>(CHAT),
     broadcast::<rooms::MemberLeft>(CHAT),
+    broadcast::<rooms::RemovedFromRoom>(CHAT),
+    broadcast::<rooms::ModeratorChanged>(CHAT),
     broadcast::<rooms::RoomRead>(CHAT),
     request::<messages::SendMessage>(CHAT),
     request::<messages::LoadThread>(CHAT),
@@ -122,6 +127,9 @@ pub const EVENTS: &[Entry] = &[
     request::<admin::CreateWebhook>(ADMIN),
     request::<admin::DeleteWebhook>(ADMIN),
     request::<admin::ListAudit>(ADMIN),
+    request::<admin::ListConnections>(ADMIN),
+    request::<admin::EndSession>(ADMIN),
+    request::<admin::NodeFigures>(ADMIN),
 ];
 
 /// The published document (see the module docs), keys sorted so that it is stable.

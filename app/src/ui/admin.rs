@@ -12,10 +12,28 @@ use super::ChatState;
 use super::message::focus;
 use super::time;
 use crate::events::admin::{
-    AuditEntry, AuditRequest, CreateBot, CreateWebhook, Demote, IssueBotToken, ListAudit, NewBot,
-    NewWebhook, PersonPayload, Promote, RevokeBotTokens, UnbanPerson,
+    AuditEntry, AuditRequest, ConnectionList, CreateBot, CreateWebhook, Demote, EndSession,
+    IssueBotToken, ListAudit, ListConnections, NewBot, NewWebhook, NodeFigures, NodeList,
+    PersonPayload, Promote, RevokeBotTokens, SessionRef, UnbanPerson,
 };
+use crate::events::rooms::Empty;
 use crate::model::{RoomId, UserId};
+
+/// How often the live figures and connections are asked for again while the panel is open.
+#[cfg(feature = "hydrate")]
+const LIVE_EVERY_SECS: u64 = 5;
+
+/// Connections listed at most (the count says how many there are).
+const MAX_SHOWN: usize = 200;
+
+/// "3 h 12 min", "5 min", "40 s".
+fn uptime(secs: u64) -> String {
+    match secs {
+        0..60 => format!("{secs} s"),
+        60..3600 => format!("{} min", secs / 60),
+        _ => format!("{} h {} min", secs / 3600, secs % 3600 / 60),
+    }
+}
 
 /// A person's id from a name as typed (ids are lower-cased names).
 fn id_of(name: &str) -> UserId {
@@ -88,6 +106,40 @@ fn Panel() -> impl IntoView {
         focus("composer-input");
     };
     request_animation_frame(|| focus("admin-title"));
+
+    // Live: every node's figures and connections, asked again every few seconds while open.
+    let nodes = RwSignal::new(None::<NodeList>);
+    let connections = RwSignal::new(None::<ConnectionList>);
+    let refresh = move || {
+        chat.moderate::<NodeFigures>(Empty {}, move |result| {
+            if let Ok(list) = result {
+                nodes.set(Some(list));
+            }
+        });
+        chat.moderate::<ListConnections>(Empty {}, move |result| {
+            if let Ok(list) = result {
+                connections.set(Some(list));
+            }
+        });
+    };
+    refresh();
+    #[cfg(feature = "hydrate")]
+    {
+        if let Ok(handle) =
+            set_interval_with_handle(refresh, std::time::Duration::from_secs(LIVE_EVERY_SECS))
+        {
+            on_cleanup(move || handle.clear());
+        }
+    }
+    let end_session = move |session: String, who: String| {
+        chat.moderate::<EndSession>(SessionRef { session }, move |result| {
+            if result.is_ok() {
+                status.set(format!("{who}'s session was ended; its tabs are signed out"));
+                load_audit(None);
+                refresh();
+            }
+        });
+    };
 
     // Roles and bans, by name.
     let person = RwSignal::new(String::new());
@@ -195,6 +247,83 @@ fn Panel() -> impl IntoView {
             <div class="admin-body">
                 <p class="admin-status" role="status">{move || status.get()}</p>
 
+                <section aria-labelledby="admin-nodes">
+                    <h3 id="admin-nodes">"Servers"</h3>
+                    {move || nodes.get().map(|list| view! {
+                        <ul class="nodes" aria-label="Servers">
+                            {list.nodes.into_iter().map(|n| view! {
+                                <li>
+                                    <span class="node-name">{n.node}</span>
+                                    <span class="hint">{format!("up {}", uptime(n.uptime_secs))}</span>
+                                    <dl>
+                                        <div><dt>"Connections"</dt>
+                                            <dd>{format!("{} ({} WebSocket)", n.connections, n.websocket)}</dd></div>
+                                        <div><dt>"Messages per second"</dt>
+                                            <dd>{format!("{:.1}", n.messages_per_second)}</dd></div>
+                                        <div><dt>"Requests per second"</dt>
+                                            <dd>{format!("{:.1}", n.requests_per_second)}</dd></div>
+                                        <div><dt>"Store latency"</dt>
+                                            <dd>{n.store_ms.map_or_else(|| "no answer".to_owned(), |ms| format!("{ms:.1} ms"))}</dd></div>
+                                    </dl>
+                                </li>
+                            }).collect_view()}
+                        </ul>
+                        {list.partial.then(|| view! {
+                            <p class="hint">"A server did not answer in time; its figures are missing."</p>
+                        })}
+                    })}
+                </section>
+
+                <section aria-labelledby="admin-connections">
+                    <h3 id="admin-connections">
+                        {move || match connections.get() {
+                            Some(list) => format!("Connected now — {}", list.connections.len()),
+                            None => "Connected now".to_owned(),
+                        }}
+                    </h3>
+                    <ul class="connections" aria-label="Connections">
+                        {move || connections.get().map(|list| {
+                            list.connections.into_iter().take(MAX_SHOWN).map(|c| {
+                                let who = c.user.name.to_string();
+                                let label = format!(
+                                    "End {who}'s session ({}, {})",
+                                    c.address.clone().unwrap_or_else(|| "unknown address".into()),
+                                    c.transport,
+                                );
+                                let (session, name) = (c.session.clone(), who.clone());
+                                view! {
+                                    <li>
+                                        <span class="who">
+                                            <strong>{who}</strong>
+                                            {c.bot.then(|| view! { " " <span class="bot-badge">"bot"</span> })}
+                                            {(c.namespace != crate::events::CHAT_NAMESPACE).then(|| view! {
+                                                " " <span class="mod-badge">"admin"</span>
+                                            })}
+                                        </span>
+                                        <span class="where">
+                                            {format!(
+                                                "{} · {} · since {} · {}",
+                                                c.transport,
+                                                c.address.unwrap_or_else(|| "?".into()),
+                                                time::clock(c.since_ms, local),
+                                                c.node,
+                                            )}
+                                        </span>
+                                        <button type="button" class="ghost small danger" aria-label=label
+                                            on:click=move |_| end_session(session.clone(), name.clone())>
+                                            "End session"
+                                        </button>
+                                    </li>
+                                }
+                            }).collect_view()
+                        })}
+                    </ul>
+                    {move || connections.get().and_then(|list| {
+                        let hidden = list.connections.len().saturating_sub(MAX_SHOWN);
+                        (hidden > 0).then(|| view! { <p class="hint">{format!("and {hidden} more")}</p> })
+                    })}
+                </section>
+
                 <section aria-labelledby="admin-people">
                     <h3 id="admin-people">"People"</h3>
                     <label for="admin-person">"Name"</label>
@@ -253,7 +382,7 @@ fn Panel() -> impl IntoView {
 
                 <section aria-labelledby="admin-audit">
                     <h3 id="admin-audit">"Audit log"</h3>
-                    <ol class="audit">
+                    <ol class="audit" aria-label="Audit log">
                         <For each=move || entries.get() key=|e| e.id let:entry>
                             <li>
                                 <time datetime=time::iso(entry.at_ms)>{time::full(entry.at_ms, local)}</time>

@@ -11,6 +11,7 @@ use crate::events::admin::RemoveMessage;
 use crate::events::messages::{
     DeleteMessage, DeleteRequest, EditMessage, EditRequest, ReactPayload, ReactToMessage,
 };
+use crate::events::rooms::RemoveRoomMessage;
 use crate::limits::PREVIEW_PIXELS;
 use crate::markdown::{self, Block, Inline};
 use crate::mentions::Mention;
@@ -77,15 +78,22 @@ pub fn MessageItem(
     };
     let stored = delivery == Delivery::Sent && !deleted;
     let can_change = own && stored;
-    // An administrator removes anyone else's message, after saying so a second time.
-    let can_remove = move || !own && stored && chat.admin.get();
+    // A moderator of the room (through `/chat`) or an administrator (through `/admin`)
+    // removes anyone else's message, after saying so a second time.
+    let can_remove = move || !own && stored && (chat.moderates_current() || chat.admin.get());
     let confirming = RwSignal::new(false);
     let remove = move |_| {
-        chat.moderate::<RemoveMessage>(DeleteRequest { id }, move |result| {
-            if let Ok(msg) = result {
+        if chat.moderates_current() {
+            chat.request_or_report::<RemoveRoomMessage>(DeleteRequest { id }, move |msg| {
                 chat.apply_message(msg, false);
-            }
-        });
+            });
+        } else {
+            chat.moderate::<RemoveMessage>(DeleteRequest { id }, move |result| {
+                if let Ok(msg) = result {
+                    chat.apply_message(msg, false);
+                }
+            });
+        }
     };
     let can_reply = stored && thread.is_none() && !in_thread;
     // The reaction picker under the message, opened from its actions.

@@ -31,8 +31,8 @@ use crate::events::CHAT_NAMESPACE;
 use crate::events::messages::{MessageUpdated, NewMessage};
 use crate::events::presence::{PresenceChanged, Typing};
 use crate::events::rooms::{
-    DirectOpened, Empty, ListRooms, MemberJoined, MemberLeft, RoomAdded, RoomCreated, RoomDeleted,
-    RoomRead,
+    DirectOpened, Empty, ListRooms, MemberJoined, MemberLeft, ModeratorChanged, RemovedFromRoom,
+    RoomAdded, RoomCreated, RoomDeleted, RoomRead,
 };
 use crate::model::UserRef;
 use crate::session::{
@@ -374,6 +374,8 @@ fn ChatApp(
             }),
             socket.subscribe::<MemberJoined>(move |change| chat.member_joined(change)),
             socket.subscribe::<MemberLeft>(move |change| chat.member_left(change)),
+            socket.subscribe::<RemovedFromRoom>(move |r| chat.removed_from_room(&r.room, &r.by)),
+            socket.subscribe::<ModeratorChanged>(move |change| chat.moderator_changed(change)),
             socket.subscribe::<PresenceChanged>(move |changes| {
                 chat.online.update(|online| {
                     for p in changes {

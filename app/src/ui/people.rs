@@ -5,8 +5,11 @@ use leptos::prelude::*;
 
 use super::ChatState;
 use crate::events::admin::{BanPayload, BanPerson};
-use crate::events::rooms::{InvitePayload, InviteToRoom, OpenDirect, OpenDirectPayload};
-use crate::model::{DisplayName, Member, RoomKind, UserRef};
+use crate::events::rooms::{
+    InvitePayload, InviteToRoom, MemberPayload, ModeratorPayload, OpenDirect, OpenDirectPayload,
+    RemoveMember, SetModerator,
+};
+use crate::model::{DisplayName, Member, RoomId, RoomKind, UserRef};
 
 #[component]
 pub fn PeoplePanel() -> impl IntoView {
@@ -31,7 +34,7 @@ pub fn PeoplePanel() -> impl IntoView {
                 <super::ClosePanel label="Close people" />
             </div>
             <ul class="people-list" aria-label="Members">
-                <For each=members key=|m| (m.user.id.clone(), m.online) let:member>
+                <For each=members key=|m| (m.user.id.clone(), m.online, m.moderator) let:member>
                     <Person member />
                 </For>
             </ul>
@@ -122,12 +125,108 @@ fn Person(member: Member) -> impl IntoView {
     let ban_label = format!("Ban {name}");
     let ban_question = format!("Ban {name}? Reason (optional)");
     let can_ban = move || !me && chat.admin.get();
+    // A room's moderators manage its other members: make them moderators or not (never the
+    // creator), remove those who are not moderators. Not in the lobby or a direct room.
+    let creator = {
+        let user = member.user.id.clone();
+        move || chat.room(&chat.current.get()).is_some_and(|r| r.created_by.as_ref() == Some(&user))
+    };
+    let can_manage = {
+        let creator = creator.clone();
+        move || {
+            let room = chat.current.get();
+            !me && room != RoomId::lobby()
+                && chat.room(&room).is_some_and(|r| r.kind.is_group())
+                && chat.moderates_current()
+                && !creator()
+        }
+    };
+    let moderator = member.moderator;
+    let set_moderator = {
+        let (user, name) = (member.user.id.clone(), name.clone());
+        move |_| {
+            let payload = ModeratorPayload {
+                room: chat.current.get_untracked(),
+                user: user.clone(),
+                moderator: !moderator,
+            };
+            let name = name.clone();
+            chat.request_or_report::<SetModerator>(payload, move |view| {
+                chat.apply_view(view);
+                chat.info.set(Some(if moderator {
+                    format!("{name} no longer moderates this room")
+                } else {
+                    format!("{name} can now moderate this room")
+                }));
+            });
+        }
+    };
+    let remove = {
+        let (user, name) = (member.user.id.clone(), name.clone());
+        move |_| {
+            let payload = MemberPayload { room: chat.current.get_untracked(), user: user.clone() };
+            let name = name.clone();
+            chat.request_or_report::<RemoveMember>(payload, move |view| {
+                chat.apply_view(view);
+                chat.info.set(Some(format!("{name} was removed from the room")));
+            });
+        }
+    };
+    // Inside the name, like a bot's tag, so that it never wraps away from it.
+    let mod_badge = move || {
+        moderator.then(|| {
+            view! {
+                " " <span class="mod-badge" title="Moderates this room">"mod"</span>
+            }
+        })
+    };
+    let manage_label = StoredValue::new(format!("Manage {name}"));
+    let moderator_label = if moderator { "Take moderator role" } else { "Make moderator" };
+    let remove_label = StoredValue::new(format!("Remove {name} from the room"));
+    let (set_moderator, remove) = (StoredValue::new(set_moderator), StoredValue::new(remove));
+    // The ⋯ button opens a small menu under it (Escape closes it, as does an action).
+    let menu_open = RwSignal::new(false);
+    let manage = move || {
+        can_manage().then(|| {
+            view! {
+                <div class="manage" on:keydown=move |ev: leptos::ev::KeyboardEvent| {
+                    if ev.key() == "Escape" {
+                        menu_open.set(false);
+                    }
+                }>
+                    <button type="button" class="ghost small manage-toggle"
+                        aria-label=manage_label.get_value() title=manage_label.get_value()
+                        aria-expanded=move || menu_open.get().to_string()
+                        on:click=move |_| menu_open.update(|o| *o = !*o)>"⋯"</button>
+                    <Show when=move || menu_open.get()>
+                        <div class="manage-menu">
+                            <button type="button" class="ghost small" on:click=move |ev| {
+                                menu_open.set(false);
+                                set_moderator.with_value(|f| f(ev));
+                            }>{moderator_label}</button>
+                            {(!moderator).then(|| view! {
+                                <button type="button" class="ghost small danger"
+                                    aria-label=remove_label.get_value() on:click=move |ev| {
+                                        menu_open.set(false);
+                                        remove.with_value(|f| f(ev));
+                                    }>
+                                    "Remove from room"
+                                </button>
+                            })}
+                        </div>
+                    </Show>
+                </div>
+            }
+        })
+    };
     view! {
         <li class="person" class:online=member.online class:banning=move || banning.get()>
             <span class="dot" aria-hidden="true"></span>
             // A bot's tag sits inside the name, so that it never wraps away from it.
             {if me {
-                view! { <span class="name">{name.clone()} " (you)"</span> }.into_any()
+                view! {
+                    <span class="name">{name.clone()} " (you)" {mod_badge()}</span>
+                }.into_any()
             } else {
                 view! {
                     <button type="button" class="link name" title="Send a direct message"
@@ -135,10 +234,12 @@ fn Person(member: Member) -> impl IntoView {
                         on:click=open_dm>
                         {name.clone()}
                         {member.bot.then(|| view! { " " <span class="bot-badge">"bot"</span> })}
+                        {mod_badge()}
                     </button>
                 }.into_any()
             }}
-            <span class="visually-hidden">{format!(", {state}")}</span>
+            <span class="visually-hidden">{format!(", {state}{}", if member.moderator { ", moderates the room" } else { "" })}</span>
+            {manage}
             <Show when=move || can_ban() && !banning.get()>
                 <button type="button" class="ghost small ban" aria-label=ban_label.clone()
                     on:click=move |_| banning.set(true)>"Ban"</button>

@@ -20,7 +20,7 @@ use crate::events::messages::{
     SyncRequest, SyncRoom, ThreadRequest,
 };
 use crate::events::rooms::{
-    MarkRead, MarkReadPayload, MemberChange, ReadState, RoomList, RoomView,
+    MarkRead, MarkReadPayload, MemberChange, ModeratorChange, ReadState, RoomList, RoomView,
 };
 use crate::limits::TYPING_EXPIRY_MS;
 use crate::model::{ChatMessage, Member, RoomId, RoomKind, RoomSummary, UserId, UserRef};
@@ -360,6 +360,55 @@ impl ChatState {
         }
     }
 
+    /// A moderator removed us from a room: a private one disappears (it takes an invitation to
+    /// come back), a public one stays listed to join again.
+    pub fn removed_from_room(&self, room: &RoomId, by: &UserRef) {
+        let Some(summary) = self.room(room) else { return };
+        let name = self.label(&summary);
+        if summary.kind == RoomKind::Private {
+            self.remove_room(room);
+        } else {
+            self.joined.update(|j| {
+                j.remove(room);
+            });
+            if self.current.get_untracked() == *room {
+                self.current.set(RoomId::lobby());
+            }
+        }
+        let text = format!("{} removed you from {name}.", by.name);
+        self.push_notice(&RoomId::lobby(), text.clone());
+        self.info.set(Some(text));
+    }
+
+    /// A member of a room became one of its moderators, or stopped being one.
+    pub fn moderator_changed(&self, change: ModeratorChange) {
+        if change.room == self.current.get_untracked() {
+            self.members.update(|members| {
+                if let Some(m) = members.iter_mut().find(|m| m.user.id == change.user.id) {
+                    m.moderator = change.moderator;
+                }
+            });
+        }
+        let who = if self.is_me(&change.user.id) {
+            "you".to_owned()
+        } else {
+            change.user.name.to_string()
+        };
+        let by =
+            if self.is_me(&change.by.id) { "You".to_owned() } else { change.by.name.to_string() };
+        let text = if change.moderator {
+            format!("{by} made {who} a moderator of this room")
+        } else {
+            format!("{by} took the moderator role from {who}")
+        };
+        self.push_notice(&change.room, text);
+    }
+
+    /// Whether the person moderates the room on screen (its creator, or made a moderator).
+    pub fn moderates_current(&self) -> bool {
+        self.members.with(|ms| ms.iter().any(|m| m.moderator && self.is_me(&m.user.id)))
+    }
+
     pub fn remove_room(&self, id: &RoomId) {
         self.rooms.update(|rooms| rooms.retain(|r| r.id != *id));
         self.joined.update(|j| {
@@ -456,6 +505,7 @@ impl ChatState {
                         user: change.user.clone(),
                         online: true,
                         bot: change.bot,
+                        moderator: false,
                     });
                 }
             });

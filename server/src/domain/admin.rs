@@ -58,6 +58,11 @@ impl Admin {
         self.store.is_admin(user).await.map_err(internal)
     }
 
+    /// `admin_required` unless `actor` is an administrator now (for requests that only read).
+    pub async fn require(&self, actor: &Identity) -> Result<(), ChatError> {
+        self.check(actor).await
+    }
+
     async fn check(&self, actor: &Identity) -> Result<(), ChatError> {
         if self.is_admin(actor.id()).await? { Ok(()) } else { Err(ChatError::AdminRequired) }
     }
@@ -116,6 +121,25 @@ impl Admin {
         self.known(target).await?;
         self.store.unban(target).await.map_err(internal)?;
         self.audit_write(actor, AdminAction::Unban, target, "").await
+    }
+
+    /// Ends the session whose digest is `session` (the caller closes its sockets); a session
+    /// that does not exist (any more) is not an error. Audited with its person as the target.
+    pub async fn end_session(&self, actor: &Identity, session: &str) -> Result<(), ChatError> {
+        self.check(actor).await?;
+        // A digest is 43 characters of URL-safe base64 (SHA-256, unpadded).
+        let well_formed = session.len() == 43
+            && session.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !well_formed {
+            return Err(ChatError::InvalidPayload {
+                reason: "session must be a connection's `session` from admin:connections".into(),
+            });
+        }
+        if let Some(user) = self.store.end_session(session).await.map_err(internal)? {
+            let detail = format!("session {}", session.get(..8).unwrap_or(session));
+            self.audit_write(actor, AdminAction::EndSession, &user, &detail).await?;
+        }
+        Ok(())
     }
 
     /// Makes `target` an administrator.

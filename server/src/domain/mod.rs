@@ -11,6 +11,7 @@ pub mod admin;
 mod connections;
 pub mod files;
 pub mod guard;
+mod moderation;
 mod presence;
 mod typing;
 pub mod webhooks;
@@ -478,17 +479,27 @@ impl Chat {
         Ok((view, change))
     }
 
+    /// How long one round trip to the store takes now.
+    pub async fn probe_store(&self) -> Result<std::time::Duration, ChatError> {
+        let started = Instant::now();
+        self.store.ping().await.map_err(internal)?;
+        Ok(started.elapsed())
+    }
+
     /// A room the caller is in, with its members (online first, then by name).
     pub async fn room_view(&self, who: &Identity, room: &RoomId) -> Result<RoomView, ChatError> {
         let record = self.member_room(who, room).await?;
         let members = self.store.members(room).await.map_err(internal)?;
         let bots: std::collections::HashSet<UserId> =
             self.store.room_bots(room).await.map_err(internal)?.into_iter().collect();
+        let moderators: std::collections::HashSet<UserId> =
+            self.store.room_moderators(room).await.map_err(internal)?.into_iter().collect();
         let mut members: Vec<Member> = members
             .into_iter()
             .map(|user| Member {
                 online: self.presence.is_online(&user.id),
                 bot: bots.contains(&user.id),
+                moderator: moderators.contains(&user.id),
                 user,
             })
             .collect();
@@ -808,7 +819,7 @@ impl Chat {
         // The author is immutable, so this is the author condition the store's write checks.
         let changed = self
             .store
-            .change_message(id, &message.author.id, MessageChange::Remove, now_ms())
+            .change_message(id, &message.author.id, MessageChange::Remove { by: None }, now_ms())
             .await
             .map_err(|e| match e {
                 StoreError::NotFound => unknown(),

@@ -9,8 +9,9 @@ use std::sync::Arc;
 
 use app::events::CHAT_NAMESPACE;
 use app::events::admin::{
-    ADMIN_NAMESPACE, BanPerson, CreateBot, CreateWebhook, DeleteAnyRoom, DeleteWebhook, Demote,
-    IssueBotToken, ListAudit, Promote, RemoveMessage, RevokeBotTokens, UnbanPerson,
+    ADMIN_NAMESPACE, BanPerson, ConnectionList, CreateBot, CreateWebhook, DeleteAnyRoom,
+    DeleteWebhook, Demote, EndSession, IssueBotToken, ListAudit, ListConnections, NodeFigures,
+    NodeList, Promote, RemoveMessage, RevokeBotTokens, UnbanPerson,
 };
 use app::events::messages::MessageUpdated;
 use app::events::rooms::{Empty, MemberJoined, RoomDeleted, RoomGone};
@@ -22,8 +23,9 @@ use socketioxide::extract::{Extension, SocketRef, State};
 use socketioxide::handler::ConnectHandler;
 use socketioxide_core::adapter::DefinedAdapter;
 
+use super::nodes::{NodeAnswer, NodeQuery};
 use super::{ConnectRefusal, audience_keys, emit, on_request, room_key, user_key};
-use crate::domain::{Admin, Identity};
+use crate::domain::{Admin, Connections, Identity};
 
 /// Registers the `/admin` namespace (see [`super::register`] for what the result is).
 pub fn register<A: Adapter + DefinedAdapter>(io: &SocketIo<A>) -> A::InitRes {
@@ -121,6 +123,47 @@ async fn admit<A: Adapter>(
     });
     on_request::<A, ListAudit, _, _>(&socket, |caller, request| async move {
         caller.admin.audit(&caller.identity, request).await
+    });
+    on_request::<A, ListConnections, _, _>(&socket, |caller, _| async move {
+        caller.admin.require(&caller.identity).await?;
+        let asked = caller.ops.nodes.ask(NodeQuery::Connections).await;
+        let nodes = u32::try_from(asked.answers.len()).unwrap_or(u32::MAX);
+        let mut connections: Vec<_> = asked
+            .answers
+            .into_iter()
+            .flat_map(|a| match a {
+                NodeAnswer::Connections(c) => c,
+                NodeAnswer::Figures(_) => Vec::new(),
+            })
+            .collect();
+        connections.sort_by(|a, b| {
+            (a.user.name.as_str(), a.since_ms, &a.sid).cmp(&(
+                b.user.name.as_str(),
+                b.since_ms,
+                &b.sid,
+            ))
+        });
+        Ok(ConnectionList { connections, nodes, partial: asked.partial })
+    });
+    on_request::<A, NodeFigures, _, _>(&socket, |caller, _| async move {
+        caller.admin.require(&caller.identity).await?;
+        let asked = caller.ops.nodes.ask(NodeQuery::Figures).await;
+        let mut nodes: Vec<_> = asked
+            .answers
+            .into_iter()
+            .filter_map(|a| match a {
+                NodeAnswer::Figures(f) => Some(f),
+                NodeAnswer::Connections(_) => None,
+            })
+            .collect();
+        nodes.sort_by(|a, b| a.node.cmp(&b.node));
+        Ok(NodeList { nodes, partial: asked.partial })
+    });
+    on_request::<A, EndSession, _, _>(&socket, |caller, request| async move {
+        caller.admin.end_session(&caller.identity, &request.session).await?;
+        let digest = crate::domain::SessionDigest(request.session);
+        caller.io.close_session(&digest).await;
+        Ok(Empty {})
     });
     Ok(())
 }

@@ -16,8 +16,9 @@ use app::events::presence::{StartTyping, Typing};
 use app::events::rooms::{
     CreateRoom, CreateRoomPayload, DeleteRoom, DirectOpened, Empty, InvitePayload, InviteToRoom,
     JoinRoom, LeaveRoom, ListRooms, MarkRead, MarkReadPayload, MemberChange, MemberJoined,
-    MemberLeft, MutePayload, MuteRoom, OpenDirect, OpenDirectPayload, RoomAdded, RoomCreated,
-    RoomDeleted, RoomGone, RoomMembers, RoomRead, RoomRef,
+    MemberLeft, MemberPayload, ModeratorChanged, ModeratorPayload, MutePayload, MuteRoom,
+    OpenDirect, OpenDirectPayload, RemoveMember, RemoveRoomMessage, RemovedFromRoom, RoomAdded,
+    RoomCreated, RoomDeleted, RoomGone, RoomMembers, RoomRead, RoomRef, SetModerator,
 };
 use app::events::{Ack, CHAT_NAMESPACE};
 use app::model::{RoomId, RoomKind};
@@ -36,6 +37,9 @@ pub(super) fn register<A: Adapter>(socket: &socketioxide::extract::SocketRef<A>)
     on_request::<A, LeaveRoom, _, _>(socket, leave_room);
     on_request::<A, DeleteRoom, _, _>(socket, delete_room);
     on_request::<A, RoomMembers, _, _>(socket, room_members);
+    on_request::<A, RemoveRoomMessage, _, _>(socket, remove_room_message);
+    on_request::<A, RemoveMember, _, _>(socket, remove_member);
+    on_request::<A, SetModerator, _, _>(socket, set_moderator);
     on_request::<A, OpenDirect, _, _>(socket, open_direct);
     on_request::<A, SendMessage, _, _>(socket, send_message);
     on_request::<A, StartTyping, _, _>(socket, start_typing);
@@ -126,6 +130,45 @@ async fn delete_message<A: Adapter>(
     let (message, audience) = caller.chat.delete_message(&caller.identity, payload.id).await?;
     emit_to::<_, MessageUpdated>(&caller.socket, &audience, &message).await;
     Ok(message)
+}
+
+async fn remove_room_message<A: Adapter>(
+    caller: Caller<A>,
+    payload: DeleteRequest,
+) -> Ack<RemoveRoomMessage> {
+    let (message, audience) = caller.chat.moderate_message(&caller.identity, payload.id).await?;
+    emit_to::<_, MessageUpdated>(&caller.socket, &audience, &message).await;
+    Ok(message)
+}
+
+async fn remove_member<A: Adapter>(caller: Caller<A>, payload: MemberPayload) -> Ack<RemoveMember> {
+    let (view, change) =
+        caller.chat.remove_member(&caller.identity, &payload.room, &payload.user).await?;
+    if let Err(e) = move_tabs(&caller, &payload.user, &payload.room, false).await {
+        // Their tabs may still hear the room: they stay a member (as for a failed leave), and
+        // the moderator can try again.
+        caller.chat.restore_member(&payload.room, &payload.user).await?;
+        let _ = move_tabs(&caller, &payload.user, &payload.room, true).await;
+        return Err(e);
+    }
+    let gone = RoomGone { room: payload.room.clone(), by: caller.identity.user.clone() };
+    emit::<_, RemovedFromRoom>(caller.socket.to(user_key(&payload.user)), &gone).await;
+    emit::<_, MemberLeft>(news(&caller, view.room.kind, &view.room.id), &change).await;
+    Ok(view)
+}
+
+async fn set_moderator<A: Adapter>(
+    caller: Caller<A>,
+    payload: ModeratorPayload,
+) -> Ack<SetModerator> {
+    let (view, change) = caller
+        .chat
+        .set_moderator(&caller.identity, &payload.room, &payload.user, payload.moderator)
+        .await?;
+    if let Some(change) = change {
+        emit::<_, ModeratorChanged>(news(&caller, view.room.kind, &view.room.id), &change).await;
+    }
+    Ok(view)
 }
 
 async fn list_rooms<A: Adapter>(caller: Caller<A>, _: Empty) -> Ack<ListRooms> {
@@ -276,6 +319,7 @@ async fn deliver_new<A: Adapter>(
     audience: Option<Audience>,
 ) -> Ack<SendMessage> {
     if let Some(audience) = audience {
+        caller.ops.metrics.message_posted();
         emit_to::<_, NewMessage>(&caller.socket, &audience, &message).await;
         // A reply changed the message it answers (its count): the sender's tab hears of that
         // too, it has no other way to.

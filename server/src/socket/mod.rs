@@ -24,6 +24,7 @@ pub mod admin;
 pub mod cluster;
 mod handlers;
 mod limits;
+pub mod nodes;
 pub mod presence;
 
 pub use limits::{ConnectionLimits, RequestLimiter};
@@ -72,6 +73,19 @@ pub enum ConnectRefusal {
 /// The address a connection comes from (the peer of the TCP connection).
 #[derive(Debug, Clone, Copy)]
 struct ClientAddr(std::net::IpAddr);
+
+/// When a connection was made (ms since the epoch), for `/admin`'s list.
+#[derive(Debug, Clone, Copy)]
+struct ConnectedAt(i64);
+
+/// What operators see of the sockets: this node's figures and the way to the other nodes.
+#[derive(Clone)]
+pub struct Ops {
+    /// This node's metrics.
+    pub metrics: Arc<crate::metrics::Metrics>,
+    /// Every node, for `/admin`'s lists.
+    pub nodes: nodes::Nodes,
+}
 
 /// The Socket.IO room of a chat room's members.
 pub fn room_key(room: &RoomId) -> String {
@@ -149,6 +163,10 @@ async fn authenticate<A: Adapter>(
     let bot = accounts.is_bot(&user.id).await?;
     let digest = token.digest();
     socket.join(session_key(&digest));
+    socket.extensions.insert(ConnectedAt(crate::domain::now_ms()));
+    if let Some(ip) = client_of(socket.req_parts()).address {
+        socket.extensions.insert(ClientAddr(ip));
+    }
     // For `end_stale_sessions`: the session this connection lives on.
     socket.extensions.insert(digest);
     socket.extensions.insert(Identity { user, bot });
@@ -203,15 +221,16 @@ async fn admit<A: Adapter>(
     State(chat): State<Arc<Chat>>,
     State(limits): State<ConnectionLimits>,
     State(news): State<PresenceNews>,
+    State(ops): State<Ops>,
     Extension(identity): Extension<Identity>,
 ) -> Result<(), ConnectRefusal> {
     // The address limit comes before anything is written: a refused connection leaves no trace.
-    let ip = client_of(socket.req_parts()).address;
-    if let Some(ip) = ip {
-        if !limits.acquire(ip) {
-            return Err(ConnectRefusal::TooManyConnections("from this address"));
-        }
-        socket.extensions.insert(ClientAddr(ip));
+    let ip = socket.extensions.get::<ClientAddr>().map(|a| a.0);
+    if let Some(ip) = ip
+        && !limits.acquire(ip)
+    {
+        ops.metrics.refused("connections_per_address");
+        return Err(ConnectRefusal::TooManyConnections("from this address"));
     }
     let release = || {
         if let Some(ip) = ip {
@@ -227,6 +246,7 @@ async fn admit<A: Adapter>(
     };
     let Some(came_online) = chat.mark_online(&identity, limits.max_per_person) else {
         release();
+        ops.metrics.refused("connections_per_person");
         return Err(ConnectRefusal::TooManyConnections("for this person"));
     };
     socket.join(user_key(&identity.user.id));
@@ -300,6 +320,7 @@ async fn on_disconnect<A: Adapter>(
 /// failed (typically the Redis adapter unreachable, so other nodes' clients missed it).
 async fn emit<A: Adapter, E: ServerEvent>(to: BroadcastOperators<A>, payload: &E::Payload) {
     if let Err(e) = to.emit(E::NAME, payload).await {
+        crate::metrics::adapter_error();
         tracing::warn!(event = E::NAME, error = %e, "broadcast failed; recipients see it on resume");
     }
 }
@@ -330,6 +351,8 @@ pub struct Caller<A: Adapter> {
     pub files: Arc<crate::domain::files::Files>,
     /// Roles (the room list says whether the caller is an administrator).
     pub admin: Arc<crate::domain::Admin>,
+    /// Metrics and the other nodes.
+    pub ops: Ops,
 }
 
 /// Registers the `file:chunk` handler: two arguments, the [`ChunkHeader`] and the bytes (a
@@ -379,21 +402,33 @@ where
               State(files): State<Arc<crate::domain::files::Files>>,
               State(admin): State<Arc<crate::domain::Admin>>,
               State(limiter): State<RequestLimiter>,
+              State(ops): State<Ops>,
               Extension(identity): Extension<Identity>,
               TryData(payload): TryData<E::Payload>,
               ack: AckSender<A>| {
             let handler = handler.clone();
             async move {
+                let started = std::time::Instant::now();
+                let metrics = Arc::clone(&ops.metrics);
                 let result = match (limiter.check(&identity.user.id), payload) {
-                    (Err(refused), _) => Err(refused),
+                    (Err(refused), _) => {
+                        metrics.refused("requests");
+                        Err(refused)
+                    }
                     (Ok(()), Ok(payload)) => {
-                        handler(Caller { socket, io, identity, chat, files, admin }, payload).await
+                        let caller = Caller { socket, io, identity, chat, files, admin, ops };
+                        handler(caller, payload).await
                     }
                     (Ok(()), Err(e)) => Err(ChatError::InvalidPayload { reason: e.to_string() }),
                 };
-                if let Err(e) = &result {
-                    tracing::debug!(event = E::NAME, error = %e, "request refused");
-                }
+                let outcome = match &result {
+                    Ok(_) => "ok",
+                    Err(e) => {
+                        tracing::debug!(event = E::NAME, error = %e, "request refused");
+                        crate::metrics::outcome_of(e)
+                    }
+                };
+                metrics.request(E::NAME, outcome, started.elapsed());
                 if let Err(e) = ack.send(&result) {
                     tracing::debug!(event = E::NAME, error = %e, "could not send ack");
                 }

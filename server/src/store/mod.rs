@@ -103,8 +103,13 @@ pub enum MessageChange {
         /// Its mentions, resolved again.
         mentions: Vec<Mention>,
     },
-    /// Removed by a moderator: deleted, and marked as a moderator's doing.
-    Remove,
+    /// Removed by a moderator: deleted, and marked as a moderator's doing. `by`: the room
+    /// moderator removing it, who must still be one of its room when the write happens (`None`:
+    /// an administrator, whose role the caller checked).
+    Remove {
+        /// The room moderator, if it is one.
+        by: Option<UserId>,
+    },
     /// Deleted: the body is cleared.
     Delete,
 }
@@ -399,8 +404,39 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// The bots among `room`'s members.
     async fn room_bots(&self, room: &RoomId) -> StoreResult<Vec<UserId>>;
 
+    /// The moderators among `room`'s members: its creator, and whom a moderator made one.
+    async fn room_moderators(&self, room: &RoomId) -> StoreResult<Vec<UserId>>;
+
+    /// Whether `user` moderates `room` (and is a member of it).
+    async fn is_moderator(&self, room: &RoomId, user: &UserId) -> StoreResult<bool>;
+
+    /// Makes the member `user` a moderator of `room` or not, if `by` moderates it (checked in
+    /// the same statement) and `user` is not its creator; false if nothing was written.
+    async fn set_moderator(
+        &self,
+        room: &RoomId,
+        by: &UserId,
+        user: &UserId,
+        moderator: bool,
+    ) -> StoreResult<bool>;
+
+    /// Removes the member `user` from `room` if `by` moderates it and `user` does not (both
+    /// checked in the same statement); false if nothing was removed.
+    async fn remove_member_by(
+        &self,
+        room: &RoomId,
+        by: &UserId,
+        user: &UserId,
+    ) -> StoreResult<bool>;
+
     /// Ends every session of `user` (a bot's tokens are its sessions).
     async fn end_sessions(&self, user: &UserId) -> StoreResult<()>;
+
+    /// Ends one session; whose it was, if it existed.
+    async fn end_session(&self, token_hash: &str) -> StoreResult<Option<UserId>>;
+
+    /// One round trip to the database (for its latency).
+    async fn ping(&self) -> StoreResult<()>;
 
     /// Records an incoming webhook posting in `room` as `bot`.
     async fn create_webhook(

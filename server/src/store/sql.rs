@@ -163,6 +163,34 @@ pub(super) struct RoomRow {
     members: i64,
 }
 
+/// The condition that the person `$user` moderates the room `$room` (SQL expressions): a member
+/// of a group room who is its creator or was made a moderator (a direct room has none). A macro so queries stay one literal.
+macro_rules! is_moderator {
+    ($room:literal, $user:literal) => {
+        concat!(
+            "EXISTS (SELECT 1 FROM memberships mm JOIN rooms rr ON rr.id = mm.room_id \
+             WHERE mm.room_id = ",
+            $room,
+            " AND mm.user_id = ",
+            $user,
+            " AND rr.kind <> 'direct' AND (mm.moderator OR rr.created_by = mm.user_id))"
+        )
+    };
+}
+
+/// The condition that the `memberships` row's `user_id` is not the creator of the room `$room`
+/// (whose role cannot be taken, nor they removed).
+macro_rules! not_creator {
+    ($room:literal) => {
+        concat!(
+            "user_id NOT IN (SELECT r.created_by FROM rooms r \
+             WHERE r.id = ",
+            $room,
+            " AND r.created_by IS NOT NULL)"
+        )
+    };
+}
+
 /// The columns of [`RoomRow`], as a macro so queries stay one literal.
 macro_rules! room_columns {
     () => {
@@ -1164,6 +1192,83 @@ where
         Ok(rows.into_iter().map(|(id,)| UserId(id)).collect())
     }
 
+    async fn room_moderators(&self, room: &RoomId) -> StoreResult<Vec<UserId>> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT m.user_id FROM memberships m JOIN rooms r ON r.id = m.room_id \
+             WHERE m.room_id = $1 AND r.kind <> 'direct' \
+               AND (m.moderator OR r.created_by = m.user_id)",
+        )
+        .bind(room.0.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|(id,)| UserId(id)).collect())
+    }
+
+    async fn is_moderator(&self, room: &RoomId, user: &UserId) -> StoreResult<bool> {
+        let row = sqlx::query(concat!("SELECT 1 WHERE ", is_moderator!("$1", "$2")))
+            .bind(room.0.as_str())
+            .bind(user.0.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some())
+    }
+
+    async fn set_moderator(
+        &self,
+        room: &RoomId,
+        by: &UserId,
+        user: &UserId,
+        moderator: bool,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(concat!(
+            "UPDATE memberships SET moderator = $4 WHERE room_id = $1 AND user_id = $3 AND ",
+            not_creator!("$1"),
+            " AND ",
+            is_moderator!("$1", "$2")
+        ))
+        .bind(room.0.as_str())
+        .bind(by.0.as_str())
+        .bind(user.0.as_str())
+        .bind(moderator)
+        .execute(&self.pool)
+        .await?;
+        Ok(affected::<D::Db>(&done))
+    }
+
+    async fn remove_member_by(
+        &self,
+        room: &RoomId,
+        by: &UserId,
+        user: &UserId,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(concat!(
+            "DELETE FROM memberships WHERE room_id = $1 AND user_id = $3 AND NOT moderator AND ",
+            not_creator!("$1"),
+            " AND ",
+            is_moderator!("$1", "$2")
+        ))
+        .bind(room.0.as_str())
+        .bind(by.0.as_str())
+        .bind(user.0.as_str())
+        .execute(&self.pool)
+        .await?;
+        Ok(affected::<D::Db>(&done))
+    }
+
+    async fn end_session(&self, token_hash: &str) -> StoreResult<Option<UserId>> {
+        let row: Option<(String,)> =
+            sqlx::query_as("DELETE FROM sessions WHERE token_hash = $1 RETURNING user_id")
+                .bind(token_hash)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.map(|(id,)| UserId(id)))
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
     async fn end_sessions(&self, user: &UserId) -> StoreResult<()> {
         sqlx::query("DELETE FROM sessions WHERE user_id = $1")
             .bind(user.0.as_str())
@@ -1327,9 +1432,24 @@ where
         let (rev,) = rev.ok_or(StoreError::NotFound)?;
         let (body, deleted, mentions) = match &change {
             MessageChange::Edit { body, mentions } => (body.as_str(), false, mentions.as_slice()),
-            MessageChange::Delete | MessageChange::Remove => ("", true, &[][..]),
+            MessageChange::Delete | MessageChange::Remove { .. } => ("", true, &[][..]),
         };
-        let moderated = matches!(change, MessageChange::Remove);
+        let moderated = matches!(change, MessageChange::Remove { .. });
+        if let MessageChange::Remove { by: Some(by) } = &change {
+            // Under the room's lock: a moderator whose role was taken before this point is
+            // refused, one whose role is taken later removed it first.
+            let allowed = sqlx::query(concat!(
+                "SELECT 1 FROM messages msg WHERE msg.id = $1 AND ",
+                is_moderator!("msg.room_id", "$2")
+            ))
+            .bind(MessageKey(id))
+            .bind(by.0.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+            if allowed.is_none() {
+                return Err(StoreError::NotFound);
+            }
+        }
         // The author and not-deleted condition again, on the row written, in a statement that
         // sees every commit made while we waited for the lock: the guard belongs to the write,
         // so a delete that won the race leaves nothing to edit. A delete also clears the

@@ -19,6 +19,8 @@ mod hardening;
 mod history;
 mod http;
 mod messages;
+mod moderation;
+mod operators;
 mod published_api;
 mod read_state;
 mod request_fuzz;

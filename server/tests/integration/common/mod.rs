@@ -34,6 +34,9 @@ pub const WAIT: Duration = Duration::from_secs(10);
 /// A running server; stopped (gracefully) when dropped.
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// Where its `/metrics` is served.
+    pub metrics_addr: SocketAddr,
+    metrics_task: tokio::task::JoinHandle<std::io::Result<()>>,
     /// Session cookies by name, so several tabs of one person share a sign-in like a browser's.
     sessions: tokio::sync::Mutex<std::collections::HashMap<String, String>>,
     shutdown: Option<oneshot::Sender<()>>,
@@ -78,12 +81,18 @@ pub async fn spawn_app_in(dir: &std::path::Path, configure: impl FnOnce(&mut Con
     let addr = listener.local_addr().expect("local addr");
     let leptos = LeptosOptions::builder().output_name("parley").site_addr(addr).build();
     let state = AppState::new(config, leptos).await.expect("state");
+    // Every test server also serves its operators' endpoint, on a port of its own.
+    let metrics = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind metrics");
+    let metrics_addr = metrics.local_addr().expect("metrics addr");
+    let metrics_task = tokio::spawn(server::serve_metrics(metrics, state.clone()));
     let (tx, rx) = oneshot::channel::<()>();
     let server = tokio::spawn(server::run(listener, state, async {
         let _ = rx.await;
     }));
     TestApp {
         addr,
+        metrics_addr,
+        metrics_task,
         sessions: Default::default(),
         shutdown: Some(tx),
         server: Some(server),
@@ -94,6 +103,8 @@ pub async fn spawn_app_in(dir: &std::path::Path, configure: impl FnOnce(&mut Con
 impl TestApp {
     /// Shuts the server down gracefully and waits until it has stopped.
     pub async fn stop(mut self) {
+        // It holds the server's state (the store's connections) for as long as it runs.
+        self.metrics_task.abort();
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
