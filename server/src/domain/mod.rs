@@ -215,11 +215,12 @@ impl Chat {
 
     /// A room the caller must be a member of.
     async fn member_room(&self, who: &Identity, room: &RoomId) -> Result<RoomRecord, ChatError> {
-        let record = self.record(room).await?;
-        if !self.store.is_member(room, who.id()).await.map_err(internal)? {
-            return Err(outsider(&record));
+        let found = self.store.room_for(room, who.id()).await.map_err(internal)?;
+        match found {
+            None => Err(unknown(room)),
+            Some((record, false)) => Err(outsider(&record)),
+            Some((record, true)) => Ok(record),
         }
-        Ok(record)
     }
 
     /// Who hears of changes in a room: its Socket.IO room, or both people of a direct room.

@@ -248,6 +248,10 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn delete_room(&self, id: &RoomId) -> StoreResult<bool>;
     /// One room.
     async fn room(&self, id: &RoomId) -> StoreResult<Option<RoomRecord>>;
+    /// One room, and whether `user` is a member of it, in one query (every request in a room
+    /// needs both).
+    async fn room_for(&self, id: &RoomId, user: &UserId)
+    -> StoreResult<Option<(RoomRecord, bool)>>;
     /// Every public room and the private and direct rooms `user` is in, sorted by id.
     async fn rooms_visible_to(&self, user: &UserId) -> StoreResult<Vec<RoomRecord>>;
     /// How many group rooms (public or private) `user` created and still exist.

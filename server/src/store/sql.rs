@@ -154,6 +154,14 @@ impl TryFrom<AuditRow> for AuditEntry {
     }
 }
 
+/// A `rooms` row and whether someone is a member (1) or not (0), for [`Store::room_for`].
+#[derive(FromRow)]
+pub(super) struct RoomForRow {
+    #[sqlx(flatten)]
+    room: RoomRow,
+    member: i64,
+}
+
 /// A `rooms` row as `room_columns!()` selects it.
 #[derive(FromRow)]
 pub(super) struct RoomRow {
@@ -164,7 +172,8 @@ pub(super) struct RoomRow {
 }
 
 /// The condition that the person `$user` moderates the room `$room` (SQL expressions): a member
-/// of a group room who is its creator or was made a moderator (a direct room has none). A macro so queries stay one literal.
+/// of a group room who is its creator or was made a moderator (a direct room has none). A
+/// macro so queries stay one literal.
 macro_rules! is_moderator {
     ($room:literal, $user:literal) => {
         concat!(
@@ -538,6 +547,7 @@ where
     for<'q> MessageKey: Encode<'q, D::Db> + Type<D::Db>,
     for<'q> Option<MessageKey>: Encode<'q, D::Db>,
     for<'r> RoomRow: FromRow<'r, <D::Db as Database>::Row>,
+    for<'r> RoomForRow: FromRow<'r, <D::Db as Database>::Row>,
     for<'r> UserRow: FromRow<'r, <D::Db as Database>::Row>,
     for<'r> CredentialsRow: FromRow<'r, <D::Db as Database>::Row>,
     for<'r> PeerRow: FromRow<'r, <D::Db as Database>::Row>,
@@ -721,6 +731,26 @@ where
                 .fetch_optional(&self.pool)
                 .await?;
         row.map(RoomRecord::try_from).transpose()
+    }
+
+    async fn room_for(
+        &self,
+        id: &RoomId,
+        user: &UserId,
+    ) -> StoreResult<Option<(RoomRecord, bool)>> {
+        let row: Option<RoomForRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            room_columns!(),
+            ", CAST(CASE WHEN EXISTS (SELECT 1 FROM memberships m \
+                                      WHERE m.room_id = r.id AND m.user_id = $2) \
+               THEN 1 ELSE 0 END AS BIGINT) AS member \
+             FROM rooms r WHERE r.id = $1"
+        ))
+        .bind(id.0.as_str())
+        .bind(user.0.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| Ok((RoomRecord::try_from(row.room)?, row.member == 1))).transpose()
     }
 
     async fn rooms_visible_to(&self, user: &UserId) -> StoreResult<Vec<RoomRecord>> {
