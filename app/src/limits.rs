@@ -54,5 +54,8 @@ pub const MAX_FILE_NAME_CHARS: usize = 200;
 /// Longest reason an administrator may give for a ban, in Unicode scalar values.
 pub const MAX_REASON_CHARS: usize = 500;
 
+/// Connections `admin:connections` lists at most (by person); its `total` counts them all.
+pub const MAX_LISTED_CONNECTIONS: usize = 500;
+
 /// Entries of the audit log per `admin:audit` page.
 pub const AUDIT_PAGE: usize = 50;

@@ -782,7 +782,8 @@ export interface PersonPayload {
  */
 export interface ConnectionList {
   /**
-   * Every node's connections, by person, then connected-since.
+   * Every node's connections, by person, then connected-since; at most
+   * [`crate::limits::MAX_LISTED_CONNECTIONS`].
    */
   connections: ConnectionInfo[];
   /**
@@ -793,6 +794,10 @@ export interface ConnectionList {
    * Whether some node did not answer in time (the list lacks its connections).
    */
   partial: boolean;
+  /**
+   * How many there are in all.
+   */
+  total: number;
 }
 /**
  * One open Socket.IO connection, as its node reports it (see [`ListConnections`]).

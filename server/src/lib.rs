@@ -113,7 +113,7 @@ async fn metrics_page(
             counts.push((namespace.to_owned(), transport, 0));
         }
     }
-    if let Some(NodeAnswer::Connections(connections)) =
+    if let Some(NodeAnswer::Connections { listed: connections, .. }) =
         state.ops.nodes.ask_self(NodeQuery::Connections).await
     {
         for c in &connections {

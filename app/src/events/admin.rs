@@ -341,8 +341,11 @@ pub struct ConnectionInfo {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ConnectionList {
-    /// Every node's connections, by person, then connected-since.
+    /// Every node's connections, by person, then connected-since; at most
+    /// [`crate::limits::MAX_LISTED_CONNECTIONS`].
     pub connections: Vec<ConnectionInfo>,
+    /// How many there are in all.
+    pub total: u32,
     /// How many nodes answered (this one included).
     pub nodes: u32,
     /// Whether some node did not answer in time (the list lacks its connections).
@@ -350,8 +353,9 @@ pub struct ConnectionList {
 }
 
 client_event!(
-    /// `admin:connections`: every open connection on every node (asked through the cluster,
-    /// answered by each node from its own sockets), with transport, address and since when.
+    /// `admin:connections`: the open connections of every node (asked through the cluster,
+    /// answered by each node from its own sockets), with transport, address and since when;
+    /// the first [`crate::limits::MAX_LISTED_CONNECTIONS`] by person, and how many in all.
     ListConnections, "admin:connections", Empty => ConnectionList
 );
 

@@ -277,7 +277,7 @@ fn Panel() -> impl IntoView {
                 <section aria-labelledby="admin-connections">
                     <h3 id="admin-connections">
                         {move || match connections.get() {
-                            Some(list) => format!("Connected now — {}", list.connections.len()),
+                            Some(list) => format!("Connected now — {}", list.total),
                             None => "Connected now".to_owned(),
                         }}
                     </h3>
@@ -319,7 +319,8 @@ fn Panel() -> impl IntoView {
                         })}
                     </ul>
                     {move || connections.get().and_then(|list| {
-                        let hidden = list.connections.len().saturating_sub(MAX_SHOWN);
+                        let shown = list.connections.len().min(MAX_SHOWN);
+                        let hidden = (list.total as usize).saturating_sub(shown);
                         (hidden > 0).then(|| view! { <p class="hint">{format!("and {hidden} more")}</p> })
                     })}
                 </section>

@@ -128,22 +128,17 @@ async fn admit<A: Adapter>(
         caller.admin.require(&caller.identity).await?;
         let asked = caller.ops.nodes.ask(NodeQuery::Connections).await;
         let nodes = u32::try_from(asked.answers.len()).unwrap_or(u32::MAX);
-        let mut connections: Vec<_> = asked
-            .answers
-            .into_iter()
-            .flat_map(|a| match a {
-                NodeAnswer::Connections(c) => c,
-                NodeAnswer::Figures(_) => Vec::new(),
-            })
-            .collect();
-        connections.sort_by(|a, b| {
-            (a.user.name.as_str(), a.since_ms, &a.sid).cmp(&(
-                b.user.name.as_str(),
-                b.since_ms,
-                &b.sid,
-            ))
-        });
-        Ok(ConnectionList { connections, nodes, partial: asked.partial })
+        let (mut connections, mut total) = (Vec::new(), 0);
+        for answer in asked.answers {
+            if let NodeAnswer::Connections { listed, total: theirs } = answer {
+                connections.extend(listed);
+                total += theirs;
+            }
+        }
+        connections.sort_by(super::nodes::listing_order);
+        connections.truncate(app::limits::MAX_LISTED_CONNECTIONS);
+        let total = u32::try_from(total).unwrap_or(u32::MAX);
+        Ok(ConnectionList { connections, total, nodes, partial: asked.partial })
     });
     on_request::<A, NodeFigures, _, _>(&socket, |caller, _| async move {
         caller.admin.require(&caller.identity).await?;
@@ -153,7 +148,7 @@ async fn admit<A: Adapter>(
             .into_iter()
             .filter_map(|a| match a {
                 NodeAnswer::Figures(f) => Some(f),
-                NodeAnswer::Connections(_) => None,
+                NodeAnswer::Connections { .. } => None,
             })
             .collect();
         nodes.sort_by(|a, b| a.node.cmp(&b.node));

@@ -36,8 +36,14 @@ pub enum NodeQuery {
 /// A node's answer.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum NodeAnswer {
-    /// Its open connections.
-    Connections(Vec<ConnectionInfo>),
+    /// Its open connections (sorted; to another node, the first
+    /// [`app::limits::MAX_LISTED_CONNECTIONS`]), and how many it has.
+    Connections {
+        /// The connections.
+        listed: Vec<ConnectionInfo>,
+        /// How many.
+        total: usize,
+    },
     /// Its figures.
     Figures(NodeStats),
 }
@@ -83,7 +89,8 @@ impl Nodes {
             Box::pin(async move {
                 match query {
                     NodeQuery::Connections => {
-                        NodeAnswer::Connections(local_connections(&io, &node))
+                        let listed = local_connections(&io, &node);
+                        NodeAnswer::Connections { total: listed.len(), listed }
                     }
                     NodeQuery::Figures => {
                         NodeAnswer::Figures(local_figures(&io, &node, &metrics, &chat).await)
@@ -92,7 +99,21 @@ impl Nodes {
             })
         });
         if let Some(bus) = &self.bus {
-            bus.serve(Arc::clone(&answer));
+            // Another node gets what it can list, not a whole node's sockets.
+            let local = Arc::clone(&answer);
+            let bounded: Answerer = Arc::new(move |query| {
+                let local = Arc::clone(&local);
+                Box::pin(async move {
+                    match local(query).await {
+                        NodeAnswer::Connections { mut listed, total } => {
+                            listed.truncate(app::limits::MAX_LISTED_CONNECTIONS);
+                            NodeAnswer::Connections { listed, total }
+                        }
+                        other => other,
+                    }
+                })
+            });
+            bus.serve(bounded);
         }
         let _ = self.local.set(answer);
     }
@@ -121,7 +142,12 @@ impl Nodes {
     }
 }
 
-/// This node's sockets on the session namespaces.
+/// The order connections are listed in: by person, then oldest first.
+pub fn listing_order(a: &ConnectionInfo, b: &ConnectionInfo) -> std::cmp::Ordering {
+    (a.user.name.as_str(), a.since_ms, &a.sid).cmp(&(b.user.name.as_str(), b.since_ms, &b.sid))
+}
+
+/// This node's sockets on the session namespaces, in [`listing_order`].
 pub fn local_connections<A: Adapter>(io: &SocketIo<A>, node: &str) -> Vec<ConnectionInfo> {
     let mut out = Vec::new();
     for namespace in [CHAT_NAMESPACE, ADMIN_NAMESPACE] {
@@ -142,6 +168,7 @@ pub fn local_connections<A: Adapter>(io: &SocketIo<A>, node: &str) -> Vec<Connec
             });
         }
     }
+    out.sort_by(listing_order);
     out
 }
 

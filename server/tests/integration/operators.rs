@@ -128,7 +128,7 @@ async fn an_administrator_lists_connections_and_ends_one_session(store: Store) {
     let mut on_phone = app.connect_with_cookie(Some(&phone)).await.expect("phone");
 
     let list = admin.request::<ListConnections>(&Empty {}).await.expect("connections");
-    assert_eq!((list.nodes, list.partial), (1, false));
+    assert_eq!((list.nodes, list.partial, list.total), (1, false, 3), "{list:?}");
     let ada: Vec<_> = list.connections.iter().filter(|c| c.user.id.0 == "ada").collect();
     assert_eq!(ada.len(), 2, "{:?}", list.connections);
     assert_ne!(ada[0].session, ada[1].session, "two sign-ins");
@@ -196,7 +196,7 @@ async fn connections_and_figures_come_from_every_node() {
     let mut cy = two.connect_with_cookie(Some(&cookie)).await.expect("cy on node two");
 
     let list = admin.request::<ListConnections>(&Empty {}).await.expect("connections");
-    assert_eq!((list.nodes, list.partial), (2, false), "{list:?}");
+    assert_eq!((list.nodes, list.partial, list.total), (2, false, 2), "{list:?}");
     let root_node = &list.connections.iter().find(|c| c.user.id.0 == "root").expect("root").node;
     let cy_conn =
         list.connections.iter().find(|c| c.user.id.0 == "cy").expect("cy's, from node two");
