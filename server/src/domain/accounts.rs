@@ -336,9 +336,13 @@ impl Accounts {
         self.store.session_user(&token.digest().0, now_ms()).await.map_err(internal)
     }
 
-    /// Whether `user` is a bot's account.
-    pub async fn is_bot(&self, user: &UserId) -> Result<bool, ChatError> {
-        self.store.is_bot(user).await.map_err(internal)
+    /// Who a session (a cookie's or a bot's token) speaks for, in one query.
+    pub async fn identity(
+        &self,
+        token: &SessionToken,
+    ) -> Result<Option<super::Identity>, ChatError> {
+        let found = self.store.session_identity(&token.digest().0, now_ms()).await;
+        Ok(found.map_err(internal)?.map(|(user, bot)| super::Identity { user, bot }))
     }
 
     /// Which of these sessions are still valid (not signed out, not expired).

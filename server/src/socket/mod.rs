@@ -159,8 +159,7 @@ async fn authenticate<A: Adapter>(
         Some(token) => SessionToken::from_cookie(&token),
         None => session_token(&socket.req_parts().headers).ok_or(ConnectRefusal::SignInRequired)?,
     };
-    let user = accounts.session(&token).await?.ok_or(ConnectRefusal::SignInRequired)?;
-    let bot = accounts.is_bot(&user.id).await?;
+    let identity = accounts.identity(&token).await?.ok_or(ConnectRefusal::SignInRequired)?;
     let digest = token.digest();
     socket.join(session_key(&digest));
     socket.extensions.insert(ConnectedAt(crate::domain::now_ms()));
@@ -169,7 +168,7 @@ async fn authenticate<A: Adapter>(
     }
     // For `end_stale_sessions`: the session this connection lives on.
     socket.extensions.insert(digest);
-    socket.extensions.insert(Identity { user, bot });
+    socket.extensions.insert(identity);
     Ok(())
 }
 

@@ -230,6 +230,13 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn is_trusted_device(&self, token_hash: &str, user: &UserId) -> StoreResult<bool>;
     /// The person of an unexpired session.
     async fn session_user(&self, token_hash: &str, now_ms: i64) -> StoreResult<Option<UserRef>>;
+    /// Like [`Store::session_user`], with whether the person is a bot (what a connection needs,
+    /// in one query).
+    async fn session_identity(
+        &self,
+        token_hash: &str,
+        now_ms: i64,
+    ) -> StoreResult<Option<(UserRef, bool)>>;
     /// Ends a session; false if there was none.
     async fn delete_session(&self, token_hash: &str) -> StoreResult<bool>;
     /// Which of `token_hashes` are sessions that exist and have not expired at `now_ms`.

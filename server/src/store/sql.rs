@@ -226,6 +226,15 @@ impl TryFrom<RoomRow> for RoomRecord {
     }
 }
 
+/// A signed-in person and whether they are a bot (1) or not (0), for
+/// [`Store::session_identity`].
+#[derive(FromRow)]
+pub(super) struct SessionRow {
+    #[sqlx(flatten)]
+    user: UserRow,
+    bot: i64,
+}
+
 /// A person: `u.id, u.name`.
 #[derive(FromRow)]
 pub(super) struct UserRow {
@@ -548,6 +557,7 @@ where
     for<'q> Option<MessageKey>: Encode<'q, D::Db>,
     for<'r> RoomRow: FromRow<'r, <D::Db as Database>::Row>,
     for<'r> RoomForRow: FromRow<'r, <D::Db as Database>::Row>,
+    for<'r> SessionRow: FromRow<'r, <D::Db as Database>::Row>,
     for<'r> UserRow: FromRow<'r, <D::Db as Database>::Row>,
     for<'r> CredentialsRow: FromRow<'r, <D::Db as Database>::Row>,
     for<'r> PeerRow: FromRow<'r, <D::Db as Database>::Row>,
@@ -665,6 +675,23 @@ where
         .fetch_optional(&self.pool)
         .await?;
         row.map(UserRef::try_from).transpose()
+    }
+
+    async fn session_identity(
+        &self,
+        token_hash: &str,
+        now_ms: i64,
+    ) -> StoreResult<Option<(UserRef, bool)>> {
+        let row: Option<SessionRow> = sqlx::query_as(
+            "SELECT u.id, u.name, CAST(CASE WHEN u.bot THEN 1 ELSE 0 END AS BIGINT) AS bot \
+             FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.banned_at IS NULL",
+        )
+        .bind(token_hash)
+        .bind(now_ms)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| Ok((UserRef::try_from(row.user)?, row.bot == 1))).transpose()
     }
 
     async fn delete_session(&self, token_hash: &str) -> StoreResult<bool> {
