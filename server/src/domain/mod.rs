@@ -490,18 +490,14 @@ impl Chat {
     /// A room the caller is in, with its members (online first, then by name).
     pub async fn room_view(&self, who: &Identity, room: &RoomId) -> Result<RoomView, ChatError> {
         let record = self.member_room(who, room).await?;
-        let members = self.store.members(room).await.map_err(internal)?;
-        let bots: std::collections::HashSet<UserId> =
-            self.store.room_bots(room).await.map_err(internal)?.into_iter().collect();
-        let moderators: std::collections::HashSet<UserId> =
-            self.store.room_moderators(room).await.map_err(internal)?.into_iter().collect();
+        let members = self.store.member_roles(room).await.map_err(internal)?;
         let mut members: Vec<Member> = members
             .into_iter()
-            .map(|user| Member {
-                online: self.presence.is_online(&user.id),
-                bot: bots.contains(&user.id),
-                moderator: moderators.contains(&user.id),
-                user,
+            .map(|m| Member {
+                online: self.presence.is_online(&m.user.id),
+                bot: m.bot,
+                moderator: m.moderator,
+                user: m.user,
             })
             .collect();
         members.sort_by(|a, b| {

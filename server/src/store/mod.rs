@@ -54,6 +54,17 @@ pub enum StoreError {
 /// Result of a store call.
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// A member as a room's people list shows them (see [`Store::member_roles`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberRoles {
+    /// Who.
+    pub user: UserRef,
+    /// A bot's account.
+    pub bot: bool,
+    /// Moderates the room.
+    pub moderator: bool,
+}
+
 /// A room row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoomRecord {
@@ -412,11 +423,10 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Whether `user` is a bot's account.
     async fn is_bot(&self, user: &UserId) -> StoreResult<bool>;
 
-    /// The bots among `room`'s members.
-    async fn room_bots(&self, room: &RoomId) -> StoreResult<Vec<UserId>>;
-
-    /// The moderators among `room`'s members: its creator, and whom a moderator made one.
-    async fn room_moderators(&self, room: &RoomId) -> StoreResult<Vec<UserId>>;
+    /// `room`'s members with what the people list shows of each, in one query: whether they
+    /// are a bot, and whether they moderate the room (its creator, or made a moderator; never in
+    /// a direct room). Sorted like [`Store::members`].
+    async fn member_roles(&self, room: &RoomId) -> StoreResult<Vec<MemberRoles>>;
 
     /// Whether `user` moderates `room` (and is a member of it).
     async fn is_moderator(&self, room: &RoomId, user: &UserId) -> StoreResult<bool>;

@@ -32,8 +32,8 @@ use sqlx::{
 use uuid::Uuid;
 
 use super::{
-    Appended, HistorySlice, MessageChange, MessageToAppend, Reacted, ReadMarker, RoomRecord, Store,
-    StoreError, StoreResult, WebhookRecord,
+    Appended, HistorySlice, MemberRoles, MessageChange, MessageToAppend, Reacted, ReadMarker,
+    RoomRecord, Store, StoreError, StoreResult, WebhookRecord,
 };
 
 /// What differs between the databases; everything else is [`SqlStore`]'s.
@@ -233,6 +233,15 @@ pub(super) struct SessionRow {
     #[sqlx(flatten)]
     user: UserRow,
     bot: i64,
+}
+
+/// A member with their roles, for [`Store::member_roles`] (flags as 1 or 0).
+#[derive(FromRow)]
+pub(super) struct MemberRolesRow {
+    #[sqlx(flatten)]
+    user: UserRow,
+    bot: i64,
+    moderator: i64,
 }
 
 /// A person: `u.id, u.name`.
@@ -558,6 +567,7 @@ where
     for<'r> RoomRow: FromRow<'r, <D::Db as Database>::Row>,
     for<'r> RoomForRow: FromRow<'r, <D::Db as Database>::Row>,
     for<'r> SessionRow: FromRow<'r, <D::Db as Database>::Row>,
+    for<'r> MemberRolesRow: FromRow<'r, <D::Db as Database>::Row>,
     for<'r> UserRow: FromRow<'r, <D::Db as Database>::Row>,
     for<'r> CredentialsRow: FromRow<'r, <D::Db as Database>::Row>,
     for<'r> PeerRow: FromRow<'r, <D::Db as Database>::Row>,
@@ -1238,27 +1248,33 @@ where
         Ok(n > 0)
     }
 
-    async fn room_bots(&self, room: &RoomId) -> StoreResult<Vec<UserId>> {
-        let rows: Vec<(String,)> = sqlx::query_as(
-            "SELECT u.id FROM memberships m JOIN users u ON u.id = m.user_id \
-             WHERE m.room_id = $1 AND u.bot",
+    async fn member_roles(&self, room: &RoomId) -> StoreResult<Vec<MemberRoles>> {
+        let rows: Vec<MemberRolesRow> = sqlx::query_as(
+            "SELECT u.id, u.name, \
+               CAST(CASE WHEN u.bot THEN 1 ELSE 0 END AS BIGINT) AS bot, \
+               CAST(CASE WHEN r.kind <> 'direct' \
+                          AND (m.moderator OR r.created_by = m.user_id) THEN 1 ELSE 0 END \
+                    AS BIGINT) AS moderator \
+             FROM memberships m JOIN users u ON u.id = m.user_id JOIN rooms r ON r.id = m.room_id \
+             WHERE m.room_id = $1",
         )
         .bind(room.0.as_str())
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows.into_iter().map(|(id,)| UserId(id)).collect())
-    }
-
-    async fn room_moderators(&self, room: &RoomId) -> StoreResult<Vec<UserId>> {
-        let rows: Vec<(String,)> = sqlx::query_as(
-            "SELECT m.user_id FROM memberships m JOIN rooms r ON r.id = m.room_id \
-             WHERE m.room_id = $1 AND r.kind <> 'direct' \
-               AND (m.moderator OR r.created_by = m.user_id)",
-        )
-        .bind(room.0.as_str())
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows.into_iter().map(|(id,)| UserId(id)).collect())
+        let mut members = rows
+            .into_iter()
+            .map(|row| {
+                Ok(MemberRoles {
+                    user: UserRef::try_from(row.user)?,
+                    bot: row.bot == 1,
+                    moderator: row.moderator == 1,
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        members.sort_unstable_by(|a, b| {
+            (a.user.name.as_str(), &a.user.id.0).cmp(&(b.user.name.as_str(), &b.user.id.0))
+        });
+        Ok(members)
     }
 
     async fn is_moderator(&self, room: &RoomId, user: &UserId) -> StoreResult<bool> {
