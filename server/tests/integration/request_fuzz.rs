@@ -25,7 +25,7 @@ use app::events::messages::{
 use app::events::presence::StartTyping;
 use app::events::rooms::{
     CreateRoom, DeleteRoom, InviteToRoom, JoinRoom, LeaveRoom, ListRooms, MarkRead, MuteRoom,
-    OpenDirect, RoomMembers,
+    OpenDirect, RemoveMember, RemoveRoomMessage, RoomMembers, SetModerator,
 };
 use app::limits::MAX_MESSAGE_CHARS;
 use app::model::{DisplayName, RoomId, UserRef};
@@ -34,7 +34,7 @@ use serde_json::{Value, json};
 use server::domain::{Chat, ChatLimits, Identity};
 use server::store::{SqliteStore, Store};
 
-const EVENTS: [&str; 18] = [
+const EVENTS: [&str; 21] = [
     ListRooms::NAME,
     CreateRoom::NAME,
     JoinRoom::NAME,
@@ -53,6 +53,9 @@ const EVENTS: [&str; 18] = [
     MuteRoom::NAME,
     ReactToMessage::NAME,
     LoadThread::NAME,
+    RemoveRoomMessage::NAME,
+    RemoveMember::NAME,
+    SetModerator::NAME,
 ];
 
 const PEOPLE: [&str; 3] = ["Ada", "b:o%b", "Cy's"];
@@ -156,7 +159,15 @@ fn shaped(event: &'static str) -> BoxedStrategy<Value> {
         EditMessage::NAME => {
             (message_id(), body()).prop_map(|(id, body)| json!({"id": id, "body": body})).boxed()
         }
-        DeleteMessage::NAME => message_id().prop_map(|id| json!({"id": id})).boxed(),
+        DeleteMessage::NAME | RemoveRoomMessage::NAME => {
+            message_id().prop_map(|id| json!({"id": id})).boxed()
+        }
+        RemoveMember::NAME => {
+            (room(), person()).prop_map(|(room, user)| json!({"room": room, "user": user})).boxed()
+        }
+        SetModerator::NAME => (room(), person(), any::<bool>())
+            .prop_map(|(room, user, on)| json!({"room": room, "user": user, "moderator": on}))
+            .boxed(),
         MarkRead::NAME => (room(), prop_oneof![0_u64..50, Just(u64::MAX)])
             .prop_map(|(room, seq)| json!({"room": room, "seq": seq}))
             .boxed(),
@@ -291,6 +302,26 @@ async fn handle(chat: &Chat, who: &Identity, event: &str, bytes: &[u8]) -> Resul
             let (message, _) = chat.delete_message(who, p.id).await?;
             assert_eq!(message.author.id, who.user.id, "only authors delete");
             assert!(message.deleted && message.body.is_empty());
+        }
+        RemoveRoomMessage::NAME => {
+            let p = decode::<RemoveRoomMessage>(bytes)?;
+            let (message, _) = chat.moderate_message(who, p.id).await?;
+            assert!(message.deleted && message.moderated && message.body.is_empty());
+        }
+        RemoveMember::NAME => {
+            let p = decode::<RemoveMember>(bytes)?;
+            let (view, change) = chat.remove_member(who, &p.room, &p.user).await?;
+            assert_ne!(p.user, who.user.id, "nobody removes themselves");
+            assert!(view.members.iter().all(|m| m.user.id != p.user), "{view:?}");
+            assert!(view.members.iter().any(|m| m.user.id == who.user.id && m.moderator));
+            assert_eq!(change.user.id, p.user);
+        }
+        SetModerator::NAME => {
+            let p = decode::<SetModerator>(bytes)?;
+            let (view, _) = chat.set_moderator(who, &p.room, &p.user, p.moderator).await?;
+            let target = view.members.iter().find(|m| m.user.id == p.user).expect("a member");
+            assert_eq!(target.moderator, p.moderator, "{view:?}");
+            assert_ne!(view.room.created_by.as_ref(), Some(&p.user), "the creator keeps the role");
         }
         MarkRead::NAME => {
             let p = decode::<MarkRead>(bytes)?;
