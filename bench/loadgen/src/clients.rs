@@ -6,11 +6,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
-use chat_client::{Connection, Incoming, Listen, Options};
 use hdrhistogram::Histogram;
 use serde_json::{Value, json};
 
 use crate::servers::{Kind, Server};
+use crate::wire::{Listener, Socket, Target};
 
 /// How long a connect or an ack may take before it counts as an error.
 const WAIT: Duration = Duration::from_secs(10);
@@ -48,16 +48,21 @@ impl Probe {
         body
     }
 
-    fn delivered(&self, body: &str) {
-        let now = self.origin.elapsed().as_micros();
-        let Some(sent) = body
-            .strip_prefix("t=")
-            .and_then(|rest| rest.split(';').next())
-            .and_then(|t| t.parse::<u128>().ok())
-        else {
-            return;
-        };
-        let micros = u64::try_from(now.saturating_sub(sent)).unwrap_or(u64::MAX).max(1);
+    /// Returns what was seen since the last call and starts a new window.
+    pub fn take(&self) -> Window {
+        let mut latency = self.latency_us.lock().unwrap_or_else(|e| e.into_inner());
+        Window {
+            delivered: self.delivered.swap(0, Ordering::Relaxed),
+            acked: self.acked.swap(0, Ordering::Relaxed),
+            latency_us: std::mem::replace(&mut *latency, new_histogram()),
+        }
+    }
+}
+
+impl Listener for Probe {
+    fn delivered(&self, sent_us: u64) {
+        let now = u64::try_from(self.origin.elapsed().as_micros()).unwrap_or(u64::MAX);
+        let micros = now.saturating_sub(sent_us).max(1);
         self.latency_us.lock().unwrap_or_else(|e| e.into_inner()).saturating_record(micros);
         self.delivered.fetch_add(1, Ordering::Relaxed);
     }
@@ -66,16 +71,6 @@ impl Probe {
     fn acked(&self, ok: bool) {
         if ok {
             self.acked.fetch_add(1, Ordering::Relaxed);
-        }
-    }
-
-    /// Returns what was seen since the last call and starts a new window.
-    pub fn take(&self) -> Window {
-        let mut latency = self.latency_us.lock().unwrap_or_else(|e| e.into_inner());
-        Window {
-            delivered: self.delivered.swap(0, Ordering::Relaxed),
-            acked: self.acked.swap(0, Ordering::Relaxed),
-            latency_us: std::mem::replace(&mut *latency, new_histogram()),
         }
     }
 }
@@ -94,7 +89,7 @@ pub struct Identity {
 impl Identity {
     /// Joins `server` under `name`: a Parley guest session (`POST /api/guest`), or nothing.
     pub async fn join(http: &reqwest::Client, server: &Server, name: &str) -> Result<Self> {
-        if server.kind == Kind::Reference {
+        if server.kind != Kind::Parley {
             return Ok(Self { cookie: None });
         }
         let response = http
@@ -121,14 +116,14 @@ impl Identity {
 /// A connected client and the room it talks in.
 pub struct Chatter {
     kind: Kind,
-    connection: Connection,
+    socket: Socket,
     room: String,
 }
 
 impl Chatter {
-    /// Connects over WebSocket and waits for the namespace to accept. On the reference the room
-    /// comes from the handshake query; on Parley the client starts in its rooms (the lobby, and
-    /// rooms its person created or joined earlier).
+    /// Connects over WebSocket and waits for the namespace to accept. On the reference (and the
+    /// floor) the room comes from the handshake query; on Parley the client starts in its rooms
+    /// (the lobby, and rooms its person created or joined earlier).
     pub async fn connect(
         server: &Server,
         identity: &Identity,
@@ -136,36 +131,32 @@ impl Chatter {
         probe: &Arc<Probe>,
     ) -> Result<Self> {
         let kind = server.kind;
-        let mut options = match kind {
-            Kind::Parley => Options::new(format!("{}/", server.base), Some("/chat")),
-            Kind::Reference => Options::new(format!("{}/?room={room}", server.base), None),
+        let host = server.base.trim_start_matches("http://");
+        let query = match kind {
+            Kind::Parley => String::new(),
+            Kind::Reference | Kind::Floor => format!("&room={room}"),
         };
-        options.websocket_only = true;
-        options.cookie.clone_from(&identity.cookie);
-        options.wait = WAIT;
-        let receiving = Arc::clone(probe);
-        let connection = Connection::open(options, Listen::Only(receive_event(kind)), move |got| {
-            if let Incoming::Event { data, .. } = got
-                && let Some(body) = data.get("body").and_then(Value::as_str)
-            {
-                receiving.delivered(body);
-            }
-        })
-        .await
-        .context("connect")?;
-        Ok(Self { kind, connection, room: room.to_owned() })
+        let target = Target {
+            host,
+            query: &query,
+            namespace: if kind == Kind::Parley { "/chat" } else { "/" },
+            cookie: identity.cookie.as_deref(),
+            event: receive_event(kind),
+        };
+        let listener: Arc<dyn Listener> = Arc::clone(probe) as Arc<dyn Listener>;
+        let socket = Socket::connect(&target, listener, WAIT).await.context("connect")?;
+        Ok(Self { kind, socket, room: room.to_owned() })
     }
 
     /// Parley only: creates a private room named `name` and talks there from now on (the other
     /// tabs of this person, connected afterwards, are in it too).
     pub async fn create_room(&mut self, name: &str) -> Result<()> {
-        let ack = self
-            .connection
-            .request("room:create", json!({ "name": name, "private": true }), WAIT)
-            .await
-            .ok_or_else(|| anyhow!("no ack to room:create within {WAIT:?}"))?;
+        let data = json!({ "name": name, "private": true }).to_string();
+        let args = self.socket.request("room:create", data, WAIT).await?;
+        let ack: Value = serde_json::from_str(&args).context("room:create ack")?;
         let id = ack
-            .get("Ok")
+            .get(0)
+            .and_then(|a| a.get("Ok"))
             .and_then(|room| room.get("id"))
             .and_then(Value::as_str)
             .ok_or_else(|| anyhow!("room:create refused: {ack}"))?;
@@ -179,43 +170,77 @@ impl Chatter {
     }
 
     /// Sends one stamped message of `size` bytes; the ack (or refusal) is counted by the probe.
-    pub async fn send(&self, probe: &Arc<Probe>, size: usize) {
+    pub fn send(&self, probe: &Arc<Probe>, size: usize) {
         let body = probe.stamped_body(size);
         let (event, payload) = match self.kind {
             Kind::Parley => (
                 "message:send",
                 json!({ "id": uuid::Uuid::now_v7(), "room": self.room, "body": body }),
             ),
-            Kind::Reference => ("chat message", json!({ "body": body })),
+            Kind::Reference | Kind::Floor => ("chat message", json!({ "body": body })),
         };
-        let acking = Arc::clone(probe);
-        let sent = self
-            .connection
-            .request_then(event, payload, WAIT, move |ack| {
-                // Parley broadcasts to the room's other sockets and answers the sender with the
-                // stored message: that ack is the sender's copy. The reference echoes to everyone
-                // and acks with `{ ok: true }`.
-                if let Some(body) = ack.get("Ok").and_then(|m| m.get("body")?.as_str()) {
-                    acking.delivered(body);
-                }
-                acking.acked(ack.get("Ok").is_some() || ack.get("ok").is_some());
-            })
-            .await;
-        if sent.is_err() {
+        if !self.socket.emit_counted(event, payload.to_string()) {
             probe.acked(false);
+        }
+    }
+
+    /// Sends one stamped message and waits for its ack: the stored message's revision and id on
+    /// Parley (`(0, "")` on the others, which store nothing). `None` if it was refused.
+    pub async fn send_acked(
+        &self,
+        probe: &Arc<Probe>,
+        size: usize,
+    ) -> Result<Option<(u64, String)>> {
+        let body = probe.stamped_body(size);
+        if self.kind != Kind::Parley {
+            let args = self
+                .socket
+                .request("chat message", json!({ "body": body }).to_string(), WAIT)
+                .await?;
+            return Ok(args.contains("\"ok\"").then(|| (0, String::new())));
+        }
+        let data = json!({ "id": uuid::Uuid::now_v7(), "room": self.room, "body": body });
+        let args = self.socket.request("message:send", data.to_string(), WAIT).await?;
+        let ack: Value = serde_json::from_str(&args).context("message:send ack")?;
+        let stored = ack.get(0).and_then(|a| a.get("Ok"));
+        Ok(stored.and_then(|m| Some((m.get("rev")?.as_u64()?, m.get("id")?.as_str()?.to_owned()))))
+    }
+
+    /// Parley only: resumes the room as a client that held everything before revision `rev`
+    /// (`message:sync` after `rev - 1`, every page); whether the message `id` came back.
+    pub async fn resume(&self, rev: u64, id: &str) -> Result<bool> {
+        let mut after = rev.saturating_sub(1);
+        loop {
+            let data = json!({ "room": self.room, "after_rev": after }).to_string();
+            let args = self.socket.request("message:sync", data, WAIT).await?;
+            let ack: Value = serde_json::from_str(&args).context("message:sync ack")?;
+            let page = ack
+                .get(0)
+                .and_then(|a| a.get("Ok"))
+                .ok_or_else(|| anyhow!("message:sync refused: {ack}"))?;
+            let changes =
+                page.get("changes").and_then(Value::as_array).cloned().unwrap_or_default();
+            if changes.iter().any(|m| m.get("id").and_then(Value::as_str) == Some(id)) {
+                return Ok(true);
+            }
+            let more = page.get("more").and_then(Value::as_bool).unwrap_or(false);
+            match changes.last().and_then(|m| m.get("rev")).and_then(Value::as_u64) {
+                Some(last) if more => after = last,
+                _ => return Ok(false),
+            }
         }
     }
 
     /// Closes the connection.
     pub async fn close(self) {
-        let _ = self.connection.close().await;
+        self.socket.close();
     }
 }
 
 fn receive_event(kind: Kind) -> &'static str {
     match kind {
         Kind::Parley => "message:new",
-        Kind::Reference => "chat message",
+        Kind::Reference | Kind::Floor => "chat message",
     }
 }
 
@@ -237,7 +262,7 @@ pub async fn send_at(
         let due = (started.elapsed().as_secs_f64() * rate) as u64;
         while sent < due {
             let index = usize::try_from(sent).unwrap_or(0) % senders.len();
-            senders[index].send(probe, size).await;
+            senders[index].send(probe, size);
             sent += 1;
         }
     }

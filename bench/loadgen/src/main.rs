@@ -19,9 +19,11 @@
 mod clients;
 mod report;
 mod servers;
+mod wire;
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -30,7 +32,10 @@ use futures_util::{StreamExt, stream};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use clients::{Chatter, Identity, Probe, send_at};
-use report::{FanOut, Idle, Latency, P99_LIMIT_MS, Rooms, Step, TargetResults};
+// Reconnects in flight at once during the storm: socket.io-client would have every client retry
+// at once; a bound keeps the generator's core from being the limit.
+use report::STORM_IN_FLIGHT;
+use report::{FanOut, Idle, Latency, P99_LIMIT_MS, Rooms, Step, Storm, TargetResults};
 use servers::{Kind, Programs, Server};
 
 /// Message size in the scenarios.
@@ -45,6 +50,14 @@ const WARM_UP: Duration = Duration::from_secs(2);
 const DRAIN: Duration = Duration::from_secs(2);
 /// Connects in flight at once.
 const CONNECTING: usize = 64;
+/// How long a client keeps retrying during the storm before it counts as failed.
+const STORM_LIMIT: Duration = Duration::from_secs(60);
+/// Retry delay while the server is down: short, so the measure is the server's, not a backoff.
+const STORM_RETRY: Duration = Duration::from_millis(50);
+/// Steps between the last fan-out rate that held and the first that failed, halving the gap.
+const REFINE_STEPS: usize = 2;
+/// How long a failed step's backlog is given to clear before the next measurement.
+const BACKLOG_CLEAR: Duration = Duration::from_secs(5);
 /// Fan-out send rates tried, in messages per second (each copied to every client).
 const FANOUT_RATES: [f64; 12] =
     [10.0, 20.0, 40.0, 80.0, 120.0, 160.0, 240.0, 320.0, 480.0, 640.0, 960.0, 1280.0];
@@ -61,6 +74,9 @@ struct Args {
     /// The reference chat (with `node_modules` installed).
     #[arg(long, default_value = "bench/reference")]
     reference: PathBuf,
+    /// The release `parley-floor` binary (`bench/floor`).
+    #[arg(long, default_value = "target/release/parley-floor")]
+    floor: PathBuf,
     /// Where results.json, results.md, fanout.svg and the server logs go.
     #[arg(long, default_value = "bench/results")]
     out: PathBuf,
@@ -73,12 +89,10 @@ struct Args {
     /// Multiplies every client count (e.g. 0.1 for a smoke run).
     #[arg(long, default_value_t = 1.0)]
     scale: f64,
-    /// Run only against Node's reference (a smoke run of the generator without Parley).
-    #[arg(long, conflicts_with = "parley_only")]
-    reference_only: bool,
-    /// Run only against Parley (while working on Parley's numbers).
-    #[arg(long)]
-    parley_only: bool,
+    /// Servers to run against (comma-separated: parley, node, floor). The report needs all
+    /// three; fewer (while working on one number) write `partial.json` only.
+    #[arg(long, value_delimiter = ',', default_value = "parley,node,floor")]
+    servers: Vec<String>,
     /// Seconds each fan-out step sends for.
     #[arg(long, default_value_t = 4)]
     step_seconds: u64,
@@ -90,8 +104,8 @@ struct Args {
     /// the others (`taskset -c 1 parley-loadgen --server-cpus 0`) so the two stop competing.
     #[arg(long)]
     server_cpus: Option<String>,
-    /// Scenarios to run (comma-separated: fanout, rooms, idle).
-    #[arg(long, value_delimiter = ',', default_value = "fanout,rooms,idle")]
+    /// Scenarios to run (comma-separated: fanout, rooms, idle, storm).
+    #[arg(long, value_delimiter = ',', default_value = "fanout,rooms,idle,storm")]
     scenarios: Vec<String>,
 }
 
@@ -103,6 +117,7 @@ async fn main() -> Result<()> {
         parley: args.parley.clone(),
         site_root: args.site_root.clone(),
         reference: args.reference.clone(),
+        floor: args.floor.clone(),
         logs: args.out.clone(),
         perf: args.perf.clone(),
         server_cpus: args.server_cpus.clone(),
@@ -119,18 +134,17 @@ async fn main() -> Result<()> {
     let step = Duration::from_secs(args.step_seconds);
     let started = Instant::now();
     let mut targets = Vec::new();
-    let kinds: &[Kind] = if args.reference_only {
-        &[Kind::Reference]
-    } else if args.parley_only {
-        &[Kind::Parley]
-    } else {
-        &[Kind::Parley, Kind::Reference]
-    };
+    let kinds: Vec<Kind> =
+        [("parley", Kind::Parley), ("node", Kind::Reference), ("floor", Kind::Floor)]
+            .into_iter()
+            .filter(|(name, _)| args.servers.iter().any(|s| s == name))
+            .map(|(_, kind)| kind)
+            .collect();
     let wanted = |name: &str| args.scenarios.iter().any(|s| s == name);
-    if !["fanout", "rooms", "idle"].into_iter().all(wanted) {
+    if !["fanout", "rooms", "idle", "storm"].into_iter().all(wanted) || kinds.len() < 3 {
         // A partial run (while working on one number): JSON only, the report needs all three.
         let mut partial = serde_json::Map::new();
-        for &kind in kinds {
+        for &kind in &kinds {
             let mut one = serde_json::Map::new();
             if wanted("fanout") {
                 let r = fan_out(kind, &programs, scaled(1_000), step).await?;
@@ -144,6 +158,10 @@ async fn main() -> Result<()> {
                 let r = idle(kind, &programs, scaled(15_000)).await?;
                 one.insert("idle".into(), serde_json::to_value(r)?);
             }
+            if wanted("storm") {
+                let r = storm(kind, &programs, scaled(5_000), 10).await?;
+                one.insert("storm".into(), serde_json::to_value(r)?);
+            }
             partial.insert(kind.label().to_owned(), one.into());
         }
         let text = serde_json::to_string_pretty(&partial)?;
@@ -154,11 +172,12 @@ async fn main() -> Result<()> {
         }
         return Ok(());
     }
-    for &kind in kinds {
+    for &kind in &kinds {
         let fanout = fan_out(kind, &programs, scaled(1_000), step).await?;
         let rooms = many_rooms(kind, &programs, scaled(5_000), 10).await?;
         let idle = idle(kind, &programs, scaled(15_000)).await?;
-        targets.push(TargetResults { name: kind.label().to_owned(), fanout, rooms, idle });
+        let storm = storm(kind, &programs, scaled(5_000), 10).await?;
+        targets.push(TargetResults { name: kind.label().to_owned(), fanout, rooms, idle, storm });
     }
     let browser = match &args.browser {
         Some(path) if path.exists() => Some(serde_json::from_str(
@@ -343,6 +362,30 @@ async fn fan_out(
             break;
         }
     }
+    // The doubling steps bracket the limit; halve the bracket twice to find it more closely
+    // (a server that holds 80/s but not 120/s may hold 110/s).
+    if let [.., held, failed] = steps.as_slice()
+        && held.holds(P99_LIMIT_MS)
+        && !failed.holds(P99_LIMIT_MS)
+    {
+        let (mut low, mut high) = (held.rate, failed.rate);
+        for _ in 0..REFINE_STEPS {
+            let rate = f64::midpoint(low, high).round();
+            if rate <= low || rate >= high {
+                break;
+            }
+            // Let the failed step's backlog clear first.
+            tokio::time::sleep(BACKLOG_CLEAR).await;
+            let result = measure(&server, &senders, &probe, rate, step, copies).await;
+            if result.holds(P99_LIMIT_MS) {
+                low = rate;
+            } else {
+                high = rate;
+            }
+            steps.push(result);
+        }
+        steps.sort_by(|a, b| a.rate.total_cmp(&b.rate));
+    }
     bar.finish();
     let peak = steps
         .iter()
@@ -350,7 +393,7 @@ async fn fan_out(
         .max_by(|a, b| a.deliveries_per_s.total_cmp(&b.deliveries_per_s))
         .cloned();
     // Let a backlog from the failed step clear before measuring again.
-    tokio::time::sleep(Duration::from_secs(5)).await;
+    tokio::time::sleep(BACKLOG_CLEAR).await;
     let half = match &peak {
         Some(peak) => Some(measure(&server, &senders, &probe, peak.rate / 2.0, step, copies).await),
         None => None,
@@ -359,6 +402,36 @@ async fn fan_out(
     drop(senders);
     close_all(chatters).await;
     Ok(FanOut { clients, connect_per_s, connect_errors, settle_s, steps, peak, half })
+}
+
+/// Connects `per_room` tabs for each of `people`, each person's room a room of its own: the
+/// first tab creates it (Parley) or names it in its query (the others); later tabs of a Parley
+/// guest start in their person's rooms, so they talk where the first one created. Returns the
+/// first tabs (the senders), the rest, connects/s and failed connects.
+async fn rooms_setup(
+    server: &Server,
+    probe: &Arc<Probe>,
+    people: &[Identity],
+    per_room: usize,
+) -> Result<(Vec<Chatter>, Vec<Chatter>, f64, u64)> {
+    let started = Instant::now();
+    let firsts: Vec<_> = people.iter().enumerate().map(|(i, p)| (p, format!("r{i}"))).collect();
+    let (mut firsts, _, mut connect_errors) = connect_all(server, probe, &firsts, "rooms").await;
+    if server.kind == Kind::Parley {
+        for (i, first) in firsts.iter_mut().enumerate() {
+            first.create_room(&format!("bench-{i}")).await?;
+        }
+    }
+    let rest: Vec<_> = firsts
+        .iter()
+        .zip(people)
+        .flat_map(|(first, p)| (1..per_room).map(move |_| (p, first.room().to_owned())))
+        .collect();
+    let (rest, _, failed) = connect_all(server, probe, &rest, "rooms").await;
+    connect_errors += failed;
+    #[allow(clippy::cast_precision_loss)]
+    let connect_per_s = (firsts.len() + rest.len()) as f64 / started.elapsed().as_secs_f64();
+    Ok((firsts, rest, connect_per_s, connect_errors))
 }
 
 /// Scenario 2: `clients` in rooms of `per_room`, one message per room per second. On Parley each
@@ -375,26 +448,8 @@ async fn many_rooms(
     let rooms = clients / per_room;
     let people = identities(&server, "room", rooms).await?;
     let profile = server.profile(programs.perf.as_deref(), "rooms-connect")?;
-    let started = Instant::now();
-    // The first tab of each room creates it (Parley) or names it in its query (reference).
-    let firsts: Vec<_> = people.iter().enumerate().map(|(i, p)| (p, format!("r{i}"))).collect();
-    let (mut firsts, _, mut connect_errors) = connect_all(&server, &probe, &firsts, "rooms").await;
-    if kind == Kind::Parley {
-        for (i, first) in firsts.iter_mut().enumerate() {
-            first.create_room(&format!("bench-{i}")).await?;
-        }
-    }
-    let rest: Vec<_> = firsts
-        .iter()
-        .zip(&people)
-        .flat_map(|(first, p)| (1..per_room).map(move |_| (p, first.room().to_owned())))
-        .collect();
-    // Later tabs of a Parley guest start in their person's rooms, so they talk where the first
-    // one created.
-    let (rest, _, failed) = connect_all(&server, &probe, &rest, "rooms").await;
-    connect_errors += failed;
-    #[allow(clippy::cast_precision_loss)]
-    let connect_per_s = (firsts.len() + rest.len()) as f64 / started.elapsed().as_secs_f64();
+    let (firsts, rest, connect_per_s, connect_errors) =
+        rooms_setup(&server, &probe, &people, per_room).await?;
     drop(profile);
     let settle_s = settle(&server).await;
     let senders: Vec<&Chatter> = firsts.iter().collect();
@@ -446,5 +501,127 @@ async fn idle(kind: Kind, programs: &Programs, clients: usize) -> Result<Idle> {
         rss_before_kib,
         rss_after_kib,
         per_connection_kib,
+    })
+}
+
+/// Scenario 4, the reconnect storm: the many-rooms layout (`clients` in rooms of `per_room`)
+/// with one acknowledged message per room; then the server is killed (SIGKILL) and started
+/// again, and every client reconnects at once (retrying every 50 ms while it is down) and
+/// resumes: on Parley it asks `message:sync` for its room from before the last acknowledged
+/// message and checks that message came back. Meanwhile each room whose first tab is back sends
+/// one message a second, timed as in the other scenarios.
+async fn storm(kind: Kind, programs: &Programs, clients: usize, per_room: usize) -> Result<Storm> {
+    let mut server = Server::start(kind, programs, "storm").await?;
+    let probe = Probe::new();
+    let rooms = clients / per_room;
+    let people = identities(&server, "storm", rooms).await?;
+    let (firsts, rest, _, _) = rooms_setup(&server, &probe, &people, per_room).await?;
+    settle(&server).await;
+    let acked: Vec<Option<(u64, String)>> = stream::iter(&firsts)
+        .map(|first| async { first.send_acked(&probe, MESSAGE_BYTES).await.ok().flatten() })
+        .buffered(CONNECTING)
+        .collect()
+        .await;
+    let acked_before = acked.iter().filter(|a| a.is_some()).count() as u64;
+    let room_ids: Vec<String> = firsts.iter().map(|f| f.room().to_owned()).collect();
+    // Tabs of room i: the first, then the rest in order (rooms_setup's layout).
+    let plan: Vec<(usize, usize)> = (0..firsts.len())
+        .map(|i| (i, 0))
+        .chain((0..firsts.len()).flat_map(|i| (1..per_room).map(move |t| (i, t))))
+        .collect();
+
+    server.crash_and_restart(programs)?;
+    let crashed = Instant::now();
+    // The old connections are dead; let them go.
+    drop(firsts);
+    drop(rest);
+    let _ = probe.take();
+
+    let back: Arc<Vec<OnceLock<Chatter>>> =
+        Arc::new((0..room_ids.len()).map(|_| OnceLock::new()).collect());
+    let done = Arc::new(AtomicBool::new(false));
+    let sent = Arc::new(AtomicU64::new(0));
+    let sender = {
+        let (back, done, sent, probe) =
+            (Arc::clone(&back), Arc::clone(&done), Arc::clone(&sent), Arc::clone(&probe));
+        tokio::spawn(async move {
+            #[allow(clippy::cast_precision_loss)]
+            let gap = Duration::from_secs_f64(1.0 / back.len().max(1) as f64);
+            let mut tick = tokio::time::interval(gap);
+            let mut next = 0usize;
+            while !done.load(Ordering::Relaxed) {
+                tick.tick().await;
+                if let Some(first) = back[next % back.len()].get() {
+                    first.send(&probe, MESSAGE_BYTES);
+                    sent.fetch_add(1, Ordering::Relaxed);
+                }
+                next += 1;
+            }
+        })
+    };
+    let first_back = OnceLock::new();
+    let missing = AtomicU64::new(0);
+    let bar = progress(plan.len(), format!("{} storm: reconnect", kind.label()));
+    let outcomes: Vec<Option<(Option<Chatter>, Duration)>> = stream::iter(&plan)
+        .map(|&(room, tab)| {
+            let (server, probe, people, room_ids, acked) =
+                (&server, &probe, &people, &room_ids, &acked);
+            let (back, first_back, missing, bar) = (&back, &first_back, &missing, &bar);
+            async move {
+                let chatter = loop {
+                    match Chatter::connect(server, &people[room], &room_ids[room], probe).await {
+                        Ok(chatter) => break chatter,
+                        Err(_) if crashed.elapsed() < STORM_LIMIT => {
+                            tokio::time::sleep(STORM_RETRY).await
+                        }
+                        Err(_) => return None,
+                    }
+                };
+                let _ = first_back.set(crashed.elapsed());
+                if kind == Kind::Parley
+                    && let Some((rev, id)) = &acked[room]
+                    && !chatter.resume(*rev, id).await.unwrap_or(false)
+                {
+                    missing.fetch_add(1, Ordering::Relaxed);
+                }
+                let at = crashed.elapsed();
+                bar.inc(1);
+                if tab == 0 {
+                    let _ = back[room].set(chatter);
+                    Some((None, at))
+                } else {
+                    Some((Some(chatter), at))
+                }
+            }
+        })
+        .buffer_unordered(STORM_IN_FLIGHT)
+        .collect()
+        .await;
+    bar.finish();
+    let all_resumed = outcomes.iter().flatten().map(|(_, at)| *at).max().unwrap_or_default();
+    let resumed = outcomes.iter().flatten().count();
+    let failed = (plan.len() - resumed) as u64;
+    done.store(true, Ordering::Relaxed);
+    let _ = sender.await;
+    tokio::time::sleep(DRAIN).await;
+    let window = probe.take();
+    let sent_during = sent.load(Ordering::Relaxed);
+    let rest: Vec<Chatter> = outcomes.into_iter().flatten().filter_map(|(c, _)| c).collect();
+    close_all(rest).await;
+    if let Ok(back) = Arc::try_unwrap(back) {
+        close_all(back.into_iter().filter_map(OnceLock::into_inner).collect()).await;
+    }
+    Ok(Storm {
+        clients: plan.len(),
+        rooms: room_ids.len(),
+        acked_before,
+        first_back_s: first_back.get().copied().unwrap_or_default().as_secs_f64(),
+        all_resumed_s: all_resumed.as_secs_f64(),
+        resumed,
+        failed,
+        missing: missing.load(Ordering::Relaxed),
+        sent_during,
+        errors_during: sent_during.saturating_sub(window.acked),
+        latency: Latency::of(&window.latency_us),
     })
 }

@@ -15,6 +15,8 @@ pub enum Kind {
     Parley,
     /// The Node Socket.IO tutorial chat (`/` namespace, room from the query, `chat message`).
     Reference,
+    /// `bench/floor`: the same chat as the reference on Parley's Rust stack with no application.
+    Floor,
 }
 
 impl Kind {
@@ -23,6 +25,7 @@ impl Kind {
         match self {
             Self::Parley => "Parley",
             Self::Reference => "Node socket.io",
+            Self::Floor => "Rust floor",
         }
     }
 }
@@ -36,6 +39,8 @@ pub struct Programs {
     pub site_root: PathBuf,
     /// `bench/reference`, with its `node_modules` installed.
     pub reference: PathBuf,
+    /// The release `parley-floor` binary.
+    pub floor: PathBuf,
     /// Where the servers' logs go.
     pub logs: PathBuf,
     /// Where `perf` profiles of Parley go, if asked for.
@@ -50,8 +55,10 @@ pub struct Server {
     pub kind: Kind,
     /// `http://127.0.0.1:PORT`.
     pub base: String,
+    port: u16,
+    scenario: String,
     child: Child,
-    _data: tempfile::TempDir,
+    data: tempfile::TempDir,
 }
 
 impl Server {
@@ -59,63 +66,44 @@ impl Server {
     pub async fn start(kind: Kind, programs: &Programs, scenario: &str) -> Result<Self> {
         let port = free_port()?;
         let data = tempfile::tempdir()?;
-        let log = programs.logs.join(format!("{}-{scenario}.log", slug(kind)));
-        let log =
-            std::fs::File::create(&log).with_context(|| format!("create {}", log.display()))?;
-        let mut command = match kind {
-            Kind::Parley => {
-                let mut c = Command::new(&programs.parley);
-                c.env("PARLEY_LISTEN", format!("127.0.0.1:{port}"))
-                    .env("PARLEY_DATA_DIR", data.path())
-                    .env("LEPTOS_SITE_ROOT", &programs.site_root)
-                    .env("LEPTOS_OUTPUT_NAME", "parley")
-                    .env("RUST_LOG", "warn")
-                    // Generous limits: the benchmark measures throughput, not the limiter.
-                    .env("PARLEY_ALLOW_GUESTS", "true")
-                    .env("PARLEY_RATE_PER_SECOND", "1000000")
-                    .env("PARLEY_RATE_BURST", "1000000")
-                    .env("PARLEY_MAX_CONNECTIONS_PER_IP", "1000000")
-                    // Every generated person joins from loopback.
-                    .env("PARLEY_AUTH_ATTEMPTS_PER_ADDRESS_PER_MINUTE", "1000000")
-                    .env("PARLEY_MAX_CONNECTIONS_PER_PERSON", "1000");
-                c
-            }
-            Kind::Reference => {
-                let mut c = Command::new("node");
-                c.arg(programs.reference.join("server.js")).env("PORT", port.to_string());
-                c
-            }
+        let child = spawn(kind, programs, scenario, port, data.path(), false)?;
+        let server = Self {
+            kind,
+            base: format!("http://127.0.0.1:{port}"),
+            port,
+            scenario: scenario.to_owned(),
+            child,
+            data,
         };
-        if let Some(cpus) = &programs.server_cpus {
-            // taskset execs the server, so the child's pid stays the server's.
-            let mut pinned = Command::new("taskset");
-            pinned.arg("-c").arg(cpus).arg(command.get_program()).args(command.get_args());
-            for (key, value) in command.get_envs() {
-                if let Some(value) = value {
-                    pinned.env(key, value);
-                }
-            }
-            command = pinned;
-        }
-        let child = command
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            .spawn()
-            .with_context(|| format!("start {}", kind.label()))?;
-        let server = Self { kind, base: format!("http://127.0.0.1:{port}"), child, _data: data };
-        let health = match kind {
-            Kind::Parley => format!("{}/healthz", server.base),
-            Kind::Reference => format!("{}/health", server.base),
+        server.healthy().await?;
+        Ok(server)
+    }
+
+    /// Kills the server outright (SIGKILL: no shutdown, nothing flushed) and starts it again on
+    /// the same port and data directory, without waiting for it to answer. Parley comes back
+    /// with its store (sessions, rooms, acknowledged messages); the reference and the floor
+    /// keep nothing.
+    pub fn crash_and_restart(&mut self, programs: &Programs) -> Result<()> {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.child = spawn(self.kind, programs, &self.scenario, self.port, self.data.path(), true)?;
+        Ok(())
+    }
+
+    /// Waits up to 30 s until the server answers its health check.
+    pub async fn healthy(&self) -> Result<()> {
+        let health = match self.kind {
+            Kind::Parley => format!("{}/healthz", self.base),
+            Kind::Reference | Kind::Floor => format!("{}/health", self.base),
         };
         let started = Instant::now();
         while started.elapsed() < Duration::from_secs(30) {
             if reqwest::get(&health).await.is_ok_and(|r| r.status().is_success()) {
-                return Ok(server);
+                return Ok(());
             }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        bail!("{} did not answer {health} within 30 s", kind.label())
+        bail!("{} did not answer {health} within 30 s", self.kind.label())
     }
 
     /// Starts `perf record` on this server for one phase of a scenario, if profiling was asked for
@@ -191,10 +179,77 @@ impl Drop for Profile {
     }
 }
 
+/// Starts `kind` as a child process on `port` over `data`, logging to the scenario's log
+/// (appended to on a restart).
+fn spawn(
+    kind: Kind,
+    programs: &Programs,
+    scenario: &str,
+    port: u16,
+    data: &Path,
+    append: bool,
+) -> Result<Child> {
+    let log = programs.logs.join(format!("{}-{scenario}.log", slug(kind)));
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .append(append)
+        .truncate(!append)
+        .open(&log)
+        .with_context(|| format!("open {}", log.display()))?;
+    let mut command = match kind {
+        Kind::Parley => {
+            let mut c = Command::new(&programs.parley);
+            c.env("PARLEY_LISTEN", format!("127.0.0.1:{port}"))
+                .env("PARLEY_DATA_DIR", data)
+                .env("LEPTOS_SITE_ROOT", &programs.site_root)
+                .env("LEPTOS_OUTPUT_NAME", "parley")
+                .env("RUST_LOG", "warn")
+                // Generous limits: the benchmark measures throughput, not the limiter.
+                .env("PARLEY_ALLOW_GUESTS", "true")
+                .env("PARLEY_RATE_PER_SECOND", "1000000")
+                .env("PARLEY_RATE_BURST", "1000000")
+                .env("PARLEY_MAX_CONNECTIONS_PER_IP", "1000000")
+                // Every generated person joins from loopback.
+                .env("PARLEY_AUTH_ATTEMPTS_PER_ADDRESS_PER_MINUTE", "1000000")
+                .env("PARLEY_MAX_CONNECTIONS_PER_PERSON", "1000");
+            c
+        }
+        Kind::Reference => {
+            let mut c = Command::new("node");
+            c.arg(programs.reference.join("server.js")).env("PORT", port.to_string());
+            c
+        }
+        Kind::Floor => {
+            let mut c = Command::new(&programs.floor);
+            c.env("PORT", port.to_string());
+            c
+        }
+    };
+    if let Some(cpus) = &programs.server_cpus {
+        // taskset execs the server, so the child's pid stays the server's.
+        let mut pinned = Command::new("taskset");
+        pinned.arg("-c").arg(cpus).arg(command.get_program()).args(command.get_args());
+        for (key, value) in command.get_envs() {
+            if let Some(value) = value {
+                pinned.env(key, value);
+            }
+        }
+        command = pinned;
+    }
+    command
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .spawn()
+        .with_context(|| format!("start {}", kind.label()))
+}
+
 fn slug(kind: Kind) -> &'static str {
     match kind {
         Kind::Parley => "parley",
         Kind::Reference => "reference",
+        Kind::Floor => "floor",
     }
 }
 
