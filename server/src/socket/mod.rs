@@ -151,6 +151,7 @@ impl<A: Adapter> Connections for SocketIo<A> {
 async fn authenticate<A: Adapter>(
     socket: SocketRef<A>,
     State(accounts): State<Arc<Accounts>>,
+    State(chat): State<Arc<Chat>>,
     TryData(auth): TryData<ConnectAuth>,
 ) -> Result<(), ConnectRefusal> {
     // A bot's token, when sent, is the only credential looked at: a wrong one is refused, never
@@ -159,7 +160,11 @@ async fn authenticate<A: Adapter>(
         Some(token) => SessionToken::from_cookie(&token),
         None => session_token(&socket.req_parts().headers).ok_or(ConnectRefusal::SignInRequired)?,
     };
-    let identity = accounts.identity(&token).await?.ok_or(ConnectRefusal::SignInRequired)?;
+    let identity = {
+        // Catch-up work: after a restart every client is checked at once (see `Chat`).
+        let _turn = chat.catching_up().await;
+        accounts.identity(&token).await?.ok_or(ConnectRefusal::SignInRequired)?
+    };
     let digest = token.digest();
     socket.join(session_key(&digest));
     socket.extensions.insert(ConnectedAt(crate::domain::now_ms()));

@@ -91,6 +91,42 @@ async fn history_reaches_back_to_an_older_message_in_one_bounded_page() {
     assert_eq!(ada.request::<LoadHistory>(&newest).await.expect("page").messages.len(), 50);
 }
 
+/// Catch-up work takes turns (`CATCHING_UP_AT_ONCE` at a time): many syncs and history pages at
+/// once, with sends between them and people connecting meanwhile, all get their answers, and
+/// turns are given back (a leaked one would leave the later requests without an ack).
+#[tokio::test]
+async fn many_catch_ups_at_once_all_get_answers_and_give_their_turns_back() {
+    let app = spawn_app().await;
+    let ada = app.connect("Ada").await;
+    let bob = app.connect("Bob").await;
+    send_many(&ada, "lobby", 30).await;
+    let lobby = RoomId::lobby();
+    let sync = SyncRequest { room: lobby.clone(), after_rev: 10 };
+    let page = HistoryRequest { room: lobby.clone(), before: None, back_to: None };
+    let syncs = futures_util::future::join_all((0..40).map(|_| bob.request::<SyncRoom>(&sync)));
+    let pages = futures_util::future::join_all((0..40).map(|_| bob.request::<LoadHistory>(&page)));
+    let live: Vec<SendMessagePayload> =
+        (0..10).map(|i| msg("lobby", &format!("live {i}"))).collect();
+    let sends = futures_util::future::join_all(live.iter().map(|m| ada.request::<SendMessage>(m)));
+    let late: Vec<String> = (0..6).map(|i| format!("Late{i}")).collect();
+    let arrivals = futures_util::future::join_all(late.iter().map(|name| app.connect(name)));
+    let (syncs, pages, sends, arrivals) = tokio::join!(syncs, pages, sends, arrivals);
+    for synced in syncs {
+        let revs: Vec<u64> = synced.expect("sync").changes.iter().map(|m| m.rev).collect();
+        // 30 stored before; the live sends may land before or after each sync read.
+        assert!(revs.starts_with(&(11..=30).collect::<Vec<_>>()), "{revs:?}");
+    }
+    for listed in pages {
+        assert!(listed.expect("page").messages.len() >= 30);
+    }
+    let live: Vec<u64> = sends.into_iter().map(|m| m.expect("sent").seq).collect();
+    assert_eq!(live.len(), 10);
+    assert_eq!(arrivals.len(), 6);
+    // Still free afterwards: one more of each answers at once.
+    let after = bob.request::<SyncRoom>(&SyncRequest { room: lobby, after_rev: 30 }).await;
+    assert_eq!(after.expect("sync").changes.len(), 10);
+}
+
 #[tokio::test]
 async fn resuming_replays_new_edited_and_deleted_messages_in_revision_order() {
     let app = spawn_app().await;
