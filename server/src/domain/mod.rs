@@ -161,7 +161,7 @@ pub struct Chat {
 /// When every client comes back together (a restart, a network blip), each one sets up its
 /// connection and asks for what it missed. Left to the store's few connections, those thousands
 /// of reads queue ahead of the messages the clients already back are sending: the
-/// reconnect-storm benchmark (`scripts/bench`) measured a p50 of 239 ms and a p99 of 395 ms for
+/// reconnect-storm benchmark (`scripts/bench`) measured a p50 of 212 ms and a p99 of 377 ms for
 /// those messages. Taking turns, a send waits behind at most this many reads.
 pub const CATCHING_UP_AT_ONCE: usize = 4;
 
@@ -258,11 +258,11 @@ impl Chat {
 
     /// A connection is opening (its session was checked, so the person exists): make sure they
     /// are in the lobby. Call [`Chat::mark_online`] once nothing else can fail.
-    #[tracing::instrument(skip_all, fields(user = %who.user.id))]
     ///
     /// Every tab, and every client after a server restart, comes through here: a person already
     /// in the lobby costs one read (their rooms), not a write. Two first tabs at once may both
     /// try the insert; the store adds them once and only that one announces the arrival.
+    #[tracing::instrument(skip_all, fields(user = %who.user.id))]
     pub async fn connect(&self, who: &Identity) -> Result<Connected, ChatError> {
         let _turn = self.catching_up().await;
         let lobby = RoomId::lobby();
