@@ -70,7 +70,7 @@ export default defineConfig({
       },
     },
   ],
-  // The release build made by `cargo leptos build --release --precompress` (scripts/test).
+  // The release build made by `cargo leptos build --release --precompress --split` (scripts/test).
   webServer: [
     {
       command: path.join(root, 'target', 'release', 'parley'),

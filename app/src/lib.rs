@@ -43,9 +43,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="color-scheme" content="light dark" />
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
-                // A classic script runs before the deferred hydration module, so `io` exists
-                // by the time the WASM starts.
-                <script src=SOCKET_IO_CLIENT_URL></script>
                 <AutoReload options=options.clone() />
                 <HydrationScripts options />
                 <MetaTags />

@@ -30,13 +30,47 @@ pub struct Initial {
     pub history: HistoryPage,
 }
 
+/// [`Initial`] as the JSON the server wrote into the page, read only by the code that paints
+/// it. The sign-in page's WASM module does not carry the chat (`ui::chat_view`); if the page
+/// data were typed all the way down, the decoders of every message and room type would have to
+/// be in the first module to read it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Seed(Box<serde_json::value::RawValue>);
+
+impl Seed {
+    /// Writes `initial` down.
+    ///
+    /// # Errors
+    /// If it cannot be written as JSON (it always can: every field is plain data).
+    pub fn new(initial: &Initial) -> Result<Self, serde_json::Error> {
+        serde_json::value::to_raw_value(initial).map(Self)
+    }
+
+    /// Reads it back.
+    ///
+    /// # Errors
+    /// If the page's data is not an [`Initial`] (a page from another version of the server).
+    pub fn read(&self) -> Result<Initial, serde_json::Error> {
+        serde_json::from_str(self.0.get())
+    }
+}
+
+impl PartialEq for Seed {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.get() == other.0.get()
+    }
+}
+
+impl Eq for Seed {}
+
 /// What a page load learns before any socket exists.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Welcome {
     /// Who the session cookie belongs to (`None`: show the sign-in form).
     pub me: Option<UserRef>,
     /// The rooms and the newest messages to paint at once, when there is a session.
-    pub initial: Option<Initial>,
+    pub initial: Option<Seed>,
     /// Whether the server admits guests (a name without a password).
     pub guests: bool,
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use app::ChatError;
 use app::model::RoomId;
-use app::session::{Backend, SignedIn, Welcome};
+use app::session::{Backend, Seed, SignedIn, Welcome};
 use http::HeaderMap;
 
 use crate::cookies::{CookieWriter, client_of, session_token};
@@ -46,8 +46,12 @@ impl Backend for PageBackend {
             };
             let Some(user) = me else { return Welcome { me: None, initial: None, guests } };
             // A failure here only costs the head start: the socket fetches the same data.
-            let initial =
-                self.chat.initial(&Identity { user: user.clone(), bot: false }, room).await.ok();
+            let initial = self
+                .chat
+                .initial(&Identity { user: user.clone(), bot: false }, room)
+                .await
+                .ok()
+                .and_then(|initial| Seed::new(&initial).ok());
             Welcome { me: Some(user), initial, guests }
         })
     }

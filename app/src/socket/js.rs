@@ -1,7 +1,9 @@
 //! The browser implementation: wasm-bindgen bindings to the official `socket.io-client`.
 //!
 //! The client's UMD bundle (installed from npm by the build scripts, served at
-//! `/vendor/socket.io.min.js` and loaded by the SSR shell before the WASM) defines a global `io`.
+//! `/vendor/socket.io.min.js`) defines a global `io`. Only the chat needs it, so the sign-in page
+//! does not load it: [`load_client`] adds its script when the chat is about to start (a page the
+//! server rendered signed in has already asked the browser to preload it).
 //! Values cross the boundary as JSON text (`serde_json` on this side, the browser's `JSON` on the
 //! other), so a payload reaches the server exactly as `serde_json` wrote it. The app already
 //! needs `serde_json` (Leptos hydrates resources with it); a second codec such as
@@ -105,6 +107,51 @@ impl JsSocket {
             drop(listener);
         })
     }
+}
+
+thread_local! {
+    /// The one load of the client's script, shared by every caller while it is under way.
+    static CLIENT_LOAD: std::cell::RefCell<Option<js_sys::Promise>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Starts loading `socket.io-client` (once; later calls share the load, or resolve at once
+/// when `io` is already defined) and returns a future that ends when it has loaded. Starting
+/// is synchronous, so a caller can begin the download before awaiting something else.
+///
+/// # Errors
+/// When the script could not be loaded (a network failure): the next call tries again.
+pub fn load_client() -> impl Future<Output = Result<(), String>> + 'static {
+    let promise = CLIENT_LOAD.with_borrow_mut(|load| {
+        if js_sys::Reflect::has(&js_sys::global(), &JsValue::from_str("io")).unwrap_or(false) {
+            return None;
+        }
+        Some(load.get_or_insert_with(insert_client_script).clone())
+    });
+    async move {
+        let Some(promise) = promise else { return Ok(()) };
+        JsFuture::from(promise).await.map(drop).map_err(|_| {
+            CLIENT_LOAD.with_borrow_mut(|load| *load = None);
+            format!("could not load {}", crate::SOCKET_IO_CLIENT_URL)
+        })
+    }
+}
+
+/// Appends the client's `<script>` to the document and returns a promise of its `load`.
+fn insert_client_script() -> js_sys::Promise {
+    js_sys::Promise::new(&mut |resolve, reject| {
+        let inserted = (|| {
+            let document = web_sys::window()?.document()?;
+            let script = document.create_element("script").ok()?;
+            script.set_attribute("src", crate::SOCKET_IO_CLIENT_URL).ok()?;
+            let script: web_sys::HtmlScriptElement = script.unchecked_into();
+            script.set_onload(Some(&resolve));
+            script.set_onerror(Some(&reject));
+            document.head()?.append_child(&script).ok()
+        })();
+        if inserted.is_none() {
+            let _ = reject.call1(&JsValue::NULL, &JsValue::from_str("no document to load into"));
+        }
+    })
 }
 
 impl SocketClient for JsSocket {

@@ -25,6 +25,8 @@ use crate::events::{ClientEvent, ServerEvent};
 /// The socket implementation for this build: the JS client in the browser, a no-op on the server.
 #[cfg(feature = "hydrate")]
 pub type Socket = js::JsSocket;
+#[cfg(feature = "hydrate")]
+pub use js::load_client;
 /// The socket implementation for this build: the JS client in the browser, a no-op on the server.
 #[cfg(not(feature = "hydrate"))]
 pub type Socket = noop::NoopSocket;

@@ -36,7 +36,7 @@ use crate::events::rooms::{
 };
 use crate::model::UserRef;
 use crate::session::{
-    Initial, SIGN_IN_REQUIRED, Welcome, guest, register, sign_in, sign_out, welcome_page,
+    Initial, SIGN_IN_REQUIRED, Seed, Welcome, guest, register, sign_in, sign_out, welcome_page,
 };
 use crate::socket::{ConnectOptions, ConnectionStatus, Socket, SocketClient, Transports};
 
@@ -152,7 +152,13 @@ fn Signed(welcome: Welcome, hydrated: RwSignal<bool>, transports: Transports) ->
                     .into_any()
             }
             Some(user) => {
-                view! { <ChatApp me=user transports seed=seed.get_value() signed_out /> }.into_any()
+                let props = ChatProps { me: user, transports, seed: seed.get_value(), signed_out };
+                view! {
+                    <Suspense fallback=|| view! { <p class="loading">"Loading the chat…"</p> }>
+                        {Suspend::new(chat_view(props))}
+                    </Suspense>
+                }
+                    .into_any()
             }
         }}
     }
@@ -230,7 +236,8 @@ fn SignInForm(
     let min_password = crate::limits::MIN_PASSWORD_CHARS;
     view! {
         <main class="welcome">
-            <form class="card name-form" on:submit=submit>
+            // The chat's module loads while the person types (see `chat_view`).
+            <form class="card name-form" on:submit=submit on:focusin=move |_| start_loading_chat()>
                 <h2>{title}</h2>
                 <Show when=move || notice.get().is_some()>
                     <p class="notice" role="status">{move || notice.get()}</p>
@@ -295,6 +302,55 @@ fn SignInForm(
             </form>
         </main>
     }
+}
+
+/// What [`ChatApp`] is given, in one value: a lazily loaded function takes its arguments across
+/// the boundary between WASM modules.
+pub struct ChatProps {
+    me: UserRef,
+    transports: Transports,
+    seed: Option<Seed>,
+    signed_out: Callback<Option<String>>,
+}
+
+/// The signed-in chat, in a WASM module of its own (`cargo leptos build --split`): the sign-in
+/// page does not carry it. A page the server rendered signed in loads it before hydrating (see
+/// [`preload_chat`]); the sign-in form starts loading it as soon as someone starts filling it in.
+#[lazy]
+pub async fn chat_view(props: ChatProps) -> AnyView {
+    // A failed load shows as the connection's error (`io` is missing), with its retry.
+    #[cfg(feature = "hydrate")]
+    let _ = crate::socket::load_client().await;
+    let ChatProps { me, transports, seed, signed_out } = props;
+    // Unreadable page data only costs the head start: the socket fetches the same.
+    let seed = seed.and_then(|seed| seed.read().ok());
+    view! { <ChatApp me transports seed signed_out /> }.into_any()
+}
+
+/// Loads what the chat needs that the sign-in page does not: its WASM module (see
+/// [`chat_view`]) and `socket.io-client`, both at once. The browser's entry point awaits it
+/// before hydrating a page the server rendered with the chat in it, so the chat hydrates at
+/// once; afterwards it returns at once.
+#[cfg(feature = "hydrate")]
+pub async fn preload_chat() {
+    let client = crate::socket::load_client();
+    __preload_chat_view().await;
+    // A failure shows when the chat connects.
+    let _ = client.await;
+}
+
+/// Starts loading the chat's module in the background, once (later calls find it loading or
+/// loaded).
+fn start_loading_chat() {
+    #[cfg(feature = "hydrate")]
+    spawn_local(preload_chat());
+}
+
+/// Whether the server rendered this page signed in (the chat's root is in it), read before the
+/// WASM takes over.
+#[cfg(feature = "hydrate")]
+pub fn page_has_chat() -> bool {
+    document().query_selector(".chat").ok().flatten().is_some()
 }
 
 /// The signed-in chat: connects, keeps [`ChatState`] in step with the server, lays out the
@@ -446,6 +502,9 @@ fn ChatApp(
 
     view! {
         <leptos_meta::Title text=title />
+        // A page rendered signed in needs the Socket.IO client before it hydrates: the browser
+        // fetches it beside the WASM (see `preload_chat`).
+        <leptos_meta::Link rel="preload" href=crate::SOCKET_IO_CLIENT_URL as_="script" />
         <div class="chat" class:show-rooms=move || panel.get() == Some("rooms")
             class:show-people=move || panel.get() == Some("people")
             class:show-thread=move || {

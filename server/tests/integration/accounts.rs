@@ -374,6 +374,14 @@ async fn the_page_shows_who_is_signed_in() {
     let signed = page(Some(ada)).await;
     assert!(signed.contains("Signed in as"), "{signed}");
     assert!(signed.contains("Ada"));
+    // The chat hydrates only once the Socket.IO client is there: the page asks for it early.
+    let preload =
+        signed.find(r#"href="/vendor/socket.io.min.js""#).expect("the client is preloaded");
+    let tag = &signed[signed[..preload].rfind('<').expect("a tag")..];
+    assert!(
+        tag.starts_with("<link") && tag[..tag.find('>').expect("end")].contains(r#"rel="preload""#),
+        "{tag}"
+    );
     let forged = page(Some("parley_session=forged".to_owned())).await;
     assert!(forged.contains("Sign in to Parley") && !forged.contains("Signed in as"), "{forged}");
 }
