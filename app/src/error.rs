@@ -1,12 +1,13 @@
 //! The error every client request can be answered with.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// A typed refusal, sent in an ack as `{"Err": {"code": "...", ...}}`.
 ///
 /// Each variant says what the client did wrong in terms it can show to a person; server internals
 /// are logged on the server and surface only as [`ChatError::Internal`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+// `Deserialize` is written out in `wire` below rather than derived: see there why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "code", rename_all = "snake_case")]
 pub enum ChatError {
@@ -274,5 +275,166 @@ impl leptos::server_fn::error::FromServerFnError for ChatError {
 
     fn from_server_fn_error(value: leptos::server_fn::error::ServerFnErrorErr) -> Self {
         Self::Request { reason: value.to_string() }
+    }
+}
+
+/// Reading a [`ChatError`] without serde's buffering.
+///
+/// A derived `Deserialize` for an internally tagged enum (`#[serde(tag = "code")]`) reads the
+/// object into serde's private `Content` tree, then replays it into a visitor per variant: for
+/// these forty variants that was 75 KB (7 KB compressed, 10%) of the WASM module the sign-in
+/// page loads (the sign-in server functions answer with this type). Here the object is read once into
+/// [`Wire`], a flat struct of every field any variant has, and `code` picks the variant. The
+/// wire format is the derived `Serialize`'s, unchanged; a test in the server's suite
+/// (`published_api.rs`) round-trips one example of every variant the JSON Schema lists, so a
+/// variant added to the enum and not here fails it.
+mod wire {
+    use serde::de::{Deserialize, Deserializer, Error};
+    use uuid::Uuid;
+
+    use super::ChatError;
+
+    /// Every field of every variant; which are required depends on `code`.
+    #[derive(serde::Deserialize)]
+    struct Wire {
+        code: String,
+        reason: Option<String>,
+        room: Option<String>,
+        user: Option<String>,
+        name: Option<String>,
+        emoji: Option<String>,
+        mime: Option<String>,
+        id: Option<Uuid>,
+        len: Option<u64>,
+        min: Option<u64>,
+        max: Option<u64>,
+        max_members: Option<u64>,
+        retry_after_ms: Option<u64>,
+        size: Option<u64>,
+        used: Option<u64>,
+        quota: Option<u64>,
+        expected: Option<u64>,
+        received: Option<u64>,
+    }
+
+    /// The codes, for the "unknown variant" message.
+    const CODES: &[&str] = &[
+        "invalid_payload",
+        "empty_message",
+        "message_too_long",
+        "invalid_name",
+        "invalid_room_name",
+        "room_exists",
+        "not_member",
+        "forbidden",
+        "bad_webhook",
+        "unknown_user",
+        "not_author",
+        "message_id_taken",
+        "unknown_room",
+        "rate_limited",
+        "name_taken",
+        "invalid_password",
+        "bad_credentials",
+        "guests_disabled",
+        "too_many_rooms",
+        "unknown_message",
+        "not_a_thread",
+        "unknown_reaction",
+        "too_many_reactions",
+        "room_mention_forbidden",
+        "empty_search",
+        "search_too_long",
+        "file_too_large",
+        "quota_exceeded",
+        "file_type_refused",
+        "too_many_uploads",
+        "unknown_upload",
+        "upload_offset",
+        "upload_incomplete",
+        "request",
+        "admin_required",
+        "cannot_moderate",
+        "banned",
+        "internal",
+    ];
+
+    fn need<T, E: Error>(value: Option<T>, field: &'static str) -> Result<T, E> {
+        value.ok_or_else(|| E::missing_field(field))
+    }
+
+    /// A count the server sends as `usize`.
+    fn count<E: Error>(value: Option<u64>, field: &'static str) -> Result<usize, E> {
+        usize::try_from(need::<u64, E>(value, field)?)
+            .map_err(|_| E::custom(format_args!("{field} is out of range")))
+    }
+
+    impl<'de> Deserialize<'de> for ChatError {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            use ChatError::*;
+            let w = Wire::deserialize(deserializer)?;
+            Ok(match w.code.as_str() {
+                "invalid_payload" => InvalidPayload { reason: need(w.reason, "reason")? },
+                "empty_message" => EmptyMessage,
+                "message_too_long" => {
+                    MessageTooLong { len: count(w.len, "len")?, max: count(w.max, "max")? }
+                }
+                "invalid_name" => InvalidName { reason: need(w.reason, "reason")? },
+                "invalid_room_name" => InvalidRoomName { reason: need(w.reason, "reason")? },
+                "room_exists" => RoomExists { room: need(w.room, "room")? },
+                "not_member" => NotMember { room: need(w.room, "room")? },
+                "forbidden" => Forbidden { room: need(w.room, "room")? },
+                "bad_webhook" => BadWebhook,
+                "unknown_user" => UnknownUser { user: need(w.user, "user")? },
+                "not_author" => NotAuthor { id: need(w.id, "id")? },
+                "message_id_taken" => MessageIdTaken { id: need(w.id, "id")? },
+                "unknown_room" => UnknownRoom { room: need(w.room, "room")? },
+                "rate_limited" => {
+                    RateLimited { retry_after_ms: need(w.retry_after_ms, "retry_after_ms")? }
+                }
+                "name_taken" => NameTaken { name: need(w.name, "name")? },
+                "invalid_password" => {
+                    InvalidPassword { min: count(w.min, "min")?, max: count(w.max, "max")? }
+                }
+                "bad_credentials" => BadCredentials,
+                "guests_disabled" => GuestsDisabled,
+                "too_many_rooms" => TooManyRooms { max: count(w.max, "max")? },
+                "unknown_message" => UnknownMessage { id: need(w.id, "id")? },
+                "not_a_thread" => NotAThread { id: need(w.id, "id")? },
+                "unknown_reaction" => UnknownReaction { emoji: need(w.emoji, "emoji")? },
+                "too_many_reactions" => TooManyReactions { max: count(w.max, "max")? },
+                "room_mention_forbidden" => RoomMentionForbidden {
+                    room: need(w.room, "room")?,
+                    max_members: count(w.max_members, "max_members")?,
+                },
+                "empty_search" => EmptySearch,
+                "search_too_long" => {
+                    SearchTooLong { len: count(w.len, "len")?, max: count(w.max, "max")? }
+                }
+                "file_too_large" => {
+                    FileTooLarge { size: need(w.size, "size")?, max: need(w.max, "max")? }
+                }
+                "quota_exceeded" => {
+                    QuotaExceeded { used: need(w.used, "used")?, quota: need(w.quota, "quota")? }
+                }
+                "file_type_refused" => FileTypeRefused { mime: need(w.mime, "mime")? },
+                "too_many_uploads" => TooManyUploads { max: count(w.max, "max")? },
+                "unknown_upload" => UnknownUpload { id: need(w.id, "id")? },
+                "upload_offset" => UploadOffset { expected: need(w.expected, "expected")? },
+                "upload_incomplete" => UploadIncomplete {
+                    received: need(w.received, "received")?,
+                    size: need(w.size, "size")?,
+                },
+                "request" => Request { reason: need(w.reason, "reason")? },
+                "admin_required" => AdminRequired,
+                "cannot_moderate" => CannotModerate {
+                    user: need(w.user, "user")?,
+                    reason: need(w.reason, "reason")?,
+                },
+                "banned" => Banned,
+                "internal" => Internal,
+                other => return Err(D::Error::unknown_variant(other, CODES)),
+            })
+        }
     }
 }

@@ -12,6 +12,7 @@
 
 #![recursion_limit = "256"]
 
+pub mod address;
 pub mod error;
 pub mod events;
 pub mod limits;
@@ -27,8 +28,6 @@ pub use error::ChatError;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
-use leptos_router::components::{Route, Router, Routes};
-use leptos_router::{SsrMode, path};
 
 /// Where the server serves `socket.io-client`'s UMD bundle (copied from npm by the build scripts).
 pub const SOCKET_IO_CLIENT_URL: &str = "/vendor/socket.io.min.js";
@@ -54,21 +53,28 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// The application: routes and document metadata.
+/// The application: the chat's page at `/`, "Page not found" anywhere else (the server answers
+/// those with 404), and document metadata. No router: see [`address`].
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
     view! {
         <Stylesheet id="leptos" href="/pkg/parley.css" />
         <Title text="Parley" />
-        <Router>
-            <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>
-                // The first paint's data is awaited before anything is sent, so the history is
-                // in the HTML itself, even for a browser without JavaScript. (PartiallyBlocked
-                // was seen to stream the fallback instead under load, which a page without
-                // JavaScript never replaces.)
-                <Route path=path!("") view=ui::ChatPage ssr=SsrMode::Async />
-            </Routes>
-        </Router>
+        {if address::is_chat_page() {
+            view! { <ui::ChatPage /> }.into_any()
+        } else {
+            view! { <p class="not-found">"Page not found."</p> }.into_any()
+        }}
     }
+}
+
+/// The server's page routes for [`App`]: `/`, rendered in full before anything is sent
+/// (`SsrMode::Async`), so the history is in the HTML itself, even for a browser without
+/// JavaScript. (PartiallyBlocked was seen to stream the fallback instead under load, which a
+/// page without JavaScript never replaces.)
+#[cfg(feature = "ssr")]
+pub fn page_routes() -> Vec<leptos_axum::AxumRouteListing> {
+    use leptos_router::{Method, SsrMode};
+    vec![leptos_axum::AxumRouteListing::new("/".to_owned(), SsrMode::Async, [Method::Get], vec![])]
 }

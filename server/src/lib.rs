@@ -43,10 +43,10 @@ use std::future::Future;
 use std::sync::Arc;
 
 use app::session::SharedBackend;
-use app::{App, shell};
+use app::shell;
 use axum::Router;
 use axum::serve::{ListenerExt, TapIo};
-use leptos_axum::{LeptosRoutes, generate_route_list};
+use leptos_axum::LeptosRoutes;
 use tokio::net::{TcpListener, TcpStream};
 
 pub use config::Config;
@@ -54,7 +54,7 @@ pub use state::{AppState, StartError};
 
 /// Builds the whole HTTP service: pages, static files, `/healthz` and Socket.IO.
 pub fn router(state: AppState) -> Router {
-    let routes = generate_route_list(App);
+    let routes = app::page_routes();
     let leptos_options = state.leptos.clone();
     // Server-side rendering and the sign-in server functions reach the domain through the app's
     // own trait.

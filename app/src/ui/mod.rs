@@ -24,7 +24,6 @@ mod upload;
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos_router::hooks::use_query_map;
 
 use crate::ChatError;
 use crate::events::CHAT_NAMESPACE;
@@ -66,9 +65,8 @@ pub fn ChatPage() -> impl IntoView {
     Effect::new(move |_| hydrated.set(true));
     provide_context(Hydrated(hydrated));
 
-    let query = use_query_map();
-    let transports = transports_from_query(query.read_untracked().get("transport").as_deref());
-    let room = query.read_untracked().get("room");
+    let transports = transports_from_query(crate::address::query_param("transport").as_deref());
+    let room = crate::address::query_param("room");
     let welcome = Resource::new_blocking(
         move || room.clone(),
         |room| async move {

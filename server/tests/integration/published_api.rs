@@ -64,3 +64,51 @@ fn declared_names(source: &str) -> Vec<String> {
     }
     names
 }
+
+/// `ChatError`'s hand-written `Deserialize` (app/src/error.rs, `wire`) reads every variant the
+/// schema publishes back to what its derived `Serialize` wrote: one example object per variant,
+/// built from the schema's own `properties`, survives JSON -> `ChatError` -> JSON unchanged. A
+/// variant added to the enum but not to the reader fails here; so does a missing required field.
+#[test]
+fn every_published_error_reads_back_as_itself() {
+    let document = document();
+    let variants =
+        document["definitions"]["ChatError"]["oneOf"].as_array().expect("ChatError.oneOf");
+    assert!(variants.len() >= 38, "the schema lists the error variants ({})", variants.len());
+    for variant in variants {
+        let mut example = serde_json::Map::new();
+        let properties = variant["properties"].as_object().expect("variant properties");
+        for (field, schema) in properties {
+            let value = if let Some(code) = schema.get("const") {
+                code.clone()
+            } else if schema["format"] == "uuid" {
+                serde_json::json!("0193a5c2-7d10-7c4e-8f00-00000000002a")
+            } else if schema["type"] == "string" {
+                serde_json::json!(format!("{field} text"))
+            } else if schema["type"] == "integer" {
+                // Distinct per field, so two fields swapped by the reader would show.
+                serde_json::json!(1000 + field.len() as u64 * 7 + field.as_bytes()[0] as u64)
+            } else {
+                panic!("an error field of a type this test does not build: {field}: {schema}");
+            };
+            example.insert(field.clone(), value);
+        }
+        let json = serde_json::Value::Object(example.clone());
+        let error: app::ChatError = serde_json::from_value(json.clone())
+            .unwrap_or_else(|e| panic!("{json} reads as a ChatError: {e}"));
+        assert_eq!(serde_json::to_value(&error).expect("serializes"), json, "{error:?}");
+        for required in variant["required"].as_array().expect("required").iter() {
+            let required = required.as_str().expect("a field name");
+            if required == "code" {
+                continue;
+            }
+            let mut partial = example.clone();
+            partial.remove(required);
+            let refused = serde_json::from_value::<app::ChatError>(partial.into());
+            let message = refused.expect_err("a missing field is refused").to_string();
+            assert!(message.contains(required), "{message} names {required}");
+        }
+    }
+    let unknown = serde_json::from_str::<app::ChatError>(r#"{"code":"no_such_code"}"#);
+    assert!(unknown.expect_err("unknown code").to_string().contains("no_such_code"));
+}
