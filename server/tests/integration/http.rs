@@ -26,6 +26,18 @@ async fn the_page_is_rendered_on_the_server() {
     assert!(html.contains("/pkg/parley.js"), "the hydration script is referenced");
 }
 
+/// Without a router, `App` itself tells the chat's page from any other path (`app::address`):
+/// another path is a 404 that says so, and shows no sign-in form.
+#[tokio::test]
+async fn another_path_is_page_not_found() {
+    let app = spawn_app().await;
+    let res = reqwest::get(app.url("/no-such-page?room=lobby")).await.expect("request");
+    assert_eq!(res.status(), 404);
+    let html = res.text().await.expect("body");
+    assert!(html.contains("Page not found."), "{html}");
+    assert!(!html.contains("Sign in to Parley"), "{html}");
+}
+
 #[tokio::test]
 async fn pages_are_compressed_for_clients_that_accept_it() {
     let app = spawn_app().await;
