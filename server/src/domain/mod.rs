@@ -70,6 +70,31 @@ pub enum Audience {
     People(Vec<UserId>),
 }
 
+/// What the caller's connection already tells of its person's place in a room.
+///
+/// The socket layer keeps every tab of a member, on every node, in the live audience of each
+/// group room the person is in, and moves them in or out before a join, leave, removal or
+/// deletion is answered (see `socket::handlers::move_tabs`). So a connection that hears a group
+/// room speaks for a member: a send or a typing notice from it needs no membership read from the
+/// store, which keeps the store's connections free for what must read it. The append still
+/// fails if the room is gone. A connection that does not hear the room proves nothing (it may
+/// have been opened before a join on another tab), and the store is asked as before; so is
+/// every direct room, whose tabs are reached through their people, not a room of their own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Seat {
+    /// The connection hears the room's live messages.
+    Hears,
+    /// Nothing is known: the store says (HTTP callers, webhooks, tests of the domain alone).
+    Unknown,
+}
+
+impl Seat {
+    /// Whether `room` is a group room this seat proves membership of.
+    fn proves(self, room: &RoomId) -> bool {
+        self == Self::Hears && !room.is_direct()
+    }
+}
+
 /// What a new connection needs to know.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Connected {
@@ -579,9 +604,10 @@ impl Chat {
         &self,
         who: &Identity,
         request: SendMessagePayload,
+        seat: Seat,
     ) -> Result<(ChatMessage, Option<Audience>), ChatError> {
         let body = validate_body(&request.body)?;
-        self.post_message(who, request.id, request.room, body, request.thread, None).await
+        self.post_message(who, request.id, request.room, body, request.thread, None, seat).await
     }
 
     /// A shared file (its bytes stored already) posted as message `id` with `caption`: a
@@ -597,7 +623,7 @@ impl Chat {
     ) -> Result<(ChatMessage, Option<Audience>), ChatError> {
         let caption =
             if caption.trim().is_empty() { String::new() } else { validate_body(caption)? };
-        self.post_message(who, id, room, caption, thread, Some(attachment)).await
+        self.post_message(who, id, room, caption, thread, Some(attachment), Seat::Unknown).await
     }
 
     /// The file message `id` carries, for a download by `who`: only a member of its room gets
@@ -643,6 +669,10 @@ impl Chat {
 
     /// Stores message `id` (a text, or a file with its caption) and says who must hear of it:
     /// `None` for a retry, whose audience heard of it the first time.
+    ///
+    /// The room's record is read only when something needs it: membership the [`Seat`] does
+    /// not prove, or mentions (whose rules depend on the room's size and creator).
+    #[allow(clippy::too_many_arguments)]
     async fn post_message(
         &self,
         who: &Identity,
@@ -651,8 +681,13 @@ impl Chat {
         body: String,
         thread: Option<Uuid>,
         attachment: Option<Attachment>,
+        seat: Seat,
     ) -> Result<(ChatMessage, Option<Audience>), ChatError> {
-        let record = self.member_room(who, &room).await?;
+        let record = if seat.proves(&room) && !body.contains('@') {
+            None
+        } else {
+            Some(self.member_room(who, &room).await?)
+        };
         if let Some(parent) = thread
             && !self.can_start_thread(parent, &room).await?
         {
@@ -664,7 +699,11 @@ impl Chat {
                 _ => Err(ChatError::NotAThread { id: parent }),
             };
         }
-        let mentions = self.mentions(who, &record, &body).await?;
+        let mentions = match &record {
+            Some(record) => self.mentions(who, record, &body).await?,
+            None => Vec::new(),
+        };
+        let asked = room.clone();
         let appended = self
             .store
             .append(MessageToAppend {
@@ -680,12 +719,17 @@ impl Chat {
             .await
             .map_err(|e| match e {
                 StoreError::Conflict => ChatError::MessageIdTaken { id },
+                // Deleted since its members' tabs were last moved.
+                StoreError::NotFound => unknown(&asked),
                 e => internal(e),
             })?;
         Ok(match appended {
             Appended::New(message) => {
                 self.typing.reset(who.id(), &message.room);
-                let audience = self.audience(&record).await?;
+                let audience = match &record {
+                    Some(record) => self.audience(record).await?,
+                    None => Audience::Room(message.room.clone()),
+                };
                 (message, Some(audience))
             }
             Appended::Retry(message) => (message, None),
@@ -973,13 +1017,19 @@ impl Chat {
         who: &Identity,
         room: &RoomId,
         now: Instant,
+        seat: Seat,
     ) -> Result<Option<(TypingNotice, Audience)>, ChatError> {
-        let record = self.member_room(who, room).await?;
+        let record =
+            if seat.proves(room) { None } else { Some(self.member_room(who, room).await?) };
         if !self.typing.admit(who.id(), room, now) {
             return Ok(None);
         }
         let notice = TypingNotice { room: room.clone(), user: who.user.clone() };
-        Ok(Some((notice, self.audience(&record).await?)))
+        let audience = match &record {
+            Some(record) => self.audience(record).await?,
+            None => Audience::Room(room.clone()),
+        };
+        Ok(Some((notice, audience)))
     }
 }
 
@@ -1019,12 +1069,14 @@ mod tests {
         let (ada, bob) = (person(&chat, "Ada").await, person(&chat, "Bob").await);
         let lobby = RoomId::lobby();
         let id = Uuid::now_v7();
-        let (first, audience) = chat.post(&ada, send(&lobby, id, "hello")).await.expect("posted");
+        let (first, audience) =
+            chat.post(&ada, send(&lobby, id, "hello"), Seat::Unknown).await.expect("posted");
         assert_eq!(audience, Some(Audience::Room(lobby.clone())));
-        let (again, audience) = chat.post(&ada, send(&lobby, id, "hello?")).await.expect("retry");
+        let (again, audience) =
+            chat.post(&ada, send(&lobby, id, "hello?"), Seat::Unknown).await.expect("retry");
         assert_eq!((again, audience), (first, None), "the stored message, delivered to nobody");
         assert_eq!(
-            chat.post(&bob, send(&lobby, id, "mine")).await.err(),
+            chat.post(&bob, send(&lobby, id, "mine"), Seat::Unknown).await.err(),
             Some(ChatError::MessageIdTaken { id })
         );
     }
@@ -1052,12 +1104,87 @@ mod tests {
         assert!(list.rooms.iter().all(|r| r.id.0 != "secret"));
     }
 
+    /// A send and a typing notice from a connection that hears a group room need nothing from
+    /// the store's readers: they go through while a catch-up burst holds every one of them.
+    #[tokio::test]
+    async fn a_seat_in_a_group_room_is_enough_to_speak_while_readers_are_busy() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Arc::new(crate::store::SqliteStore::open(dir.path()).await.expect("store"));
+        let chat = Chat::new(store.clone(), ChatLimits::default());
+        let ada = person(&chat, "Ada").await;
+        let lobby = RoomId::lobby();
+        let _readers = store.hold_every_reader().await;
+        let posted = tokio::time::timeout(
+            std::time::Duration::from_secs(30),
+            chat.post(&ada, send(&lobby, Uuid::now_v7(), "hi"), Seat::Hears),
+        )
+        .await
+        .expect("the send did not wait for a reader");
+        let (message, audience) = posted.expect("posted");
+        assert_eq!((message.body.as_str(), audience), ("hi", Some(Audience::Room(lobby.clone()))));
+        let typing = chat.typing(&ada, &lobby, Instant::now(), Seat::Hears).await.expect("typing");
+        assert_eq!(typing.map(|(_, audience)| audience), Some(Audience::Room(lobby)));
+    }
+
+    /// A seat proves nothing about a direct room (its tabs are reached through their people):
+    /// an outsider claiming one is refused as if the room did not exist.
+    #[tokio::test]
+    async fn a_seat_is_never_taken_as_proof_for_a_direct_room() {
+        let (chat, _dir) = chat().await;
+        let (ada, bob, eve) =
+            (person(&chat, "Ada").await, person(&chat, "Bob").await, person(&chat, "Eve").await);
+        let (dm, _) = chat.open_direct(&ada, bob.id()).await.expect("opened");
+        assert_eq!(
+            chat.post(&eve, send(&dm.id, Uuid::now_v7(), "psst"), Seat::Hears).await.err(),
+            Some(unknown(&dm.id))
+        );
+        assert_eq!(
+            chat.typing(&eve, &dm.id, Instant::now(), Seat::Hears).await.err(),
+            Some(unknown(&dm.id))
+        );
+        let (_, audience) =
+            chat.post(&ada, send(&dm.id, Uuid::now_v7(), "hi"), Seat::Hears).await.expect("sent");
+        assert!(matches!(audience, Some(Audience::People(p)) if p.len() == 2));
+    }
+
+    /// A mention needs the room's facts (its size and creator), seat or not.
+    #[tokio::test]
+    async fn a_mention_from_a_seat_still_follows_the_rooms_rules() {
+        let (chat, _dir) = chat().await;
+        let (ada, bob) = (person(&chat, "Ada").await, person(&chat, "Bob").await);
+        let (m, _) = chat
+            .post(&ada, send(&RoomId::lobby(), Uuid::now_v7(), "hi @Bob"), Seat::Hears)
+            .await
+            .expect("sent");
+        assert_eq!(
+            m.mentions.iter().filter_map(|m| m.user.clone()).collect::<Vec<_>>(),
+            [bob.user.id]
+        );
+    }
+
+    /// A room deleted while its members' tabs still heard it: the send is refused as for any
+    /// unknown room, not as a server failure.
+    #[tokio::test]
+    async fn a_send_from_a_seat_in_a_deleted_room_is_refused_as_unknown() {
+        let (chat, _dir) = chat().await;
+        let ada = person(&chat, "Ada").await;
+        let room = RoomId("tmp".into());
+        chat.create_room(&ada, "tmp", false).await.expect("created");
+        chat.delete_room(&ada, &room).await.expect("deleted");
+        assert_eq!(
+            chat.post(&ada, send(&room, Uuid::now_v7(), "hello?"), Seat::Hears).await.err(),
+            Some(unknown(&room))
+        );
+    }
+
     #[tokio::test]
     async fn an_edit_after_a_delete_is_refused() {
         let (chat, _dir) = chat().await;
         let ada = person(&chat, "Ada").await;
-        let (m, _) =
-            chat.post(&ada, send(&RoomId::lobby(), Uuid::now_v7(), "x")).await.expect("ok");
+        let (m, _) = chat
+            .post(&ada, send(&RoomId::lobby(), Uuid::now_v7(), "x"), Seat::Unknown)
+            .await
+            .expect("ok");
         chat.delete_message(&ada, m.id).await.expect("deleted");
         assert_eq!(
             chat.edit_message(&ada, m.id, "back").await.err(),

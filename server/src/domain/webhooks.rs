@@ -68,6 +68,6 @@ impl Webhooks {
             body: post.text,
             thread: None,
         };
-        self.chat.post(&who, payload).await
+        self.chat.post(&who, payload, super::Seat::Unknown).await
     }
 }

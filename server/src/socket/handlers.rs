@@ -306,7 +306,8 @@ async fn send_message<A: Adapter>(
     caller: Caller<A>,
     payload: SendMessagePayload,
 ) -> Ack<SendMessage> {
-    let (message, audience) = caller.chat.post(&caller.identity, payload).await?;
+    let seat = caller.seat(&payload.room);
+    let (message, audience) = caller.chat.post(&caller.identity, payload, seat).await?;
     deliver_new(&caller, message, audience).await
 }
 
@@ -337,8 +338,10 @@ async fn deliver_new<A: Adapter>(
 }
 
 async fn start_typing<A: Adapter>(caller: Caller<A>, payload: RoomRef) -> Ack<StartTyping> {
-    if let Some((notice, audience)) =
-        caller.chat.typing(&caller.identity, &payload.room, Instant::now()).await?
+    if let Some((notice, audience)) = caller
+        .chat
+        .typing(&caller.identity, &payload.room, Instant::now(), caller.seat(&payload.room))
+        .await?
     {
         emit_to::<_, Typing>(&caller.socket, &audience, &notice).await;
     }

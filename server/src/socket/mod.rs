@@ -48,7 +48,9 @@ use socketioxide::operators::BroadcastOperators;
 use socketioxide_core::adapter::DefinedAdapter;
 
 use crate::cookies::{client_of, session_token};
-use crate::domain::{Accounts, Audience, Chat, Connections, Identity, SessionDigest, SessionToken};
+use crate::domain::{
+    Accounts, Audience, Chat, Connections, Identity, Seat, SessionDigest, SessionToken,
+};
 
 /// Why a connection was refused; the text reaches the client as its `connect_error` message.
 #[derive(Debug, thiserror::Error)]
@@ -357,6 +359,19 @@ pub struct Caller<A: Adapter> {
     pub admin: Arc<crate::domain::Admin>,
     /// Metrics and the other nodes.
     pub ops: Ops,
+}
+
+impl<A: Adapter> Caller<A> {
+    /// What the requesting connection tells of its person's place in `room`: whether it is in
+    /// the room's Socket.IO room (see [`Seat`]). A look-up in this node's memory.
+    fn seat(&self, room: &RoomId) -> Seat {
+        let key = room_key(room);
+        if self.socket.rooms().iter().any(|joined| *joined == key) {
+            Seat::Hears
+        } else {
+            Seat::Unknown
+        }
+    }
 }
 
 /// Registers the `file:chunk` handler: two arguments, the [`ChunkHeader`] and the bytes (a

@@ -11,10 +11,10 @@ use async_trait::async_trait;
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
 use sqlx::sqlite::{
-    SqliteArgumentsBuffer, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions,
-    SqliteSynchronous, SqliteTypeInfo, SqliteValueRef,
+    SqliteArgumentsBuffer, SqliteConnectOptions, SqliteConnection, SqliteJournalMode,
+    SqlitePoolOptions, SqliteSynchronous, SqliteTypeInfo, SqliteValueRef,
 };
-use sqlx::{Decode, Encode, Sqlite, SqlitePool, Type};
+use sqlx::{ConnectOptions, Connection, Decode, Encode, Sqlite, SqlitePool, Type};
 use tokio::sync::{mpsc, oneshot};
 use uuid::fmt::Hyphenated;
 
@@ -29,6 +29,11 @@ pub type SqliteStore = SqlStore<SqliteWriter>;
 /// Appends go through one writer task that commits them in groups: every request waiting when
 /// a transaction starts rides in it, and each is acknowledged only after that commit. Under load
 /// this turns thousands of fsyncs into a few, without ever acking an uncommitted message.
+///
+/// The writer has a connection of its own, outside the pool: when every pooled connection is
+/// busy with reads (history pages and set-ups after a restart, each holding one for a query), a
+/// message being sent must not queue behind them for a connection. It still shares SQLite's
+/// write lock with the pool's other writes (sign-ins, joins), within the busy timeout.
 #[derive(Debug, Clone)]
 pub struct SqliteWriter {
     appends: mpsc::Sender<AppendJob>,
@@ -78,11 +83,28 @@ impl SqliteStore {
             .synchronous(synchronous)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5));
-        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
+        let pool =
+            SqlitePoolOptions::new().max_connections(4).connect_with(options.clone()).await?;
         MIGRATIONS.run(&pool).await?;
+        let writer = options.connect().await?;
         let (appends, jobs) = mpsc::channel(4 * MAX_GROUP);
-        tokio::spawn(write_appends(pool.clone(), jobs));
+        tokio::spawn(write_appends(options, writer, jobs));
         Ok(Self { pool, dialect: SqliteWriter { appends } })
+    }
+}
+
+#[cfg(test)]
+impl SqliteStore {
+    /// Takes every pooled connection, each inside a read transaction, until dropped: for tests of
+    /// what must still work while readers hold them all.
+    pub(crate) async fn hold_every_reader(&self) -> Vec<sqlx::Transaction<'static, Sqlite>> {
+        let mut held = Vec::new();
+        for _ in 0..self.pool.options().get_max_connections() {
+            let mut tx = self.pool.begin().await.expect("a pooled connection");
+            sqlx::query("SELECT COUNT(*) FROM rooms").execute(&mut *tx).await.expect("read");
+            held.push(tx);
+        }
+        held
     }
 }
 
@@ -175,14 +197,31 @@ async fn write_transaction(pool: &SqlitePool) -> StoreResult<sqlx::Transaction<'
     Ok(pool.begin_with("BEGIN IMMEDIATE").await?)
 }
 
-/// The writer task: takes every waiting append, commits them in one transaction, answers each.
-async fn write_appends(pool: SqlitePool, mut jobs: mpsc::Receiver<AppendJob>) {
+/// The writer task: takes every waiting append, commits them in one transaction on its own
+/// connection, answers each. A failed group is answered with errors (nothing of it was
+/// committed); if the connection itself no longer answers, the next group opens a new one.
+async fn write_appends(
+    options: SqliteConnectOptions,
+    mut conn: SqliteConnection,
+    mut jobs: mpsc::Receiver<AppendJob>,
+) {
     let mut batch = Vec::with_capacity(MAX_GROUP);
+    let mut broken = false;
     while jobs.recv_many(&mut batch, MAX_GROUP).await > 0 {
-        let results = match commit_group(&pool, &batch).await {
+        if broken {
+            match options.connect().await {
+                Ok(fresh) => {
+                    conn = fresh;
+                    broken = false;
+                }
+                Err(e) => tracing::error!(error = %e, "the append writer cannot reconnect"),
+            }
+        }
+        let results = match commit_group(&mut conn, &batch).await {
             Ok(results) => results,
             Err(e) => {
                 tracing::error!(error = %e, size = batch.len(), "append group failed");
+                broken = conn.ping().await.is_err();
                 batch
                     .iter()
                     .map(|_| Err(StoreError::Database(sqlx::Error::WorkerCrashed)))
@@ -197,10 +236,11 @@ async fn write_appends(pool: SqlitePool, mut jobs: mpsc::Receiver<AppendJob>) {
 }
 
 async fn commit_group(
-    pool: &SqlitePool,
+    conn: &mut SqliteConnection,
     batch: &[AppendJob],
 ) -> StoreResult<Vec<StoreResult<Appended>>> {
-    let mut tx = write_transaction(pool).await?;
+    // See `write_transaction` on why IMMEDIATE.
+    let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
     let mut results = Vec::with_capacity(batch.len());
     for job in batch {
         // Under the write lock no other transaction can store the same id between the check
@@ -220,6 +260,32 @@ mod tests {
         let (level,): (i64,) =
             sqlx::query_as("PRAGMA synchronous").fetch_one(&store.pool).await.expect("pragma");
         level
+    }
+
+    #[tokio::test]
+    async fn an_append_commits_while_readers_hold_every_pooled_connection() {
+        use crate::store::Store;
+        use app::model::{DisplayName, RoomId, UserRef};
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = SqliteStore::open(dir.path()).await.expect("open");
+        let ada = UserRef::named(DisplayName::parse("Ada").expect("name"));
+        store.create_account(&ada, Some("h"), 0).await.expect("account");
+        let _readers = store.hold_every_reader().await;
+        let message = MessageToAppend {
+            id: uuid::Uuid::now_v7(),
+            room: RoomId::lobby(),
+            author: ada,
+            body: "hello".into(),
+            mentions: Vec::new(),
+            thread: None,
+            sent_at_ms: 0,
+            attachment: None,
+        };
+        // Before the writer had a connection of its own, this waited for a pooled one forever.
+        let appended = tokio::time::timeout(Duration::from_secs(30), store.append(message))
+            .await
+            .expect("the append did not wait for a reader");
+        assert!(matches!(appended, Ok(Appended::New(m)) if m.seq == 1 && m.body == "hello"));
     }
 
     #[tokio::test]

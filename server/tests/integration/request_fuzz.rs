@@ -31,7 +31,7 @@ use app::limits::MAX_MESSAGE_CHARS;
 use app::model::{DisplayName, RoomId, UserRef};
 use proptest::prelude::*;
 use serde_json::{Value, json};
-use server::domain::{Chat, ChatLimits, Identity};
+use server::domain::{Chat, ChatLimits, Identity, Seat};
 use server::store::{SqliteStore, Store};
 
 const EVENTS: [&str; 21] = [
@@ -262,7 +262,7 @@ async fn handle(chat: &Chat, who: &Identity, event: &str, bytes: &[u8]) -> Resul
         }
         SendMessage::NAME => {
             let p = decode::<SendMessage>(bytes)?;
-            let (message, _) = chat.post(who, p.clone()).await?;
+            let (message, _) = chat.post(who, p.clone(), Seat::Unknown).await?;
             assert_eq!(message.author.id, who.user.id, "a message is its sender's");
             assert_eq!((message.id, &message.room), (p.id, &p.room));
             assert!(message.deleted || !message.body.is_empty());
@@ -277,8 +277,13 @@ async fn handle(chat: &Chat, who: &Identity, event: &str, bytes: &[u8]) -> Resul
             }
         }
         StartTyping::NAME => {
-            chat.typing(who, &decode::<StartTyping>(bytes)?.room, std::time::Instant::now())
-                .await?;
+            chat.typing(
+                who,
+                &decode::<StartTyping>(bytes)?.room,
+                std::time::Instant::now(),
+                Seat::Unknown,
+            )
+            .await?;
         }
         LoadHistory::NAME => {
             let p = decode::<LoadHistory>(bytes)?;
