@@ -79,9 +79,9 @@ impl Dialect for PostgresAppends {
                 Ok(appended)
             }
             Err(refused) => Err(refused),
-            // Another node committed the same id (a client retrying after a reconnect) between
-            // our check and our insert: our transaction rolls back with the counters it took,
-            // and the stored message decides between a retry and a conflict.
+            // The id was taken by a message our transaction could not read (another node's, a
+            // client retrying after a reconnect): it rolls back with the counters it took, and
+            // the stored message decides between a retry and a conflict.
             Ok(None) => {
                 tx.rollback().await?;
                 let store = SqlStore { pool: pool.clone(), dialect: *self };

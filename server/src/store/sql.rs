@@ -456,15 +456,22 @@ fn mapped<R, T: TryFrom<R, Error = StoreError>>(rows: Vec<R>) -> StoreResult<Vec
 /// The outer error is the database failing (the caller aborts its transaction); the inner one
 /// answers this message only: [`StoreError::NotFound`] if its room is gone,
 /// [`StoreError::Conflict`] if its id is someone else's message or another room's.
-/// `Ok(Ok(None))`: the insert found the id taken although the check before it did not (another
-/// transaction committed it in between, possible only where appends run concurrently): the
+/// `Ok(Ok(None))`: the id was taken, yet no message holds it when read back (another
+/// transaction's insert not visible here; possible only where appends run concurrently): the
 /// transaction must be rolled back and the stored message read again.
+///
+/// A new message costs two statements (the room's counters, then the insert); the id is looked
+/// up only when the insert finds it taken, which is a client's retry and rare. The counters are
+/// taken first because they lock the room's row (in PostgreSQL; SQLite's writer holds the
+/// database's write lock), so the sequence number is the room's next; a retry gives them back
+/// before anyone else can read them, so a room's sequence numbers have no gaps.
 pub async fn append_in<DB>(
     conn: &mut DB::Connection,
     message: &MessageToAppend,
 ) -> StoreResult<StoreResult<Option<Appended>>>
 where
     DB: Database,
+    DB::QueryResult: RowsAffected,
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
     DB::Arguments: IntoArguments<DB>,
     for<'q> i64: Encode<'q, DB> + Type<DB>,
@@ -476,11 +483,6 @@ where
     for<'r> (i64, i64): FromRow<'r, DB::Row>,
 {
     let key = MessageKey(message.id);
-    let existing: Option<MessageRow> =
-        sqlx::query_as(MESSAGE_BY_ID).bind(key).fetch_optional(&mut *conn).await?;
-    if let Some(row) = existing {
-        return Ok(super::retry_of(row.try_into()?, message).map(Some));
-    }
     // A reply changes two messages (itself, and the one it answers): two revisions.
     let revisions: i64 = if message.thread.is_some() { 2 } else { 1 };
     let counters: Option<(i64, i64)> = sqlx::query_as(
@@ -498,7 +500,7 @@ where
         "INSERT INTO messages \
            (room_id, seq, id, author_id, author_name, body, sent_at, rev, mentions, thread_of, \
             attachment) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING",
     )
     .bind(message.room.0.as_str())
     .bind(seq)
@@ -514,7 +516,24 @@ where
     .execute(&mut *conn)
     .await;
     match inserted {
-        Ok(_) => {}
+        Ok(done) if affected::<DB>(&done) => {}
+        Ok(_) => {
+            // The id is taken: give the counters back, then the stored message decides
+            // between a retry and a conflict.
+            sqlx::query(
+                "UPDATE rooms SET last_seq = last_seq - 1, last_rev = last_rev - $2 WHERE id = $1",
+            )
+            .bind(message.room.0.as_str())
+            .bind(revisions)
+            .execute(&mut *conn)
+            .await?;
+            let existing: Option<MessageRow> =
+                sqlx::query_as(MESSAGE_BY_ID).bind(key).fetch_optional(&mut *conn).await?;
+            return match existing {
+                Some(row) => Ok(super::retry_of(row.try_into()?, message).map(Some)),
+                None => Ok(Ok(None)),
+            };
+        }
         Err(e) if is_unique_violation(&e) => return Ok(Ok(None)),
         Err(e) => return Err(e.into()),
     }

@@ -243,8 +243,8 @@ async fn commit_group(
     let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
     let mut results = Vec::with_capacity(batch.len());
     for job in batch {
-        // Under the write lock no other transaction can store the same id between the check
-        // and the insert, so `Ok(None)` (a lost race) cannot happen here.
+        // Under the write lock no other transaction can store the same id meanwhile, so
+        // `Ok(None)` (an id taken by a message not visible here) cannot happen.
         let result = append_in::<Sqlite>(&mut tx, &job.message).await?;
         results.push(result.and_then(|appended| appended.ok_or(StoreError::Conflict)));
     }

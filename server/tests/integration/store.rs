@@ -220,6 +220,12 @@ async fn appends_number_messages_and_are_idempotent(store: &dyn Store) {
     assert_eq!(store.message(second.id).await.expect("read"), Some(second.clone()));
     assert_eq!(store.history(&room("lobby"), None, 10).await.expect("history").messages.len(), 2);
     assert_eq!(store.message(first.id).await.expect("read"), Some(first));
+    // Neither the retry nor the refusals used up a number: the next message is the third, its
+    // revision the next after the second's, and the other room's first is still its first.
+    let third = store.append(message("lobby", &ada, "three")).await.expect("append").into_message();
+    assert_eq!((third.seq, third.rev), (3, second.rev + 1));
+    let there = store.append(message("elsewhere", &ada, "hi")).await;
+    assert_eq!(there.expect("append").into_message().seq, 1);
     let lost = store.append(message("nowhere", &ada, "x")).await;
     assert!(matches!(lost, Err(StoreError::NotFound)), "{lost:?}");
 }
