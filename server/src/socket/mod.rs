@@ -35,7 +35,6 @@ use std::sync::Arc;
 use app::ChatError;
 use app::events::messages::NewMessage;
 use app::events::presence::Presence;
-use app::events::rooms::MemberJoined;
 use app::events::{Ack, CHAT_NAMESPACE, ClientEvent, ConnectAuth, ServerEvent};
 use app::model::{ChatMessage, RoomId, UserId};
 use app::session::SIGN_IN_REQUIRED;
@@ -260,8 +259,8 @@ async fn admit<A: Adapter>(
     handlers::register(&socket);
     on_chunk(&socket);
     socket.on_disconnect(on_disconnect::<A>);
-    if let Some(change) = &connected.joined_lobby {
-        emit::<_, MemberJoined>(socket.broadcast(), change).await;
+    if let Some(change) = connected.joined_lobby {
+        news.joined_lobby(change);
     }
     // The first tab here may not be the first anywhere: ask every node.
     if came_online

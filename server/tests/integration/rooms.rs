@@ -227,16 +227,44 @@ async fn people_arriving_together_are_announced_together() {
     for name in &names {
         app.session(name).await;
     }
-    let arrivals = futures_util::future::join_all(names.iter().map(|n| app.connect(n))).await;
+    let mut arrivals = futures_util::future::join_all(names.iter().map(|n| app.connect(n))).await;
     let mut announced = std::collections::HashSet::new();
+    let mut joined = Vec::new();
     let mut events = 0;
     while announced.len() < arrivals.len() {
-        let changes = bob.next::<PresenceChanged>().await;
+        let (changes, before) = bob.until::<PresenceChanged>(|_| true).await;
         events += 1;
+        joined.extend(events_named(&before, "room:joined").map(|r| {
+            serde_json::from_value::<app::events::rooms::MemberChange>(r.data.clone())
+                .expect("a member change")
+        }));
+        // Whoever is shown online was shown joining the lobby first (the joins ride in the
+        // same gathered window, ahead of the presence news).
+        for arrived in changes.iter().filter(|p| p.online) {
+            assert!(joined.iter().any(|j| j.user.id == arrived.user.id), "{arrived:?}");
+        }
         announced.extend(changes.into_iter().filter(|p| p.online).map(|p| p.user.id.0));
     }
     // One `presence` per arrival would be ten; the server gathers what comes within its window.
     assert!(events < arrivals.len(), "{events} presence events for {} arrivals", arrivals.len());
+    // Each newcomer joined the lobby once, and the count reaches all of them (a join's count is
+    // read after it is stored, so joins at once may carry the same one).
+    assert!(joined.iter().all(|j| j.room == RoomId::lobby()), "{joined:?}");
+    let mut people: Vec<&str> = joined.iter().map(|j| j.user.id.0.as_str()).collect();
+    people.sort_unstable();
+    people.dedup();
+    assert_eq!((people.len(), joined.len()), (10, 10), "{joined:?}");
+    assert_eq!(joined.iter().map(|j| j.members).max(), Some(11), "{joined:?}");
+    // A newcomer's own tab is not told of its own arrival (its connect said so); up to the
+    // presence news that lists it, it hears only the others'.
+    let mut last = arrivals.pop().expect("ten arrivals");
+    let name = names.last().expect("names").as_str();
+    let (_, heard) =
+        last.until::<PresenceChanged>(|c| c.iter().any(|p| p.user.name.as_str() == name)).await;
+    assert_eq!(
+        events_named(&heard, "room:joined").filter(|r| r.data["user"]["name"] == name).count(),
+        0
+    );
 }
 
 #[tokio::test]
