@@ -62,8 +62,9 @@ const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Durability {
     /// `synchronous=NORMAL`: a commit is in the write-ahead log before it is acknowledged, and
-    /// the log is synced to disk at checkpoints. Survives a killed or crashed process; a power
-    /// cut or kernel crash can lose the last commits before the next sync.
+    /// the log is synced to disk at checkpoints (every [`CHECKPOINT_EVERY`]). Survives a killed
+    /// or crashed process; a power cut or kernel crash can lose the last commits before the
+    /// next sync.
     #[default]
     Process,
     /// `synchronous=FULL`: the log is synced to disk at every commit (group commit makes that one
