@@ -88,9 +88,12 @@ pub struct Ops {
     pub nodes: nodes::Nodes,
 }
 
+/// What a chat room's Socket.IO room is named: this, then the room's id.
+const ROOM_KEY_PREFIX: &str = "room:";
+
 /// The Socket.IO room of a chat room's members.
 pub fn room_key(room: &RoomId) -> String {
-    format!("room:{room}")
+    format!("{ROOM_KEY_PREFIX}{room}")
 }
 
 /// The Socket.IO room of the tabs of one session.
@@ -242,20 +245,26 @@ async fn admit<A: Adapter>(
             limits.release(ip);
         }
     };
-    let connected = match chat.connect(&identity).await {
-        Ok(connected) => connected,
-        Err(e) => {
-            release();
-            return Err(e.into());
-        }
+    let from_sibling = sibling_rooms(&socket, &identity.user.id);
+    let connected = match from_sibling {
+        Some(rooms) => crate::domain::Connected { rooms, joined_lobby: None },
+        None => match chat.connect(&identity).await {
+            Ok(connected) => connected,
+            Err(e) => {
+                release();
+                return Err(e.into());
+            }
+        },
     };
     let Some(came_online) = chat.mark_online(&identity, limits.max_per_person) else {
         release();
         ops.metrics.refused("connections_per_person");
         return Err(ConnectRefusal::TooManyConnections("for this person"));
     };
-    socket.join(user_key(&identity.user.id));
-    socket.join(connected.rooms.iter().map(room_key).collect::<Vec<_>>());
+    // In one call: a tab found in the person's room always has its rooms (see `sibling_rooms`).
+    let mut keys: Vec<String> = connected.rooms.iter().map(room_key).collect();
+    keys.push(user_key(&identity.user.id));
+    socket.join(keys);
     handlers::register(&socket);
     on_chunk(&socket);
     socket.on_disconnect(on_disconnect::<A>);
@@ -269,6 +278,28 @@ async fn admit<A: Adapter>(
         news.send(Presence { user: identity.user.clone(), online: true });
     }
     Ok(())
+}
+
+/// The group rooms of `user`, read from another of their tabs on this node, if there is one.
+///
+/// A member's tabs are in each of their group rooms' Socket.IO rooms, moved on every node
+/// before a join, leave, removal or deletion is answered, and a tab joins its person's room
+/// together with its rooms; so a further tab (the common case: many tabs, and every tab after
+/// a restart) learns its rooms from memory instead of the store, and the person, connected
+/// already, is known to be in the lobby. A join whose tabs are being moved at that moment can
+/// be missed, as it can between a read of the store and the join of the person's room: the
+/// client's next room list or reconnect sets it right.
+fn sibling_rooms<A: Adapter>(socket: &SocketRef<A>, user: &UserId) -> Option<Vec<RoomId>> {
+    let sibling =
+        socket.within(user_key(user)).sockets().into_iter().find(|s| s.id != socket.id)?;
+    let rooms = sibling.rooms();
+    let mut ids: Vec<RoomId> = rooms
+        .iter()
+        .filter_map(|key| key.strip_prefix(ROOM_KEY_PREFIX))
+        .map(|id| RoomId(id.to_owned()))
+        .collect();
+    ids.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    Some(ids)
 }
 
 /// The connect handler, run once the client has been told it is connected.

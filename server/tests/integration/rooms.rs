@@ -267,6 +267,34 @@ async fn people_arriving_together_are_announced_together() {
     );
 }
 
+/// A further tab starts in its person's rooms as they are now (it learns them from a tab
+/// already open on the node): rooms joined and left since the first tab opened included.
+#[tokio::test]
+async fn a_further_tab_starts_in_the_rooms_its_person_is_in_now() {
+    let app = spawn_app().await;
+    let ada = app.connect("Ada").await;
+    let bob = app.connect("Bob").await;
+    ada.request::<CreateRoom>(&create("ops")).await.expect("created");
+    ada.request::<CreateRoom>(&create("old")).await.expect("created");
+    bob.request::<JoinRoom>(&room("ops")).await.expect("joined");
+    bob.request::<JoinRoom>(&room("old")).await.expect("joined");
+    ada.request::<LeaveRoom>(&room("old")).await.expect("left");
+
+    let mut second = app.connect("Ada").await;
+    bob.request::<SendMessage>(&msg("old", "not for Ada")).await.expect("sent");
+    bob.request::<SendMessage>(&msg("ops", "for Ada")).await.expect("sent");
+    // "old" was said first: had the new tab heard it, it would have come before this.
+    let (heard, before) = second.until::<NewMessage>(|m| m.body == "for Ada").await;
+    assert_eq!(heard.room, RoomId("ops".into()));
+    assert!(events_named(&before, "message:new").all(|r| r.data["room"] != "old"), "{before:?}");
+    // It speaks in its rooms without a look-up, and is refused where it is not a member.
+    second.request::<SendMessage>(&msg("ops", "from tab two")).await.expect("sent");
+    assert!(matches!(
+        second.request::<SendMessage>(&msg("old", "back?")).await,
+        Err(ChatError::NotMember { .. })
+    ));
+}
+
 #[tokio::test]
 async fn typing_reaches_the_room_once_per_window_and_not_outsiders() {
     let app = spawn_app().await;
