@@ -25,35 +25,40 @@ use app::model::{RoomId, RoomKind};
 use socketioxide::adapter::Adapter;
 use socketioxide::operators::BroadcastOperators;
 
-use super::{Caller, audience_keys, emit, emit_to, on_request, room_key, user_key};
+use super::order::InOrder;
+use super::{Caller, audience_keys, emit, emit_to, on_change, on_request, room_key, user_key};
 use crate::domain::Audience;
 
 /// Registers every request handler on a new connection.
 pub(super) fn register<A: Adapter>(socket: &socketioxide::extract::SocketRef<A>) {
+    // Changes: each waits for the connection's changes before it (see `super::order`).
+    let order = InOrder::default();
+    on_change::<A, CreateRoom, _, _>(socket, &order, create_room);
+    on_change::<A, JoinRoom, _, _>(socket, &order, join_room);
+    on_change::<A, InviteToRoom, _, _>(socket, &order, invite);
+    on_change::<A, LeaveRoom, _, _>(socket, &order, leave_room);
+    on_change::<A, DeleteRoom, _, _>(socket, &order, delete_room);
+    on_change::<A, RemoveRoomMessage, _, _>(socket, &order, remove_room_message);
+    on_change::<A, RemoveMember, _, _>(socket, &order, remove_member);
+    on_change::<A, SetModerator, _, _>(socket, &order, set_moderator);
+    on_change::<A, OpenDirect, _, _>(socket, &order, open_direct);
+    on_change::<A, SendMessage, _, _>(socket, &order, send_message);
+    on_change::<A, EditMessage, _, _>(socket, &order, edit_message);
+    on_change::<A, DeleteMessage, _, _>(socket, &order, delete_message);
+    on_change::<A, MarkRead, _, _>(socket, &order, mark_read);
+    on_change::<A, MuteRoom, _, _>(socket, &order, mute_room);
+    on_change::<A, ReactToMessage, _, _>(socket, &order, react);
+    on_change::<A, FinishUpload, _, _>(socket, &order, finish_upload);
+    // Reads, and what only starts or stops something (typing, an upload's start or cancel):
+    // side by side.
     on_request::<A, ListRooms, _, _>(socket, list_rooms);
-    on_request::<A, CreateRoom, _, _>(socket, create_room);
-    on_request::<A, JoinRoom, _, _>(socket, join_room);
-    on_request::<A, InviteToRoom, _, _>(socket, invite);
-    on_request::<A, LeaveRoom, _, _>(socket, leave_room);
-    on_request::<A, DeleteRoom, _, _>(socket, delete_room);
     on_request::<A, RoomMembers, _, _>(socket, room_members);
-    on_request::<A, RemoveRoomMessage, _, _>(socket, remove_room_message);
-    on_request::<A, RemoveMember, _, _>(socket, remove_member);
-    on_request::<A, SetModerator, _, _>(socket, set_moderator);
-    on_request::<A, OpenDirect, _, _>(socket, open_direct);
-    on_request::<A, SendMessage, _, _>(socket, send_message);
     on_request::<A, StartTyping, _, _>(socket, start_typing);
     on_request::<A, LoadHistory, _, _>(socket, load_history);
     on_request::<A, LoadThread, _, _>(socket, load_thread);
     on_request::<A, SyncRoom, _, _>(socket, sync_room);
-    on_request::<A, EditMessage, _, _>(socket, edit_message);
-    on_request::<A, DeleteMessage, _, _>(socket, delete_message);
-    on_request::<A, MarkRead, _, _>(socket, mark_read);
-    on_request::<A, MuteRoom, _, _>(socket, mute_room);
-    on_request::<A, ReactToMessage, _, _>(socket, react);
     on_request::<A, SearchMessages, _, _>(socket, search);
     on_request::<A, BeginUpload, _, _>(socket, begin_upload);
-    on_request::<A, FinishUpload, _, _>(socket, finish_upload);
     on_request::<A, CancelUpload, _, _>(socket, cancel_upload);
 }
 

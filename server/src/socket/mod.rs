@@ -25,6 +25,7 @@ pub mod cluster;
 mod handlers;
 mod limits;
 pub mod nodes;
+mod order;
 pub mod presence;
 
 pub use limits::{ConnectionLimits, RequestLimiter};
@@ -434,9 +435,31 @@ fn on_chunk<A: Adapter>(socket: &SocketRef<A>) {
     );
 }
 
-/// Registers `handler` for the request event `E`: decodes `E::Payload`, passes the caller's
-/// context, and acks with `E`'s ack type.
+/// Registers `handler` for the request event `E`, a read: decodes `E::Payload`, passes the
+/// caller's context, and acks with `E`'s ack type.
 fn on_request<A, E, F, Fut>(socket: &SocketRef<A>, handler: F)
+where
+    A: Adapter,
+    E: ClientEvent,
+    F: Fn(Caller<A>, E::Payload) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Ack<E>> + Send + 'static,
+{
+    register_request::<A, E, F, Fut>(socket, handler, None);
+}
+
+/// Registers `handler` for the request event `E`, a change: as [`on_request`], and it takes
+/// effect after the changes the connection sent before it (see [`order`]).
+fn on_change<A, E, F, Fut>(socket: &SocketRef<A>, order: &order::InOrder, handler: F)
+where
+    A: Adapter,
+    E: ClientEvent,
+    F: Fn(Caller<A>, E::Payload) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Ack<E>> + Send + 'static,
+{
+    register_request::<A, E, F, Fut>(socket, handler, Some(order.clone()));
+}
+
+fn register_request<A, E, F, Fut>(socket: &SocketRef<A>, handler: F, order: Option<order::InOrder>)
 where
     A: Adapter,
     E: ClientEvent,
@@ -456,7 +479,13 @@ where
               TryData(payload): TryData<E::Payload>,
               ack: AckSender<A>| {
             let handler = handler.clone();
+            // Here, not in the task: this part runs in the order the packets arrived.
+            let turn = order.as_ref().map(order::InOrder::take_turn);
             async move {
+                let mut turn = turn;
+                if let Some(turn) = &mut turn {
+                    turn.start().await;
+                }
                 let started = std::time::Instant::now();
                 let metrics = Arc::clone(&ops.metrics);
                 let result = match (limiter.check(&identity.user.id), payload) {
@@ -481,6 +510,7 @@ where
                 if let Err(e) = ack.send(&result) {
                     tracing::debug!(event = E::NAME, error = %e, "could not send ack");
                 }
+                drop(turn);
             }
         },
     );

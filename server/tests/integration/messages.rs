@@ -1,6 +1,8 @@
 //! `message:send` / `message:new` against the real server with real Socket.IO clients.
 
 use crate::common;
+use crate::common::stores::Store;
+use crate::common::uploader::Uploader;
 
 use app::ChatError;
 use app::events::messages::{NewMessage, SendMessage, SendMessagePayload};
@@ -39,6 +41,58 @@ async fn a_message_is_acked_with_the_stored_message_and_reaches_the_other_client
     let reply = bob.request::<SendMessage>(&lobby("hi Ada")).await.expect("accepted");
     assert_eq!(reply.seq, 2);
     assert_eq!(ada.next::<NewMessage>().await, reply);
+}
+
+// On the server's own kind of runtime: several worker threads, where a task made later often
+// runs first.
+mod in_order {
+    use crate::common::stores::Store;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn on_sqlite() {
+        super::a_connections_changes_take_effect_in_the_order_it_sent_them(Store::Sqlite).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn on_postgres() {
+        super::a_connections_changes_take_effect_in_the_order_it_sent_them(Store::Postgres).await;
+    }
+}
+
+/// Socket.IO hands each request to a task of its own, and tasks do not start in the order they
+/// were made: without the server keeping a connection's changes in order, a burst of sends was
+/// stored (and shown to everyone) shuffled, and an add-then-remove of a reaction could end
+/// added.
+async fn a_connections_changes_take_effect_in_the_order_it_sent_them(store: Store) {
+    let subject = store.start(|_| {}).await;
+    let app = &subject.app;
+    let mut bob = app.connect("Bob").await;
+    let mut ada = Uploader::connect(app, "Ada").await;
+
+    let bodies: Vec<String> = (0..24).map(|i| format!("line {i}")).collect();
+    let sends: Vec<(&str, serde_json::Value)> = bodies
+        .iter()
+        .map(|body| ("message:send", serde_json::to_value(lobby(body)).expect("json")))
+        .collect();
+    let acks = ada.requests_at_once(&sends).await;
+    let seqs: Vec<u64> =
+        acks.iter().map(|ack| ack["Ok"]["seq"].as_u64().expect("a stored message")).collect();
+    let expected: Vec<u64> = (1..=bodies.len() as u64).collect();
+    assert_eq!(seqs, expected, "stored in another order than sent");
+    // Everyone else gets them in that order too.
+    for body in &bodies {
+        assert_eq!(&bob.next::<NewMessage>().await.body, body);
+    }
+
+    // Add, remove, add, remove: the reaction ends removed, as the last request says.
+    let id = &acks[0]["Ok"]["id"];
+    let react = |on: bool| ("message:react", json!({ "id": id, "emoji": "👍", "on": on }));
+    let acks = ada.requests_at_once(&[react(true), react(false), react(true), react(false)]).await;
+    assert!(acks.iter().all(|ack| ack["Ok"]["id"] == *id), "{acks:?}");
+    // An empty list of reactions is left out of the message.
+    let reactions: Vec<usize> =
+        acks.iter().map(|ack| ack["Ok"]["reactions"].as_array().map_or(0, Vec::len)).collect();
+    assert_eq!(reactions, [1, 0, 1, 0], "{acks:?}");
 }
 
 #[tokio::test]

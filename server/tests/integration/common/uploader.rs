@@ -86,6 +86,34 @@ impl Uploader {
         self.ack(id).await
     }
 
+    /// Sends every request before reading any ack (one flush, so the server reads them together,
+    /// in this order) and returns their acks in the same order.
+    pub async fn requests_at_once(&mut self, requests: &[(&str, Value)]) -> Vec<Value> {
+        let first = self.next_ack;
+        for (event, payload) in requests {
+            let id = self.next_ack;
+            self.next_ack += 1;
+            let packet = format!("42/chat,{id}{}", json!([event, payload]));
+            self.ws.feed(Message::text(packet)).await.expect("send");
+        }
+        self.ws.flush().await.expect("flush");
+        // Acks may come in any order: each is kept by its id.
+        let mut acks = std::collections::BTreeMap::new();
+        while acks.len() < requests.len() {
+            let text = self.packet(|t| t.starts_with("43/chat,")).await;
+            let rest = &text["43/chat,".len()..];
+            let digits = rest.find('[').expect("ack arguments");
+            let id: u64 = rest[..digits].parse().expect("ack id");
+            let args: Value = serde_json::from_str(&rest[digits..]).expect("ack json");
+            acks.insert(id, args[0].clone());
+        }
+        assert_eq!(
+            acks.keys().copied().collect::<Vec<_>>(),
+            (first..self.next_ack).collect::<Vec<_>>()
+        );
+        acks.into_values().collect()
+    }
+
     /// `file:chunk` with `bytes` as the binary attachment.
     pub async fn chunk(&mut self, upload: Uuid, offset: u64, bytes: &[u8]) -> Value {
         let id = self.next_ack;
