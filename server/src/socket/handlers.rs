@@ -25,30 +25,28 @@ use app::model::{RoomId, RoomKind};
 use socketioxide::adapter::Adapter;
 use socketioxide::operators::BroadcastOperators;
 
-use super::order::InOrder;
 use super::{Caller, audience_keys, emit, emit_to, on_change, on_request, room_key, user_key};
 use crate::domain::Audience;
 
 /// Registers every request handler on a new connection.
 pub(super) fn register<A: Adapter>(socket: &socketioxide::extract::SocketRef<A>) {
     // Changes: each waits for the connection's changes before it (see `super::order`).
-    let order = InOrder::default();
-    on_change::<A, CreateRoom, _, _>(socket, &order, create_room);
-    on_change::<A, JoinRoom, _, _>(socket, &order, join_room);
-    on_change::<A, InviteToRoom, _, _>(socket, &order, invite);
-    on_change::<A, LeaveRoom, _, _>(socket, &order, leave_room);
-    on_change::<A, DeleteRoom, _, _>(socket, &order, delete_room);
-    on_change::<A, RemoveRoomMessage, _, _>(socket, &order, remove_room_message);
-    on_change::<A, RemoveMember, _, _>(socket, &order, remove_member);
-    on_change::<A, SetModerator, _, _>(socket, &order, set_moderator);
-    on_change::<A, OpenDirect, _, _>(socket, &order, open_direct);
-    on_change::<A, SendMessage, _, _>(socket, &order, send_message);
-    on_change::<A, EditMessage, _, _>(socket, &order, edit_message);
-    on_change::<A, DeleteMessage, _, _>(socket, &order, delete_message);
-    on_change::<A, MarkRead, _, _>(socket, &order, mark_read);
-    on_change::<A, MuteRoom, _, _>(socket, &order, mute_room);
-    on_change::<A, ReactToMessage, _, _>(socket, &order, react);
-    on_change::<A, FinishUpload, _, _>(socket, &order, finish_upload);
+    on_change::<A, CreateRoom, _, _>(socket, create_room);
+    on_change::<A, JoinRoom, _, _>(socket, join_room);
+    on_change::<A, InviteToRoom, _, _>(socket, invite);
+    on_change::<A, LeaveRoom, _, _>(socket, leave_room);
+    on_change::<A, DeleteRoom, _, _>(socket, delete_room);
+    on_change::<A, RemoveRoomMessage, _, _>(socket, remove_room_message);
+    on_change::<A, RemoveMember, _, _>(socket, remove_member);
+    on_change::<A, SetModerator, _, _>(socket, set_moderator);
+    on_change::<A, OpenDirect, _, _>(socket, open_direct);
+    on_change::<A, SendMessage, _, _>(socket, send_message);
+    on_change::<A, EditMessage, _, _>(socket, edit_message);
+    on_change::<A, DeleteMessage, _, _>(socket, delete_message);
+    on_change::<A, MarkRead, _, _>(socket, mark_read);
+    on_change::<A, MuteRoom, _, _>(socket, mute_room);
+    on_change::<A, ReactToMessage, _, _>(socket, react);
+    on_change::<A, FinishUpload, _, _>(socket, finish_upload);
     // Reads, and what only starts or stops something (typing, an upload's start or cancel):
     // side by side.
     on_request::<A, ListRooms, _, _>(socket, list_rooms);

@@ -444,22 +444,22 @@ where
     F: Fn(Caller<A>, E::Payload) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Ack<E>> + Send + 'static,
 {
-    register_request::<A, E, F, Fut>(socket, handler, None);
+    register_request::<A, E, F, Fut>(socket, handler, false);
 }
 
 /// Registers `handler` for the request event `E`, a change: as [`on_request`], and it takes
 /// effect after the changes the connection sent before it (see [`order`]).
-fn on_change<A, E, F, Fut>(socket: &SocketRef<A>, order: &order::InOrder, handler: F)
+fn on_change<A, E, F, Fut>(socket: &SocketRef<A>, handler: F)
 where
     A: Adapter,
     E: ClientEvent,
     F: Fn(Caller<A>, E::Payload) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Ack<E>> + Send + 'static,
 {
-    register_request::<A, E, F, Fut>(socket, handler, Some(order.clone()));
+    register_request::<A, E, F, Fut>(socket, handler, true);
 }
 
-fn register_request<A, E, F, Fut>(socket: &SocketRef<A>, handler: F, order: Option<order::InOrder>)
+fn register_request<A, E, F, Fut>(socket: &SocketRef<A>, handler: F, in_order: bool)
 where
     A: Adapter,
     E: ClientEvent,
@@ -480,7 +480,7 @@ where
               ack: AckSender<A>| {
             let handler = handler.clone();
             // Here, not in the task: this part runs in the order the packets arrived.
-            let turn = order.as_ref().map(order::InOrder::take_turn);
+            let turn = in_order.then(|| order::take_turn(&socket));
             async move {
                 let mut turn = turn;
                 if let Some(turn) = &mut turn {

@@ -13,7 +13,21 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
+use socketioxide::adapter::Adapter;
+use socketioxide::extract::SocketRef;
 use tokio::sync::oneshot;
+
+/// The next turn of `socket`'s changes. The queue is made with the connection's first change:
+/// a connection that only listens (most of them) carries nothing for it. Runs in the socket's
+/// packet order, so the look-up and the insert cannot race with another change of the socket.
+pub fn take_turn<A: Adapter>(socket: &SocketRef<A>) -> Turn {
+    let order = socket.extensions.get::<InOrder>().unwrap_or_else(|| {
+        let order = InOrder::default();
+        socket.extensions.insert(order.clone());
+        order
+    });
+    order.take_turn()
+}
 
 /// One connection's queue of changes: the end of the last turn handed out.
 #[derive(Clone, Default)]
