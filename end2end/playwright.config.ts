@@ -45,7 +45,8 @@ export default defineConfig({
   forbidOnly: true,
   retries: 0,
   workers: 2,
-  reporter: [['list']],
+  // The second prints each failure's page snapshot: CI keeps the output, not test-results/.
+  reporter: [['list'], ['./failure-reporter.ts']],
   use: {
     baseURL: `http://127.0.0.1:${port}`,
     trace: 'retain-on-failure',
