@@ -1,9 +1,10 @@
 //! The Socket.IO surface: connect middleware, and one small handler per event.
 //!
 //! Handlers only extract, call the [`crate::domain`] and emit or ack. Every request event is
-//! registered through [`on_request`], which ties the wire name, the payload type and the ack type
-//! to one [`ClientEvent`] definition from the `app` crate and answers a malformed payload with
-//! [`ChatError::InvalidPayload`] instead of dropping it.
+//! registered through [`on_request`] (a read) or [`on_change`] (a change, run after the
+//! connection's earlier changes: see [`order`]), which tie the wire name, the payload type and the
+//! ack type to one [`ClientEvent`] definition from the `app` crate and answer a malformed payload
+//! with [`ChatError::InvalidPayload`] instead of dropping it.
 //!
 //! A connection runs, in order: `authenticate` (identity from the session cookie the browser
 //! sends with the handshake, see [`crate::cookies`]), `admit` (limits, rooms, handlers,
