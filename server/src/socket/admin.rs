@@ -23,6 +23,7 @@ use socketioxide::extract::{Extension, SocketRef, State};
 use socketioxide::handler::ConnectHandler;
 use socketioxide_core::adapter::DefinedAdapter;
 
+use super::Kind::{Change, Read};
 use super::nodes::{NodeAnswer, NodeQuery};
 use super::{ConnectRefusal, audience_keys, emit, on_request, room_key, user_key};
 use crate::domain::{Admin, Connections, Identity};
@@ -44,31 +45,31 @@ async fn admit<A: Adapter>(
     socket.join(user_key(&identity.user.id));
     // The same registration as `/chat`'s requests: rate-limited, malformed payloads answered
     // `invalid_payload`, every outcome acked.
-    on_request::<A, BanPerson, _, _>(&socket, |caller, request| async move {
+    on_request::<A, BanPerson, _, _>(&socket, Change, |caller, request| async move {
         caller.admin.ban(&caller.identity, &request).await?;
         tracing::info!(by = %caller.identity.user.id, user = %request.user, "banned");
         close_everywhere(&caller.io, CHAT_NAMESPACE, &request.user).await;
         Ok(Empty {})
     });
-    on_request::<A, UnbanPerson, _, _>(&socket, |caller, request| async move {
+    on_request::<A, UnbanPerson, _, _>(&socket, Change, |caller, request| async move {
         caller.admin.unban(&caller.identity, &request.user).await.map(|()| Empty {})
     });
-    on_request::<A, Promote, _, _>(&socket, |caller, request| async move {
+    on_request::<A, Promote, _, _>(&socket, Change, |caller, request| async move {
         caller.admin.promote(&caller.identity, &request.user).await.map(|()| Empty {})
     });
-    on_request::<A, Demote, _, _>(&socket, |caller, request| async move {
+    on_request::<A, Demote, _, _>(&socket, Change, |caller, request| async move {
         caller.admin.demote(&caller.identity, &request.user).await?;
         close_everywhere(&caller.io, ADMIN_NAMESPACE, &request.user).await;
         Ok(Empty {})
     });
-    on_request::<A, RemoveMessage, _, _>(&socket, |caller, request| async move {
+    on_request::<A, RemoveMessage, _, _>(&socket, Change, |caller, request| async move {
         let (message, audience) = caller.admin.remove_message(&caller.identity, request.id).await?;
         if let Some(chat) = caller.io.of(CHAT_NAMESPACE) {
             emit::<A, MessageUpdated>(chat.to(audience_keys(&audience)), &message).await;
         }
         Ok(message)
     });
-    on_request::<A, DeleteAnyRoom, _, _>(&socket, |caller, request| async move {
+    on_request::<A, DeleteAnyRoom, _, _>(&socket, Change, |caller, request| async move {
         let kind = caller.admin.delete_room(&caller.identity, &request.room).await?;
         tracing::info!(by = %caller.identity.user.id, room = %request.room, "room deleted by an administrator");
         let key = room_key(&request.room);
@@ -88,19 +89,19 @@ async fn admit<A: Adapter>(
         }
         Ok(request)
     });
-    on_request::<A, CreateBot, _, _>(&socket, |caller, request| async move {
+    on_request::<A, CreateBot, _, _>(&socket, Change, |caller, request| async move {
         caller.admin.create_bot(&caller.identity, &request.name).await
     });
-    on_request::<A, IssueBotToken, _, _>(&socket, |caller, request| async move {
+    on_request::<A, IssueBotToken, _, _>(&socket, Change, |caller, request| async move {
         caller.admin.issue_bot_token(&caller.identity, &request.user).await
     });
-    on_request::<A, RevokeBotTokens, _, _>(&socket, |caller, request| async move {
+    on_request::<A, RevokeBotTokens, _, _>(&socket, Change, |caller, request| async move {
         caller.admin.revoke_bot_tokens(&caller.identity, &request.user).await?;
         tracing::info!(by = %caller.identity.user.id, bot = %request.user, "bot tokens revoked");
         close_everywhere(&caller.io, CHAT_NAMESPACE, &request.user).await;
         Ok(Empty {})
     });
-    on_request::<A, CreateWebhook, _, _>(&socket, |caller, request| async move {
+    on_request::<A, CreateWebhook, _, _>(&socket, Change, |caller, request| async move {
         let (created, joined) = caller.admin.create_webhook(&caller.identity, &request).await?;
         if let Some((change, kind)) = joined
             && let Some(chat) = caller.io.of(CHAT_NAMESPACE)
@@ -118,13 +119,13 @@ async fn admit<A: Adapter>(
         }
         Ok(created)
     });
-    on_request::<A, DeleteWebhook, _, _>(&socket, |caller, request| async move {
+    on_request::<A, DeleteWebhook, _, _>(&socket, Change, |caller, request| async move {
         caller.admin.delete_webhook(&caller.identity, request.id).await.map(|()| Empty {})
     });
-    on_request::<A, ListAudit, _, _>(&socket, |caller, request| async move {
+    on_request::<A, ListAudit, _, _>(&socket, Read, |caller, request| async move {
         caller.admin.audit(&caller.identity, request).await
     });
-    on_request::<A, ListConnections, _, _>(&socket, |caller, _| async move {
+    on_request::<A, ListConnections, _, _>(&socket, Read, |caller, _| async move {
         caller.admin.require(&caller.identity).await?;
         let asked = caller.ops.nodes.ask(NodeQuery::Connections).await;
         let nodes = u32::try_from(asked.answers.len()).unwrap_or(u32::MAX);
@@ -140,7 +141,7 @@ async fn admit<A: Adapter>(
         let total = u32::try_from(total).unwrap_or(u32::MAX);
         Ok(ConnectionList { connections, total, nodes, partial: asked.partial })
     });
-    on_request::<A, NodeFigures, _, _>(&socket, |caller, _| async move {
+    on_request::<A, NodeFigures, _, _>(&socket, Read, |caller, _| async move {
         caller.admin.require(&caller.identity).await?;
         let asked = caller.ops.nodes.ask(NodeQuery::Figures).await;
         let mut nodes: Vec<_> = asked
@@ -154,7 +155,7 @@ async fn admit<A: Adapter>(
         nodes.sort_by(|a, b| a.node.cmp(&b.node));
         Ok(NodeList { nodes, partial: asked.partial })
     });
-    on_request::<A, EndSession, _, _>(&socket, |caller, request| async move {
+    on_request::<A, EndSession, _, _>(&socket, Change, |caller, request| async move {
         caller.admin.end_session(&caller.identity, &request.session).await?;
         let digest = crate::domain::SessionDigest(request.session);
         caller.io.close_session(&digest).await;

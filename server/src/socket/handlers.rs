@@ -25,39 +25,40 @@ use app::model::{RoomId, RoomKind};
 use socketioxide::adapter::Adapter;
 use socketioxide::operators::BroadcastOperators;
 
-use super::{Caller, audience_keys, emit, emit_to, on_change, on_request, room_key, user_key};
+use super::Kind::{Change, Read};
+use super::{Caller, audience_keys, emit, emit_to, on_request, room_key, user_key};
 use crate::domain::Audience;
 
 /// Registers every request handler on a new connection.
 pub(super) fn register<A: Adapter>(socket: &socketioxide::extract::SocketRef<A>) {
     // Changes: each waits for the connection's changes before it (see `super::order`).
-    on_change::<A, CreateRoom, _, _>(socket, create_room);
-    on_change::<A, JoinRoom, _, _>(socket, join_room);
-    on_change::<A, InviteToRoom, _, _>(socket, invite);
-    on_change::<A, LeaveRoom, _, _>(socket, leave_room);
-    on_change::<A, DeleteRoom, _, _>(socket, delete_room);
-    on_change::<A, RemoveRoomMessage, _, _>(socket, remove_room_message);
-    on_change::<A, RemoveMember, _, _>(socket, remove_member);
-    on_change::<A, SetModerator, _, _>(socket, set_moderator);
-    on_change::<A, OpenDirect, _, _>(socket, open_direct);
-    on_change::<A, SendMessage, _, _>(socket, send_message);
-    on_change::<A, EditMessage, _, _>(socket, edit_message);
-    on_change::<A, DeleteMessage, _, _>(socket, delete_message);
-    on_change::<A, MarkRead, _, _>(socket, mark_read);
-    on_change::<A, MuteRoom, _, _>(socket, mute_room);
-    on_change::<A, ReactToMessage, _, _>(socket, react);
-    on_change::<A, FinishUpload, _, _>(socket, finish_upload);
+    on_request::<A, CreateRoom, _, _>(socket, Change, create_room);
+    on_request::<A, JoinRoom, _, _>(socket, Change, join_room);
+    on_request::<A, InviteToRoom, _, _>(socket, Change, invite);
+    on_request::<A, LeaveRoom, _, _>(socket, Change, leave_room);
+    on_request::<A, DeleteRoom, _, _>(socket, Change, delete_room);
+    on_request::<A, RemoveRoomMessage, _, _>(socket, Change, remove_room_message);
+    on_request::<A, RemoveMember, _, _>(socket, Change, remove_member);
+    on_request::<A, SetModerator, _, _>(socket, Change, set_moderator);
+    on_request::<A, OpenDirect, _, _>(socket, Change, open_direct);
+    on_request::<A, SendMessage, _, _>(socket, Change, send_message);
+    on_request::<A, EditMessage, _, _>(socket, Change, edit_message);
+    on_request::<A, DeleteMessage, _, _>(socket, Change, delete_message);
+    on_request::<A, MarkRead, _, _>(socket, Change, mark_read);
+    on_request::<A, MuteRoom, _, _>(socket, Change, mute_room);
+    on_request::<A, ReactToMessage, _, _>(socket, Change, react);
+    on_request::<A, FinishUpload, _, _>(socket, Change, finish_upload);
     // Reads, and what only starts or stops something (typing, an upload's start or cancel):
     // side by side.
-    on_request::<A, ListRooms, _, _>(socket, list_rooms);
-    on_request::<A, RoomMembers, _, _>(socket, room_members);
-    on_request::<A, StartTyping, _, _>(socket, start_typing);
-    on_request::<A, LoadHistory, _, _>(socket, load_history);
-    on_request::<A, LoadThread, _, _>(socket, load_thread);
-    on_request::<A, SyncRoom, _, _>(socket, sync_room);
-    on_request::<A, SearchMessages, _, _>(socket, search);
-    on_request::<A, BeginUpload, _, _>(socket, begin_upload);
-    on_request::<A, CancelUpload, _, _>(socket, cancel_upload);
+    on_request::<A, ListRooms, _, _>(socket, Read, list_rooms);
+    on_request::<A, RoomMembers, _, _>(socket, Read, room_members);
+    on_request::<A, StartTyping, _, _>(socket, Read, start_typing);
+    on_request::<A, LoadHistory, _, _>(socket, Read, load_history);
+    on_request::<A, LoadThread, _, _>(socket, Read, load_thread);
+    on_request::<A, SyncRoom, _, _>(socket, Read, sync_room);
+    on_request::<A, SearchMessages, _, _>(socket, Read, search);
+    on_request::<A, BeginUpload, _, _>(socket, Read, begin_upload);
+    on_request::<A, CancelUpload, _, _>(socket, Read, cancel_upload);
 }
 
 async fn begin_upload<A: Adapter>(

@@ -1,10 +1,10 @@
 //! The Socket.IO surface: connect middleware, and one small handler per event.
 //!
 //! Handlers only extract, call the [`crate::domain`] and emit or ack. Every request event is
-//! registered through [`on_request`] (a read) or [`on_change`] (a change, run after the
-//! connection's earlier changes: see [`order`]), which tie the wire name, the payload type and the
-//! ack type to one [`ClientEvent`] definition from the `app` crate and answer a malformed payload
-//! with [`ChatError::InvalidPayload`] instead of dropping it.
+//! registered through [`on_request`], which ties the wire name, the payload type and the ack type
+//! to one [`ClientEvent`] definition from the `app` crate, answers a malformed payload with
+//! [`ChatError::InvalidPayload`] instead of dropping it, and runs a change after the connection's
+//! earlier changes (see [`order`]).
 //!
 //! A connection runs, in order: `authenticate` (identity from the session cookie the browser
 //! sends with the handshake, see [`crate::cookies`]), `admit` (limits, rooms, handlers,
@@ -436,31 +436,19 @@ fn on_chunk<A: Adapter>(socket: &SocketRef<A>) {
     );
 }
 
-/// Registers `handler` for the request event `E`, a read: decodes `E::Payload`, passes the
-/// caller's context, and acks with `E`'s ack type.
-fn on_request<A, E, F, Fut>(socket: &SocketRef<A>, handler: F)
-where
-    A: Adapter,
-    E: ClientEvent,
-    F: Fn(Caller<A>, E::Payload) -> Fut + Clone + Send + Sync + 'static,
-    Fut: Future<Output = Ack<E>> + Send + 'static,
-{
-    register_request::<A, E, F, Fut>(socket, handler, false);
+/// Whether a request waits for the connection's earlier changes (see [`order`]).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// It changes something: it takes effect after the changes the connection sent before it.
+    Change,
+    /// It only reads (or starts something transient, like typing): it runs at once.
+    Read,
 }
 
-/// Registers `handler` for the request event `E`, a change: as [`on_request`], and it takes
-/// effect after the changes the connection sent before it (see [`order`]).
-fn on_change<A, E, F, Fut>(socket: &SocketRef<A>, handler: F)
-where
-    A: Adapter,
-    E: ClientEvent,
-    F: Fn(Caller<A>, E::Payload) -> Fut + Clone + Send + Sync + 'static,
-    Fut: Future<Output = Ack<E>> + Send + 'static,
-{
-    register_request::<A, E, F, Fut>(socket, handler, true);
-}
-
-fn register_request<A, E, F, Fut>(socket: &SocketRef<A>, handler: F, in_order: bool)
+/// Registers `handler` for the request event `E`: decodes `E::Payload`, passes the caller's
+/// context (after the connection's earlier changes, for a [`Kind::Change`]), and acks with `E`'s
+/// ack type.
+fn on_request<A, E, F, Fut>(socket: &SocketRef<A>, kind: Kind, handler: F)
 where
     A: Adapter,
     E: ClientEvent,
@@ -481,7 +469,7 @@ where
               ack: AckSender<A>| {
             let handler = handler.clone();
             // Here, not in the task: this part runs in the order the packets arrived.
-            let turn = in_order.then(|| order::take_turn(&socket));
+            let turn = (kind == Kind::Change).then(|| order::take_turn(&socket));
             async move {
                 let mut turn = turn;
                 if let Some(turn) = &mut turn {
