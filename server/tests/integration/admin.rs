@@ -5,6 +5,7 @@
 use serde_json::json;
 
 use crate::common::stores::Store;
+use crate::common::uploader::Uploader;
 use crate::common::{self, ChatClient, TestApp, password_of, sign_in};
 use crate::on_both_stores;
 use app::ChatError;
@@ -58,6 +59,40 @@ async fn private_room_with(owner: &ChatClient, name: &str, member: &str) -> Room
         .await
         .expect("invited");
     room
+}
+
+// On the server's own kind of runtime, where a task made later often runs first (see
+// messages::in_order).
+mod in_order {
+    use crate::common::stores::Store;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn on_sqlite() {
+        super::an_administrators_actions_take_effect_in_the_order_sent(Store::Sqlite).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn on_postgres() {
+        super::an_administrators_actions_take_effect_in_the_order_sent(Store::Postgres).await;
+    }
+}
+
+/// Ban, unban, ban, unban… sent at once: the last word is an unban, so the person signs in.
+async fn an_administrators_actions_take_effect_in_the_order_sent(store: Store) {
+    let subject = store.start(|c| c.admins = vec!["Ada".into()]).await;
+    let app = &subject.app;
+    let _spammer = app.connect("Spammer").await;
+    let cookie = app.session("Ada").await;
+    let mut admin = Uploader::connect_to_namespace(app.addr, &cookie, "/admin").await;
+
+    let banning = ("admin:ban", serde_json::to_value(ban("Spammer", "")).expect("json"));
+    let unbanning = ("admin:unban", serde_json::to_value(person("Spammer")).expect("json"));
+    let requests: Vec<_> = (0..8).flat_map(|_| [banning.clone(), unbanning.clone()]).collect();
+    let acks = admin.requests_at_once(&requests).await;
+    assert!(acks.iter().all(|ack| ack.get("Ok").is_some()), "{acks:?}");
+    sign_in(app.addr, "Spammer", &password_of("Spammer"))
+        .await
+        .expect("unbanned: the last request was an unban");
 }
 
 fn person(name: &str) -> PersonPayload {

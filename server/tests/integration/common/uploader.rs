@@ -3,7 +3,8 @@
 //! The test client the other tests use (`rust_socketio` 0.6) sends a binary event as the event
 //! name and the bytes, without the placeholder argument the protocol (and socket.io-client) puts
 //! among the arguments, so it cannot send `file:chunk`'s `(header, bytes)`. This speaks just
-//! enough of Engine.IO 4 / Socket.IO 5 by hand: connect to `/chat`, answer pings, requests with
+//! enough of Engine.IO 4 / Socket.IO 5 by hand: connect to a namespace (`/chat` unless said
+//! otherwise), answer pings, requests with
 //! acks, and binary events (`451-` + one attachment frame).
 
 use std::net::SocketAddr;
@@ -23,6 +24,8 @@ type Ws =
 pub struct Uploader {
     ws: Ws,
     next_ack: u64,
+    /// The namespace, as packets name it (`/chat`).
+    ns: &'static str,
 }
 
 impl Uploader {
@@ -33,6 +36,11 @@ impl Uploader {
 
     /// Connects to `/chat` at `addr` with this session cookie.
     pub async fn connect_to(addr: SocketAddr, cookie: &str) -> Self {
+        Self::connect_to_namespace(addr, cookie, "/chat").await
+    }
+
+    /// Connects to the namespace `ns` at `addr` with this session cookie.
+    pub async fn connect_to_namespace(addr: SocketAddr, cookie: &str, ns: &'static str) -> Self {
         use tokio_tungstenite::tungstenite::client::IntoClientRequest;
         let url = format!("ws://{addr}/socket.io/?EIO=4&transport=websocket");
         let mut request = url.into_client_request().expect("request");
@@ -44,9 +52,9 @@ impl Uploader {
             .expect("websocket");
         let open = ws.next().await.expect("open packet").expect("frame");
         assert!(open.to_text().expect("text").starts_with('0'), "{open:?}");
-        ws.send(Message::text("40/chat,{}")).await.expect("connect");
-        let mut me = Self { ws, next_ack: 1 };
-        let connected = me.packet(|text| text.starts_with("40/chat,")).await;
+        ws.send(Message::text(format!("40{ns},{{}}"))).await.expect("connect");
+        let mut me = Self { ws, next_ack: 1, ns };
+        let connected = me.packet(|text| text.starts_with(&format!("40{ns},"))).await;
         assert!(connected.contains("sid"), "{connected}");
         me
     }
@@ -72,7 +80,7 @@ impl Uploader {
     }
 
     pub async fn ack(&mut self, id: u64) -> Value {
-        let prefix = format!("43/chat,{id}[");
+        let prefix = format!("43{},{id}[", self.ns);
         let text = self.packet(|t| t.starts_with(&prefix)).await;
         let args: Value = serde_json::from_str(&text[prefix.len() - 1..]).expect("ack json");
         args[0].clone()
@@ -81,7 +89,7 @@ impl Uploader {
     pub async fn request(&mut self, event: &str, payload: Value) -> Value {
         let id = self.next_ack;
         self.next_ack += 1;
-        let packet = format!("42/chat,{id}{}", json!([event, payload]));
+        let packet = format!("42{},{id}{}", self.ns, json!([event, payload]));
         self.ws.send(Message::text(packet)).await.expect("send");
         self.ack(id).await
     }
@@ -93,15 +101,16 @@ impl Uploader {
         for (event, payload) in requests {
             let id = self.next_ack;
             self.next_ack += 1;
-            let packet = format!("42/chat,{id}{}", json!([event, payload]));
+            let packet = format!("42{},{id}{}", self.ns, json!([event, payload]));
             self.ws.feed(Message::text(packet)).await.expect("send");
         }
         self.ws.flush().await.expect("flush");
         // Acks may come in any order: each is kept by its id.
         let mut acks = std::collections::BTreeMap::new();
         while acks.len() < requests.len() {
-            let text = self.packet(|t| t.starts_with("43/chat,")).await;
-            let rest = &text["43/chat,".len()..];
+            let prefix = format!("43{},", self.ns);
+            let text = self.packet(|t| t.starts_with(&prefix)).await;
+            let rest = &text[prefix.len()..];
             let digits = rest.find('[').expect("ack arguments");
             let id: u64 = rest[..digits].parse().expect("ack id");
             let args: Value = serde_json::from_str(&rest[digits..]).expect("ack json");
@@ -120,7 +129,7 @@ impl Uploader {
         self.next_ack += 1;
         let args = json!(["file:chunk", { "id": upload, "offset": offset },
                           { "_placeholder": true, "num": 0 }]);
-        self.ws.send(Message::text(format!("451-/chat,{id}{args}"))).await.expect("header");
+        self.ws.send(Message::text(format!("451-{},{id}{args}", self.ns))).await.expect("header");
         self.ws.send(Message::binary(bytes.to_vec())).await.expect("bytes");
         self.ack(id).await
     }
