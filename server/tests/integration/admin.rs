@@ -61,21 +61,7 @@ async fn private_room_with(owner: &ChatClient, name: &str, member: &str) -> Room
     room
 }
 
-// On the server's own kind of runtime, where a task made later often runs first (see
-// messages::in_order).
-mod in_order {
-    use crate::common::stores::Store;
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn on_sqlite() {
-        super::an_administrators_actions_take_effect_in_the_order_sent(Store::Sqlite).await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn on_postgres() {
-        super::an_administrators_actions_take_effect_in_the_order_sent(Store::Postgres).await;
-    }
-}
+on_both_stores!(threaded: an_administrators_actions_take_effect_in_the_order_sent);
 
 /// Ban, unban, ban, unban… sent at once: the last word is an unban, so the person signs in.
 async fn an_administrators_actions_take_effect_in_the_order_sent(store: Store) {

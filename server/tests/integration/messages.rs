@@ -3,6 +3,7 @@
 use crate::common;
 use crate::common::stores::Store;
 use crate::common::uploader::Uploader;
+use crate::on_both_stores;
 
 use app::ChatError;
 use app::events::messages::{NewMessage, SendMessage, SendMessagePayload};
@@ -43,21 +44,7 @@ async fn a_message_is_acked_with_the_stored_message_and_reaches_the_other_client
     assert_eq!(ada.next::<NewMessage>().await, reply);
 }
 
-// On the server's own kind of runtime: several worker threads, where a task made later often
-// runs first.
-mod in_order {
-    use crate::common::stores::Store;
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn on_sqlite() {
-        super::a_connections_changes_take_effect_in_the_order_it_sent_them(Store::Sqlite).await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn on_postgres() {
-        super::a_connections_changes_take_effect_in_the_order_it_sent_them(Store::Postgres).await;
-    }
-}
+on_both_stores!(threaded: a_connections_changes_take_effect_in_the_order_it_sent_them);
 
 /// Socket.IO hands each request to a task of its own, and tasks do not start in the order they
 /// were made: without the server keeping a connection's changes in order, a burst of sends was

@@ -30,8 +30,24 @@ async fn postgres(configure: impl FnOnce(&mut Config)) -> Subject {
 
 /// Generates `sqlite::$case` and `postgres::$case` from one async fn taking a way to start the
 /// server.
+///
+/// `on_both_stores!(threaded: case, …)` runs them on a multi-thread runtime as the server's own
+/// (in `threaded::on_sqlite` and `threaded::on_postgres`), for what depends on tasks running
+/// side by side: there a task made later often runs first.
 #[macro_export]
 macro_rules! on_both_stores {
+    (threaded: $($case:ident),* $(,)?) => {
+        mod threaded {
+            mod on_sqlite {
+                $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                  async fn $case() { super::super::$case($crate::common::stores::Store::Sqlite).await; })*
+            }
+            mod on_postgres {
+                $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                  async fn $case() { super::super::$case($crate::common::stores::Store::Postgres).await; })*
+            }
+        }
+    };
     ($($case:ident),* $(,)?) => {
         mod on_sqlite {
             $(#[tokio::test] async fn $case() { super::$case($crate::common::stores::Store::Sqlite).await; })*
