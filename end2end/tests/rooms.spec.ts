@@ -164,3 +164,66 @@ test('the list follows new messages only while the reader is at the bottom', asy
   await expect(jump).toHaveCount(0);
   bot.close();
 });
+
+test('rooms opened, created and deleted while the room list is on its way stay that way', async ({ browser, baseURL }) => {
+  const t = tag();
+  const [adaName, bobName, room, doomed] = [`Ada-${t}`, `Bob-${t}`, `fresh-${t}`, `doomed-${t}`];
+  const ada = await person(browser, adaName);
+  const bob = await Bot.connect(baseURL!, bobName);
+  const lobby = await bob.request<{ members: { user: { id: string; name: string } }[] }>('room:members', { room: 'lobby' });
+  const adaId = lobby.members.find((m) => m.user.name === adaName)!.user.id;
+  await bob.request('room:create', { name: doomed, private: false });
+
+  // Every connect asks for the room list. Ada's next connection keeps the server's answer back
+  // until a direct conversation Bob opens afterwards, the deletion of his room and a room she
+  // creates herself have reached her tab: the list she then receives was read before all three.
+  let heldAnswer: (() => void) | undefined;
+  let listAnswered!: () => void;
+  const listHeld = new Promise<void>((resolve) => (listAnswered = resolve));
+  let directArrived!: () => void;
+  const direct = new Promise<void>((resolve) => (directArrived = resolve));
+  let deletionArrived!: () => void;
+  const deletion = new Promise<void>((resolve) => (deletionArrived = resolve));
+  await ada.page.routeWebSocket(/\/socket\.io\//, (ws) => {
+    const server = ws.connectToServer();
+    let listAck: string | undefined;
+    ws.onMessage((m) => {
+      const id = typeof m === 'string' ? /^42\/chat,(\d+)\["room:list"/.exec(m)?.[1] : undefined;
+      if (id && heldAnswer === undefined) listAck = `43/chat,${id}[`;
+      server.send(m);
+    });
+    server.onMessage((m) => {
+      if (typeof m === 'string' && listAck && m.startsWith(listAck)) {
+        listAck = undefined;
+        heldAnswer = () => ws.send(m);
+        listAnswered();
+        return;
+      }
+      if (typeof m === 'string' && m.startsWith('42/chat,["room:direct"')) directArrived();
+      if (typeof m === 'string' && m.startsWith('42/chat,["room:deleted"')) deletionArrived();
+      ws.send(m);
+    });
+  });
+  await ada.page.goto('/?transport=websocket');
+  await expect(ada.status).toHaveText('Connected');
+  await listHeld;
+  await expect(ada.messages).toHaveAttribute('aria-busy', 'true');
+  const joinDoomed = ada.sidebar.getByRole('button', { name: `Join # ${doomed}` });
+  await expect(joinDoomed).toBeVisible();
+
+  await bob.request('dm:open', { user: adaId });
+  await direct;
+  await expect(ada.roomLink(bobName)).toBeVisible();
+  await bob.request('room:delete', { room: doomed });
+  await deletion;
+  await expect(joinDoomed).toHaveCount(0);
+  await ada.createRoom(room);
+  await expect(ada.roomLink(`# ${room}`)).toBeVisible();
+
+  heldAnswer!();
+  await expect(ada.messages).toHaveAttribute('aria-busy', 'false');
+  await expect(ada.roomLink(bobName)).toBeVisible();
+  await expect(ada.roomLink(`# ${room}`)).toBeVisible();
+  await expect(ada.room(`# ${room}`)).toBeVisible();
+  await expect(joinDoomed).toHaveCount(0);
+});

@@ -30,8 +30,8 @@ use crate::events::CHAT_NAMESPACE;
 use crate::events::messages::{MessageUpdated, NewMessage};
 use crate::events::presence::{PresenceChanged, Typing};
 use crate::events::rooms::{
-    DirectOpened, Empty, ListRooms, MemberJoined, MemberLeft, ModeratorChanged, RemovedFromRoom,
-    RoomAdded, RoomCreated, RoomDeleted, RoomRead,
+    DirectOpened, MemberJoined, MemberLeft, ModeratorChanged, RemovedFromRoom, RoomAdded,
+    RoomCreated, RoomDeleted, RoomRead,
 };
 use crate::model::UserRef;
 use crate::session::{
@@ -39,7 +39,7 @@ use crate::session::{
 };
 use crate::socket::{ConnectOptions, ConnectionStatus, Socket, SocketClient, Transports};
 
-use state::ChatState;
+use state::{ChatState, RoomNews};
 
 /// Transports chosen by the page's `?transport=` query (`polling` or `websocket`), so a
 /// connection can be forced onto one transport for diagnosis and tests.
@@ -375,7 +375,7 @@ fn ChatApp(
     chat.me.set(Some(me));
     provide_context(chat);
     if let Some(seed) = seed {
-        chat.apply_room_list(seed.rooms);
+        chat.apply_room_list(seed.rooms, Vec::new());
         chat.current.set(seed.history.room.clone());
         chat.apply_history(seed.history, true);
     }
@@ -398,34 +398,16 @@ fn ChatApp(
                 }
                 chat.connected.set(s == ConnectionStatus::Connected);
                 if s == ConnectionStatus::Connected {
-                    // On every (re)connect: the server's view of rooms and memberships wins.
-                    // Busy from now until the room list and every sync it starts are in.
-                    chat.catching_up.set(1);
-                    chat.request_or_report::<ListRooms>(Empty {}, move |list| {
-                        chat.apply_room_list(list);
-                        chat.open(chat.current.get_untracked());
-                        chat.resume();
-                        chat.catching_up.update(|n| *n = n.saturating_sub(1));
-                    });
+                    chat.catch_up();
                 }
                 status.set(s);
             }),
             socket.subscribe::<NewMessage>(move |msg| chat.apply_message(msg, true)),
             socket.subscribe::<MessageUpdated>(move |msg| chat.apply_message(msg, false)),
-            socket.subscribe::<RoomCreated>(move |room| chat.upsert_room(room)),
+            socket.subscribe::<RoomCreated>(move |room| chat.learn(RoomNews::Listed(room))),
             socket.subscribe::<RoomDeleted>(move |r| chat.room_deleted(&r.room, &r.by)),
-            socket.subscribe::<DirectOpened>(move |room| {
-                chat.joined.update(|j| {
-                    j.insert(room.id.clone());
-                });
-                chat.upsert_room(room);
-            }),
-            socket.subscribe::<RoomAdded>(move |room| {
-                chat.joined.update(|j| {
-                    j.insert(room.id.clone());
-                });
-                chat.upsert_room(room);
-            }),
+            socket.subscribe::<DirectOpened>(move |room| chat.learn(RoomNews::Member(room))),
+            socket.subscribe::<RoomAdded>(move |room| chat.learn(RoomNews::Member(room))),
             socket.subscribe::<MemberJoined>(move |change| chat.member_joined(change)),
             socket.subscribe::<MemberLeft>(move |change| chat.member_left(change)),
             socket.subscribe::<RemovedFromRoom>(move |r| chat.removed_from_room(&r.room, &r.by)),

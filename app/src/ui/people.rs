@@ -3,7 +3,7 @@
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 
-use super::ChatState;
+use super::{ChatState, RoomNews};
 use crate::events::admin::{BanPayload, BanPerson};
 use crate::events::rooms::{
     InvitePayload, InviteToRoom, MemberPayload, ModeratorPayload, OpenDirect, OpenDirectPayload,
@@ -95,10 +95,7 @@ fn Person(member: Member) -> impl IntoView {
             OpenDirectPayload { user: user.clone() },
             move |room| {
                 let id = room.id.clone();
-                chat.joined.update(|j| {
-                    j.insert(id.clone());
-                });
-                chat.upsert_room(room);
+                chat.learn(RoomNews::Member(room));
                 chat.open(id);
             },
         );

@@ -3,13 +3,13 @@
 use leptos::html;
 use leptos::prelude::*;
 
-use super::ChatState;
 use super::composer::Composer;
 use super::message::MessageItem;
 use super::notify::{self, Permission};
 use super::rows::{self, Row};
 use super::state::{Line, Timeline};
 use super::time;
+use super::{ChatState, RoomNews};
 use crate::events::admin::DeleteAnyRoom;
 use crate::events::rooms::{DeleteRoom, LeaveRoom, MutePayload, MuteRoom, RoomRef};
 use crate::model::RoomId;
@@ -38,10 +38,9 @@ pub fn RoomPane() -> impl IntoView {
     let leave = move |_| {
         let room = chat.current.get_untracked();
         chat.request_or_report::<LeaveRoom>(RoomRef { room: room.clone() }, move |summary| {
-            chat.joined.update(|j| {
-                j.remove(&summary.id);
-            });
-            chat.upsert_room(summary);
+            let id = summary.id.clone();
+            chat.learn(RoomNews::Listed(summary));
+            chat.learn(RoomNews::NotMember(id));
             chat.open(RoomId::lobby());
         });
     };

@@ -3,7 +3,7 @@
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 
-use super::ChatState;
+use super::{ChatState, RoomNews};
 use crate::events::rooms::{CreateRoom, CreateRoomPayload};
 use crate::model::{RoomKind, RoomSummary, parse_room_name, suggest_room_name};
 
@@ -162,10 +162,7 @@ fn CreateRoomForm() -> impl IntoView {
                 name.set(String::new());
                 private.set(false);
                 let id = room.id.clone();
-                chat.joined.update(|j| {
-                    j.insert(id.clone());
-                });
-                chat.upsert_room(room);
+                chat.learn(RoomNews::Member(room));
                 chat.open(id.clone());
                 chat.member_joined_self(&id);
             }

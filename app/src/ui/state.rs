@@ -107,6 +107,42 @@ pub struct ChatState {
     pub admin_open: RwSignal<bool>,
     /// The `/admin` connection, opened once the room list says the person is an administrator.
     admin_socket: StoredValue<Option<Socket>>,
+    /// What changed in the room list while a `room:list` was on its way (see [`RoomNews`]).
+    news: StoredValue<NewsWhileListing>,
+}
+
+/// One change to which rooms the person sees or is in, learned from a broadcast or from the
+/// ack of this tab's own request.
+///
+/// Every (re)connect asks for the whole room list, and its answer replaces the sidebar. The
+/// server reads that list at one moment, and a room opened, created, joined, left or deleted
+/// around then can reach this tab before the list does while the list was read before it: the
+/// list would silently undo it (a direct conversation missing until the next reload, a room
+/// just created gone from under its creator). So each change is applied at once and, while a
+/// list is on its way, also kept; once the list is in, the kept changes are applied again on
+/// top of it, in the order they came. Each one sets a room to a state (it does not toggle), so
+/// applying one the list already reflects changes nothing, and the last word on each room wins.
+#[derive(Debug, Clone)]
+pub enum RoomNews {
+    /// The person is in this room (created, joined, a direct conversation, added to it).
+    Member(RoomSummary),
+    /// The person is in this room, known by id only (another tab of theirs joined it).
+    MemberOf(RoomId),
+    /// Listed, the person's membership unchanged (someone created a public room; the person
+    /// left one, which comes with [`RoomNews::NotMember`]).
+    Listed(RoomSummary),
+    /// Still listed, the person no longer in it (removed from a public room, left elsewhere).
+    NotMember(RoomId),
+    /// Gone from the person's list (deleted, or removed from a private room).
+    Gone(RoomId),
+}
+
+/// Room-list requests on their way and the [`RoomNews`] heard since the oldest of them was
+/// sent (cleared when the last is in).
+#[derive(Debug, Default)]
+struct NewsWhileListing {
+    lists_pending: u32,
+    news: Vec<RoomNews>,
 }
 
 impl ChatState {
@@ -144,6 +180,7 @@ impl ChatState {
             admin: RwSignal::new(false),
             admin_open: RwSignal::new(false),
             admin_socket: StoredValue::new(None),
+            news: StoredValue::new(NewsWhileListing::default()),
         }
     }
 
@@ -255,8 +292,37 @@ impl ChatState {
         self.rooms.with(|rooms| rooms.iter().find(|r| r.id == *id).cloned())
     }
 
-    /// Applies the `room:list` ack (on every (re)connect).
-    pub fn apply_room_list(&self, list: RoomList) {
+    /// Asks for the room list (on every (re)connect; the server's view of rooms and memberships
+    /// wins), then resumes: every loaded room is synced and what was never acknowledged is sent
+    /// again. The message log is busy until all of that is in.
+    pub fn catch_up(&self) {
+        let state = *self;
+        self.catching_up.set(1);
+        self.news.update_value(|n| n.lists_pending += 1);
+        self.request::<crate::events::rooms::ListRooms>(
+            crate::events::rooms::Empty {},
+            move |result| {
+                let news = state.news.try_update_value(|n| {
+                    n.lists_pending = n.lists_pending.saturating_sub(1);
+                    if n.lists_pending == 0 { std::mem::take(&mut n.news) } else { n.news.clone() }
+                });
+                match result {
+                    Ok(list) => {
+                        state.error.set(None);
+                        state.apply_room_list(list, news.unwrap_or_default());
+                        state.open(state.current.get_untracked());
+                        state.resume();
+                    }
+                    Err(e) => state.error.set(Some(e.to_string())),
+                }
+                state.catching_up.update(|n| *n = n.saturating_sub(1));
+            },
+        );
+    }
+
+    /// Applies a `room:list` (the server-rendered one, or the ack of [`Self::catch_up`]), then
+    /// `since`: what changed in the room list while it was on its way (see [`RoomNews`]).
+    pub fn apply_room_list(&self, list: RoomList, since: Vec<RoomNews>) {
         self.me.set(Some(list.me));
         self.admin.set(list.admin);
         if list.admin && self.admin_socket.with_value(Option::is_none) {
@@ -280,9 +346,49 @@ impl ChatState {
         );
         self.muted.set(list.read.iter().filter(|r| r.muted).map(|r| r.room.clone()).collect());
         self.read.set(list.read.into_iter().map(|r| (r.room, r.read_seq)).collect());
+        for news in since {
+            self.apply_news(news);
+        }
         let current = self.current.get_untracked();
         if !self.joined.with_untracked(|j| j.contains(&current)) {
             self.current.set(RoomId::lobby());
+        }
+    }
+
+    /// Applies a change to the room list, and keeps it if a list is on its way.
+    pub fn learn(&self, news: RoomNews) {
+        self.news.update_value(|n| {
+            if n.lists_pending > 0 {
+                n.news.push(news.clone());
+            }
+        });
+        self.apply_news(news);
+    }
+
+    fn apply_news(&self, news: RoomNews) {
+        let set_member = |id: &RoomId, member: bool| {
+            self.joined.update(|j| {
+                if member {
+                    j.insert(id.clone());
+                } else {
+                    j.remove(id);
+                }
+            })
+        };
+        match news {
+            RoomNews::Member(room) => {
+                set_member(&room.id, true);
+                self.upsert_room(room);
+            }
+            RoomNews::MemberOf(id) => set_member(&id, true),
+            RoomNews::Listed(room) => self.upsert_room(room),
+            RoomNews::NotMember(id) => {
+                set_member(&id, false);
+                if self.current.get_untracked() == id {
+                    self.current.set(RoomId::lobby());
+                }
+            }
+            RoomNews::Gone(id) => self.remove_room(&id),
         }
     }
 
@@ -330,9 +436,7 @@ impl ChatState {
         self.request_or_report::<crate::events::rooms::JoinRoom>(
             crate::events::rooms::RoomRef { room: room.clone() },
             move |view| {
-                chat.joined.update(|j| {
-                    j.insert(room.clone());
-                });
+                chat.learn(RoomNews::Member(view.room.clone()));
                 chat.open(room.clone());
                 chat.apply_view(view);
                 chat.member_joined_self(&room);
@@ -347,7 +451,7 @@ impl ChatState {
         let name = self
             .rooms
             .with_untracked(|rooms| rooms.iter().find(|r| r.id == *room).map(|r| self.label(r)));
-        self.remove_room(room);
+        self.learn(RoomNews::Gone(room.clone()));
         if was_member {
             let name = name.unwrap_or_else(|| format!("# {room}"));
             let text = if self.is_me(&by.id) {
@@ -365,16 +469,11 @@ impl ChatState {
     pub fn removed_from_room(&self, room: &RoomId, by: &UserRef) {
         let Some(summary) = self.room(room) else { return };
         let name = self.label(&summary);
-        if summary.kind == RoomKind::Private {
-            self.remove_room(room);
+        self.learn(if summary.kind == RoomKind::Private {
+            RoomNews::Gone(room.clone())
         } else {
-            self.joined.update(|j| {
-                j.remove(room);
-            });
-            if self.current.get_untracked() == *room {
-                self.current.set(RoomId::lobby());
-            }
-        }
+            RoomNews::NotMember(room.clone())
+        });
         let text = format!("{} removed you from {name}.", by.name);
         self.push_notice(&RoomId::lobby(), text.clone());
         self.info.set(Some(text));
@@ -483,9 +582,7 @@ impl ChatState {
     pub fn member_joined(&self, change: MemberChange) {
         self.set_member_count(&change.room, change.members);
         if self.is_me(&change.user.id) {
-            self.joined.update(|j| {
-                j.insert(change.room.clone());
-            });
+            self.learn(RoomNews::MemberOf(change.room.clone()));
         }
         self.online.update(|o| {
             o.insert(change.user.id.clone());
@@ -529,12 +626,7 @@ impl ChatState {
             self.members.update(|members| members.retain(|m| m.user.id != change.user.id));
         }
         if self.is_me(&change.user.id) {
-            self.joined.update(|j| {
-                j.remove(&change.room);
-            });
-            if self.current.get_untracked() == change.room {
-                self.current.set(RoomId::lobby());
-            }
+            self.learn(RoomNews::NotMember(change.room.clone()));
         }
     }
 
