@@ -8,6 +8,7 @@
 
 mod blobs;
 mod postgres;
+mod search_index;
 mod sql;
 mod sqlite;
 

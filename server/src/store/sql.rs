@@ -62,6 +62,10 @@ pub trait Dialect: Send + Sync + fmt::Debug + 'static {
     /// query syntax): all of them, prefixes where [`app::search::is_prefix`]; narrowed to
     /// `room` where the engine's index knows rooms.
     fn match_expression(terms: &[String], room: Option<&RoomId>) -> String;
+
+    /// Returns once every message acknowledged before the call can be found (an engine that
+    /// indexes after the commit catches up; one that indexes in it has nothing to wait for).
+    async fn search_ready(&self) {}
 }
 
 /// A store over one SQL database: a pool and the dialect's own parts.
@@ -1163,6 +1167,7 @@ where
         if terms.is_empty() {
             return Ok(Vec::new());
         }
+        self.dialect.search_ready().await;
         // Only constant text goes into the statement; everything from the caller is bound.
         let sql = format!(
             "SELECT {} FROM messages JOIN ({}) AS h ON room_id = h.hit_room AND seq = h.hit_seq \

@@ -4,6 +4,7 @@
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use app::model::RoomId;
@@ -16,8 +17,10 @@ use sqlx::sqlite::{
 };
 use sqlx::{ConnectOptions, Connection, Decode, Encode, Sqlite, SqlitePool, Type};
 use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
 use uuid::fmt::Hyphenated;
 
+use super::search_index::{Pending, SearchIndex};
 use super::sql::{Dialect, MessageKey, SqlStore, append_in};
 use super::{Appended, MessageToAppend, StoreError, StoreResult};
 
@@ -34,9 +37,12 @@ pub type SqliteStore = SqlStore<SqliteWriter>;
 /// busy with reads (history pages and set-ups after a restart, each holding one for a query), a
 /// message being sent must not queue behind them for a connection. It still shares SQLite's
 /// write lock with the pool's other writes (sign-ins, joins), within the busy timeout.
+///
+/// Full-text indexing happens after the commit, in passes of its own (see [`super::search_index`]).
 #[derive(Debug, Clone)]
 pub struct SqliteWriter {
     appends: mpsc::Sender<AppendJob>,
+    index: Arc<SearchIndex>,
 }
 
 #[derive(Debug)]
@@ -99,9 +105,10 @@ impl SqliteStore {
         MIGRATIONS.run(&pool).await?;
         let writer = writer_options(&options).connect().await?;
         let (appends, jobs) = mpsc::channel(4 * MAX_GROUP);
-        tokio::spawn(write_appends(writer_options(&options), writer, jobs));
+        let index = Arc::new(SearchIndex::new());
+        tokio::spawn(write_appends(writer_options(&options), writer, jobs, index.clone()));
         tokio::spawn(checkpoint_now_and_then(pool.clone(), appends.downgrade()));
-        Ok(Self { pool, dialect: SqliteWriter { appends } })
+        Ok(Self { pool, dialect: SqliteWriter { appends, index } })
     }
 }
 
@@ -163,6 +170,10 @@ impl Dialect for SqliteWriter {
             Some(room) => format!("room : \"{}\" AND {words}", room_token(room)),
             None => words,
         }
+    }
+
+    async fn search_ready(&self) {
+        self.index.caught_up().await;
     }
 
     async fn append(&self, _: &SqlitePool, message: MessageToAppend) -> StoreResult<Appended> {
@@ -234,14 +245,17 @@ async fn checkpoint_now_and_then(pool: SqlitePool, open: mpsc::WeakSender<Append
 /// The writer task: takes every waiting append, commits them in one transaction on its own
 /// connection, answers each. A failed group is answered with errors (nothing of it was
 /// committed); if the connection itself no longer answers, the next group opens a new one.
+/// Between groups, when one is due, it runs a search-index pass (see [`super::search_index`]).
 async fn write_appends(
     options: SqliteConnectOptions,
     mut conn: SqliteConnection,
     mut jobs: mpsc::Receiver<AppendJob>,
+    index: Arc<SearchIndex>,
 ) {
     let mut batch = Vec::with_capacity(MAX_GROUP);
     let mut broken = false;
-    while jobs.recv_many(&mut batch, MAX_GROUP).await > 0 {
+    let mut pending = Pending::at_open();
+    loop {
         if broken {
             match options.connect().await {
                 Ok(fresh) => {
@@ -251,8 +265,45 @@ async fn write_appends(
                 Err(e) => tracing::error!(error = %e, "the append writer cannot reconnect"),
             }
         }
+        // An unfinished pass lets the appends that waited meanwhile go first.
+        if pending.unfinished() {
+            while batch.len() < MAX_GROUP
+                && let Ok(job) = jobs.try_recv()
+            {
+                batch.push(job);
+            }
+        }
+        let due = pending.due();
+        // Otherwise a due pass goes first: under a steady stream of appends it would never find
+        // the queue empty.
+        if batch.is_empty() {
+            tokio::select! {
+                biased;
+                () = async { tokio::time::sleep_until(due.unwrap_or_else(Instant::now)).await },
+                    if due.is_some() => {
+                    pending.pass(&index, &mut conn).await;
+                    continue;
+                }
+                () = index.wanted_now(), if due.is_some() => {
+                    pending.pass(&index, &mut conn).await;
+                    continue;
+                }
+                received = jobs.recv_many(&mut batch, MAX_GROUP) => {
+                    if received == 0 {
+                        return;
+                    }
+                }
+            }
+        }
         let results = match commit_group(&mut conn, &batch).await {
-            Ok(results) => results,
+            Ok(results) => {
+                let new = results.iter().filter_map(|result| match result {
+                    Ok(Appended::New(message)) => Some((message.room.clone(), message.seq)),
+                    _ => None,
+                });
+                pending.committed(&index, new);
+                results
+            }
             Err(e) => {
                 tracing::error!(error = %e, size = batch.len(), "append group failed");
                 broken = conn.ping().await.is_err();
