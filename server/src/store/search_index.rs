@@ -7,9 +7,9 @@
 //! steady pace, so nearly every message paid for a segment of its own while its sender waited
 //! for the ack. Now the append's transaction stores the message alone, and the append writer
 //! indexes what it committed in passes of their own, at most [`INDEX_EVERY`] after a commit:
-//! one segment for the messages of that window. (Many rooms, alternating runs: 72–74 µs of
-//! server CPU per copy before, 60–65 after; a pass every 250 ms saved as much but held appends
-//! back for 5–7 ms at a time, and the p99 rose with it.)
+//! one segment for the messages of that window. (Many rooms, alternating runs: 74.6 and 82.6 µs
+//! of server CPU per copy before, 61.0 and 67.8 after, and a lower p99; a pass every 250 ms
+//! saved as much CPU but held appends back for 5–7 ms at a time, and the p99 rose with it.)
 //!
 //! The passes run on the writer's connection, between two groups, not on a connection of their
 //! own: a pass holds SQLite's write lock, and an append that found it taken would wait in
@@ -19,12 +19,13 @@
 //! A search still sees every message acknowledged before it: it asks for a pass now and waits for
 //! one that covers the writer's last commit (see [`SearchIndex::caught_up`]).
 //!
-//! What is indexed follows from the tables, not from memory: a room's messages above the highest
-//! sequence number it has in `message_search_keys` are not indexed yet. The writer only
-//! remembers which rooms to look at; the first pass after the store opens looks at every room,
-//! so a message committed just before a crash is indexed then. A pass reads each message as it is
-//! at that moment (an edit or deletion before it is simply what it indexes) under the write
-//! lock, so no edit slips between reading a body and indexing it.
+//! The writer remembers the messages it committed since the last pass, in commit order, and a
+//! pass gives them keys in that order (the search reads newest first by key). What a crash loses
+//! of that list follows from the tables: a room's messages above the highest sequence number it
+//! has in `message_search_keys` are not indexed yet, and the first pass after the store opens
+//! indexes those of every room. A pass reads each message as it is at that moment (an edit or
+//! deletion before it is simply what it indexes) under the write lock, so no edit slips between
+//! reading a body and indexing it.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -94,7 +95,7 @@ pub struct Pending {
     /// Room and sequence number of each message committed since the last pass (a window's
     /// worth; given up for a pass over every room if a pass fails).
     messages: Vec<(RoomId, u64)>,
-    /// Every room, not only `rooms`: the first pass, and the one after a failed pass.
+    /// Every room, not only `messages`: the first pass, and the one after a failed pass.
     every_room: bool,
     due: Option<Instant>,
     unfinished: bool,
@@ -128,6 +129,8 @@ impl Pending {
         index: &SearchIndex,
         messages: impl IntoIterator<Item = (RoomId, u64)>,
     ) {
+        // A pass over every room is under way and covers them: it goes on until it finds fewer
+        // than it may take.
         if !self.every_room {
             self.messages.extend(messages);
         }
