@@ -73,8 +73,14 @@ pub fn RoomPane() -> impl IntoView {
     };
     let member_count = move || room().map(|r| r.members).unwrap_or_default();
     let actions_open = RwSignal::new(false);
+    // The options close with the room, and when a panel (rooms, people) opens over them on a
+    // phone: they would stay on top of it, covering its Close button.
+    let panel = use_context::<super::Panel>().map(|p| p.0);
     Effect::new(move |_| {
         chat.current.track();
+        if let Some(panel) = panel {
+            panel.track();
+        }
         actions_open.set(false);
     });
 
