@@ -13,6 +13,13 @@ async function session(baseURL: string, name: string): Promise<string> {
   throw new Error(`could not sign ${name} in`);
 }
 
+/**
+ * Every bot on a connection of its own. socket.io-client otherwise shares one connection per
+ * server among all the sockets a process opens, with the headers of the first: in CI a bot
+ * connected as Bob after an administrator's bot (same test worker) was that administrator.
+ */
+const OWN_CONNECTION = { transports: ['websocket'], forceNew: true };
+
 /** Bots connected and not yet closed; `test` (support/test.ts) closes them when a test ends. */
 export const openBots = new Set<Bot>();
 
@@ -23,18 +30,18 @@ export class Bot {
   static async connect(baseURL: string, name: string): Promise<Bot> {
     const cookie = await session(baseURL, name);
     // Node's client sends the session cookie as a header, as a browser would.
-    return Bot.open(io(`${baseURL}/chat`, { transports: ['websocket'], extraHeaders: { cookie } }));
+    return Bot.open(io(`${baseURL}/chat`, { ...OWN_CONNECTION, extraHeaders: { cookie } }));
   }
 
   /** Connects as a bot account, with the token an administrator was given for it. */
   static async withToken(baseURL: string, token: string): Promise<Bot> {
-    return Bot.open(io(`${baseURL}/chat`, { transports: ['websocket'], auth: { token } }));
+    return Bot.open(io(`${baseURL}/chat`, { ...OWN_CONNECTION, auth: { token } }));
   }
 
   /** Connects to `/admin` as the administrator `admin` (close it when done). */
   static async admin(baseURL: string, admin: string): Promise<Bot> {
     const cookie = await session(baseURL, admin);
-    return Bot.open(io(`${baseURL}/admin`, { transports: ['websocket'], extraHeaders: { cookie } }));
+    return Bot.open(io(`${baseURL}/admin`, { ...OWN_CONNECTION, extraHeaders: { cookie } }));
   }
 
   /** Creates the bot `name` as the administrator `admin` (`admin:create_bot` on `/admin`);
