@@ -47,6 +47,11 @@ pub const INDEX_EVERY: Duration = Duration::from_millis(50);
 /// this size with the appends that waited meanwhile committed between them.
 pub const PASS_AT_MOST: i64 = 512;
 
+/// The most committed messages the writer remembers for the next pass. Past it (appends
+/// outrunning indexing for a long while) it forgets them, and the next pass looks at every room
+/// instead: memory stays bounded, and nothing is lost, only their keys' order within that pass.
+const REMEMBERED_AT_MOST: usize = 64 * PASS_AT_MOST as usize;
+
 /// The longest a search waits for the index to catch up before it searches what is indexed.
 const SEARCH_WAITS_AT_MOST: Duration = Duration::from_secs(2);
 
@@ -133,6 +138,10 @@ impl Pending {
         // than it may take.
         if !self.every_room {
             self.messages.extend(messages);
+            if self.messages.len() > REMEMBERED_AT_MOST {
+                self.messages = Vec::new();
+                self.every_room = true;
+            }
         }
         index.committed.fetch_add(1, Ordering::SeqCst);
         self.due.get_or_insert_with(|| Instant::now() + INDEX_EVERY);
@@ -309,6 +318,25 @@ mod tests {
             assert_eq!(found(&store, &ada, &word).await, [format!("saying {word} now")]);
         }
         assert_eq!(found(&store, &ada, "saying").await.len(), 10, "the limit");
+    }
+
+    /// Appends outrunning indexing do not grow the writer's memory without bound: past the
+    /// limit it forgets the list and looks at every room in the next pass.
+    #[test]
+    fn the_remembered_messages_are_bounded() {
+        let index = super::SearchIndex::new();
+        let mut pending = super::Pending::at_open();
+        pending.every_room = false;
+        let lobby = RoomId::lobby();
+        pending
+            .committed(&index, (1..=super::REMEMBERED_AT_MOST as u64).map(|s| (lobby.clone(), s)));
+        assert!(!pending.every_room);
+        assert_eq!(pending.messages.len(), super::REMEMBERED_AT_MOST);
+        pending.committed(&index, [(lobby.clone(), super::REMEMBERED_AT_MOST as u64 + 1)]);
+        assert!(pending.every_room, "the next pass looks at every room");
+        assert!(pending.messages.is_empty());
+        pending.committed(&index, [(lobby, super::REMEMBERED_AT_MOST as u64 + 2)]);
+        assert!(pending.messages.is_empty(), "nothing is remembered while every room is due");
     }
 
     /// A burst larger than one pass is indexed over several, all before the search answers.

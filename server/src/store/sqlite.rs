@@ -255,6 +255,7 @@ async fn write_appends(
     let mut batch = Vec::with_capacity(MAX_GROUP);
     let mut broken = false;
     let mut pending = Pending::at_open();
+    let mut passed_last = false;
     loop {
         if broken {
             match options.connect().await {
@@ -265,8 +266,9 @@ async fn write_appends(
                 Err(e) => tracing::error!(error = %e, "the append writer cannot reconnect"),
             }
         }
-        // An unfinished pass lets the appends that waited meanwhile go first.
-        if pending.unfinished() {
+        // An unfinished pass lets the appends that waited meanwhile go first, then goes on:
+        // the two alternate, so neither starves the other under a steady stream.
+        if pending.unfinished() && passed_last {
             while batch.len() < MAX_GROUP
                 && let Ok(job) = jobs.try_recv()
             {
@@ -282,10 +284,12 @@ async fn write_appends(
                 () = async { tokio::time::sleep_until(due.unwrap_or_else(Instant::now)).await },
                     if due.is_some() => {
                     pending.pass(&index, &mut conn).await;
+                    passed_last = true;
                     continue;
                 }
                 () = index.wanted_now(), if due.is_some() => {
                     pending.pass(&index, &mut conn).await;
+                    passed_last = true;
                     continue;
                 }
                 received = jobs.recv_many(&mut batch, MAX_GROUP) => {
@@ -295,6 +299,7 @@ async fn write_appends(
                 }
             }
         }
+        passed_last = false;
         let results = match commit_group(&mut conn, &batch).await {
             Ok(results) => {
                 let new = results.iter().filter_map(|result| match result {
