@@ -11,6 +11,7 @@ mod postgres;
 mod search_index;
 mod sql;
 mod sqlite;
+mod sqlite_writer;
 
 use app::events::admin::AuditEntry;
 use app::model::{ChatMessage, Mention, RoomId, RoomKind, UserId, UserRef};
@@ -47,6 +48,10 @@ pub enum StoreError {
     /// The database failed; logged, shown to clients as an internal error.
     #[error(transparent)]
     Database(#[from] sqlx::Error),
+    /// SQLite's append writer failed (it runs its statements through rusqlite, not sqlx);
+    /// logged, shown to clients as an internal error.
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
     /// The schema could not be brought up to date.
     #[error(transparent)]
     Migrate(#[from] sqlx::migrate::MigrateError),

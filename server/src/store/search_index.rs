@@ -31,11 +31,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use app::model::RoomId;
-use sqlx::{Connection, SqliteConnection};
+use rusqlite::{Connection, TransactionBehavior};
 use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
-
-use super::StoreResult;
 
 /// How long the writer gathers commits before a pass (unless a search is waiting): the longest
 /// a message stays out of the index when nobody searches. Longer windows index more messages
@@ -149,7 +147,7 @@ impl Pending {
 
     /// Indexes what is pending (up to [`PASS_AT_MOST`] messages), in one transaction on the
     /// writer's connection.
-    pub async fn pass(&mut self, index: &SearchIndex, conn: &mut SqliteConnection) {
+    pub fn pass(&mut self, index: &SearchIndex, conn: &mut Connection) {
         let target = index.committed.load(Ordering::SeqCst);
         let (work, at_most) = if self.every_room {
             // What is left after an opening (or a failure) is a backlog, not live traffic:
@@ -159,7 +157,7 @@ impl Pending {
             let take = self.messages.len().min(PASS_AT_MOST as usize);
             (Work::These(&self.messages[..take]), PASS_AT_MOST)
         };
-        match index_pass(conn, work, at_most).await {
+        match index_pass(conn, work, at_most) {
             Ok(indexed) => {
                 let more = match work {
                     Work::EveryRoom => indexed >= at_most as u64,
@@ -203,18 +201,15 @@ pub enum Work<'a> {
 
 /// Indexes `work` (up to `at_most` messages of it for [`Work::EveryRoom`]) in one transaction;
 /// returns how many messages were indexed.
-pub async fn index_pass(
-    conn: &mut SqliteConnection,
-    work: Work<'_>,
-    at_most: i64,
-) -> StoreResult<u64> {
+pub fn index_pass(conn: &mut Connection, work: Work<'_>, at_most: i64) -> rusqlite::Result<u64> {
     if matches!(work, Work::These([])) {
         return Ok(0);
     }
-    let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
-    let (before,): (i64,) = sqlx::query_as("SELECT COALESCE(MAX(key), 0) FROM message_search_keys")
-        .fetch_one(&mut *tx)
-        .await?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let before: i64 =
+        tx.query_row("SELECT COALESCE(MAX(key), 0) FROM message_search_keys", [], |row| {
+            row.get(0)
+        })?;
     // Keys follow the order messages were committed, so the search's newest-first by key
     // holds.
     let keyed = match work {
@@ -223,50 +218,43 @@ pub async fn index_pass(
         // room's highest indexed `seq` for good. Within such a backlog, keys go room by room.
         // `CROSS JOIN` keeps rooms the outer loop (SQLite never reorders it): a range of each
         // room's messages, not a scan of every message ever stored.
-        Work::EveryRoom => {
-            sqlx::query(
+        Work::EveryRoom => tx
+            .prepare_cached(
                 "INSERT INTO message_search_keys (room_id, seq) \
-                 SELECT m.room_id, m.seq FROM rooms r CROSS JOIN messages m ON m.room_id = r.id \
-                 WHERE m.seq > (SELECT COALESCE(MAX(k.seq), 0) FROM message_search_keys k \
-                                WHERE k.room_id = r.id) \
-                   AND NOT m.deleted \
-                 ORDER BY r.id, m.seq LIMIT $1",
-            )
-            .bind(at_most)
-            .execute(&mut *tx)
-            .await?
-        }
+             SELECT m.room_id, m.seq FROM rooms r CROSS JOIN messages m ON m.room_id = r.id \
+             WHERE m.seq > (SELECT COALESCE(MAX(k.seq), 0) FROM message_search_keys k \
+                            WHERE k.room_id = r.id) \
+               AND NOT m.deleted \
+             ORDER BY r.id, m.seq LIMIT ?1",
+            )?
+            .execute([at_most])?,
         // `OR IGNORE`: one the pass after opening found first.
         Work::These(messages) => {
             let list: Vec<(&str, u64)> =
                 messages.iter().map(|(room, seq)| (room.0.as_str(), *seq)).collect();
             let list = serde_json::to_string(&list).unwrap_or_else(|_| "[]".to_owned());
-            sqlx::query(
+            tx.prepare_cached(
                 "INSERT OR IGNORE INTO message_search_keys (room_id, seq) \
-                 SELECT m.room_id, m.seq FROM json_each($1) AS j \
+                 SELECT m.room_id, m.seq FROM json_each(?1) AS j \
                  CROSS JOIN messages m \
                    ON m.room_id = j.value ->> 0 AND m.seq = j.value ->> 1 \
                  WHERE NOT m.deleted \
                  ORDER BY j.key",
-            )
-            .bind(list)
-            .execute(&mut *tx)
-            .await?
+            )?
+            .execute([list])?
         }
     };
-    if keyed.rows_affected() > 0 {
-        sqlx::query(
+    if keyed > 0 {
+        tx.prepare_cached(
             "INSERT INTO message_search (rowid, body, room) \
              SELECT k.key, m.body, hex(m.room_id) FROM message_search_keys k \
              JOIN messages m ON m.room_id = k.room_id AND m.seq = k.seq \
-             WHERE k.key > $1",
-        )
-        .bind(before)
-        .execute(&mut *tx)
-        .await?;
+             WHERE k.key > ?1",
+        )?
+        .execute([before])?;
     }
-    tx.commit().await?;
-    Ok(keyed.rows_affected())
+    tx.commit()?;
+    Ok(keyed as u64)
 }
 
 #[cfg(test)]

@@ -7,8 +7,9 @@
 //! really differs is behind [`Dialect`], one small implementation per database:
 //!
 //! - how a write transaction begins (SQLite must take its write lock up front),
-//! - how appends are committed (SQLite groups them in one writer task; Postgres commits each and
-//!   resolves a race between nodes on the message id),
+//! - how appends are committed (SQLite groups them in one writer, which runs this file's append
+//!   statements through rusqlite on a thread of its own; Postgres commits each and resolves a
+//!   race between nodes on the message id),
 //! - how a message id is stored ([`MessageKey`]: text in SQLite, `UUID` in Postgres).
 //!
 //! Lists are sorted here, in Rust, by bytes, rather than with `ORDER BY`: Postgres sorts text by
@@ -366,7 +367,7 @@ fn summarize_reactions(rows: Vec<ReactionRow>) -> StoreResult<Vec<Reaction>> {
     Ok(out)
 }
 
-fn to_json<T: serde::Serialize>(value: &T) -> String {
+pub(super) fn to_json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "[]".to_owned())
 }
 
@@ -402,9 +403,30 @@ impl TryFrom<MessageRow> for ChatMessage {
 }
 
 /// The user id a mention row has: the person's, or `''` for `@room`.
-fn mention_row_user(mention: &Mention) -> &str {
+pub(super) fn mention_row_user(mention: &Mention) -> &str {
     mention.user.as_ref().map_or("", |u| u.0.as_str())
 }
+
+// An append's statements, shared with SQLite's append writer (`sqlite_writer.rs`), which runs
+// them through rusqlite (binding `$n` by name).
+
+/// Takes room `$1`'s next sequence number and `$2` revisions; returns the new counters.
+pub(super) const TAKE_COUNTERS: &str = "UPDATE rooms SET last_seq = last_seq + 1, \
+     last_rev = last_rev + $2 WHERE id = $1 RETURNING last_seq, last_rev";
+/// Gives back what [`TAKE_COUNTERS`] took (the id turned out to be taken).
+pub(super) const GIVE_COUNTERS_BACK: &str =
+    "UPDATE rooms SET last_seq = last_seq - 1, last_rev = last_rev - $2 WHERE id = $1";
+/// Stores a message; changes nothing if its id is taken.
+pub(super) const INSERT_MESSAGE: &str = "INSERT INTO messages \
+       (room_id, seq, id, author_id, author_name, body, sent_at, rev, mentions, thread_of, \
+        attachment) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING";
+/// Records that message `$2` of room `$1` mentions `$3`.
+pub(super) const INSERT_MENTION: &str =
+    "INSERT INTO mentions (room_id, seq, user_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
+/// Counts a reply sent at `$3` to message `$1` of room `$2`, which is now at revision `$4`.
+pub(super) const COUNT_REPLY: &str = "UPDATE messages SET replies = replies + 1, \
+     last_reply_at = $3, rev = $4 WHERE id = $1 AND room_id = $2";
 
 /// Records whom message `seq` of `room` mentions (after its rows were cleared, for an edit).
 async fn put_mentions<DB>(
@@ -424,19 +446,18 @@ where
     targets.sort_unstable();
     targets.dedup();
     for user in targets {
-        sqlx::query(
-            "INSERT INTO mentions (room_id, seq, user_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-        )
-        .bind(room.0.as_str())
-        .bind(seq)
-        .bind(user)
-        .execute(&mut *conn)
-        .await?;
+        sqlx::query(INSERT_MENTION)
+            .bind(room.0.as_str())
+            .bind(seq)
+            .bind(user)
+            .execute(&mut *conn)
+            .await?;
     }
     Ok(())
 }
 
-const MESSAGE_BY_ID: &str = concat!("SELECT ", message_columns!(), " FROM messages WHERE id = $1");
+pub(super) const MESSAGE_BY_ID: &str =
+    concat!("SELECT ", message_columns!(), " FROM messages WHERE id = $1");
 
 /// How many ids one `IN (…)` list carries (SQLite allows 32,766 parameters, Postgres 65,535).
 const IDS_PER_QUERY: usize = 1_000;
@@ -489,48 +510,38 @@ where
     let key = MessageKey(message.id);
     // A reply changes two messages (itself, and the one it answers): two revisions.
     let revisions: i64 = if message.thread.is_some() { 2 } else { 1 };
-    let counters: Option<(i64, i64)> = sqlx::query_as(
-        "UPDATE rooms SET last_seq = last_seq + 1, last_rev = last_rev + $2 WHERE id = $1 \
-         RETURNING last_seq, last_rev",
-    )
-    .bind(message.room.0.as_str())
-    .bind(revisions)
-    .fetch_optional(&mut *conn)
-    .await?;
+    let counters: Option<(i64, i64)> = sqlx::query_as(TAKE_COUNTERS)
+        .bind(message.room.0.as_str())
+        .bind(revisions)
+        .fetch_optional(&mut *conn)
+        .await?;
     let Some((seq, last_rev)) = counters else { return Ok(Err(StoreError::NotFound)) };
     let rev = last_rev - revisions + 1;
     let attachment = message.attachment.as_ref().map(to_json);
-    let inserted = sqlx::query(
-        "INSERT INTO messages \
-           (room_id, seq, id, author_id, author_name, body, sent_at, rev, mentions, thread_of, \
-            attachment) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING",
-    )
-    .bind(message.room.0.as_str())
-    .bind(seq)
-    .bind(key)
-    .bind(message.author.id.0.as_str())
-    .bind(message.author.name.as_str())
-    .bind(message.body.as_str())
-    .bind(message.sent_at_ms)
-    .bind(rev)
-    .bind(to_json(&message.mentions).as_str())
-    .bind(message.thread.map(MessageKey))
-    .bind(attachment.as_deref())
-    .execute(&mut *conn)
-    .await;
+    let inserted = sqlx::query(INSERT_MESSAGE)
+        .bind(message.room.0.as_str())
+        .bind(seq)
+        .bind(key)
+        .bind(message.author.id.0.as_str())
+        .bind(message.author.name.as_str())
+        .bind(message.body.as_str())
+        .bind(message.sent_at_ms)
+        .bind(rev)
+        .bind(to_json(&message.mentions).as_str())
+        .bind(message.thread.map(MessageKey))
+        .bind(attachment.as_deref())
+        .execute(&mut *conn)
+        .await;
     match inserted {
         Ok(done) if affected::<DB>(&done) => {}
         Ok(_) => {
             // The id is taken: give the counters back, then the stored message decides
             // between a retry and a conflict.
-            sqlx::query(
-                "UPDATE rooms SET last_seq = last_seq - 1, last_rev = last_rev - $2 WHERE id = $1",
-            )
-            .bind(message.room.0.as_str())
-            .bind(revisions)
-            .execute(&mut *conn)
-            .await?;
+            sqlx::query(GIVE_COUNTERS_BACK)
+                .bind(message.room.0.as_str())
+                .bind(revisions)
+                .execute(&mut *conn)
+                .await?;
             let existing: Option<MessageRow> =
                 sqlx::query_as(MESSAGE_BY_ID).bind(key).fetch_optional(&mut *conn).await?;
             return match existing {
@@ -543,18 +554,24 @@ where
     }
     put_mentions::<DB>(conn, &message.room, seq, &message.mentions).await?;
     if let Some(parent) = message.thread {
-        sqlx::query(
-            "UPDATE messages SET replies = replies + 1, last_reply_at = $3, rev = $4 \
-             WHERE id = $1 AND room_id = $2",
-        )
-        .bind(MessageKey(parent))
-        .bind(message.room.0.as_str())
-        .bind(message.sent_at_ms)
-        .bind(last_rev)
-        .execute(&mut *conn)
-        .await?;
+        sqlx::query(COUNT_REPLY)
+            .bind(MessageKey(parent))
+            .bind(message.room.0.as_str())
+            .bind(message.sent_at_ms)
+            .bind(last_rev)
+            .execute(&mut *conn)
+            .await?;
     }
-    Ok(Ok(Some(Appended::New(ChatMessage {
+    Ok(Ok(Some(Appended::New(appended_message(message, seq, rev)?))))
+}
+
+/// The message `message` became, stored as number `seq` of its room at revision `rev`.
+pub(super) fn appended_message(
+    message: &MessageToAppend,
+    seq: i64,
+    rev: i64,
+) -> StoreResult<ChatMessage> {
+    Ok(ChatMessage {
         id: message.id,
         room: message.room.clone(),
         seq: unsigned(seq, "sequence number")?,
@@ -571,7 +588,7 @@ where
         replies: 0,
         last_reply_at_ms: None,
         attachment: message.attachment.clone(),
-    }))))
+    })
 }
 
 #[async_trait]

@@ -1,6 +1,7 @@
 //! The embedded store: SQLite through sqlx, in WAL mode. Its queries are [`SqlStore`]'s; this
-//! file holds what only SQLite needs: opening the file, taking the write lock up front, one
-//! writer task that commits appends in groups, and message ids stored as text.
+//! file holds what only SQLite needs: opening the file, taking the write lock up front, the
+//! append writer's channel (the writer itself, on a thread of its own, is in
+//! [`super::sqlite_writer`]), and message ids stored as text.
 
 use std::path::Path;
 use std::str::FromStr;
@@ -12,16 +13,16 @@ use async_trait::async_trait;
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
 use sqlx::sqlite::{
-    SqliteArgumentsBuffer, SqliteConnectOptions, SqliteConnection, SqliteJournalMode,
-    SqlitePoolOptions, SqliteSynchronous, SqliteTypeInfo, SqliteValueRef,
+    SqliteArgumentsBuffer, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions,
+    SqliteSynchronous, SqliteTypeInfo, SqliteValueRef,
 };
-use sqlx::{ConnectOptions, Connection, Decode, Encode, Sqlite, SqlitePool, Type};
+use sqlx::{Decode, Encode, Sqlite, SqlitePool, Type};
 use tokio::sync::{mpsc, oneshot};
-use tokio::time::Instant;
 use uuid::fmt::Hyphenated;
 
-use super::search_index::{Pending, SearchIndex};
-use super::sql::{Dialect, MessageKey, SqlStore, append_in};
+use super::search_index::SearchIndex;
+use super::sql::{Dialect, MESSAGE_BY_ID, MessageKey, MessageRow, SqlStore};
+use super::sqlite_writer::{self, AppendJob, WriterOptions, Written};
 use super::{Appended, MessageToAppend, StoreError, StoreResult};
 
 /// Rooms, memberships and messages in one SQLite file.
@@ -29,14 +30,15 @@ pub type SqliteStore = SqlStore<SqliteWriter>;
 
 /// SQLite's part of the store.
 ///
-/// Appends go through one writer task that commits them in groups: every request waiting when
-/// a transaction starts rides in it, and each is acknowledged only after that commit. Under load
+/// Appends go through one writer that commits them in groups: every request waiting when a
+/// transaction starts rides in it, and each is acknowledged only after that commit. Under load
 /// this turns thousands of fsyncs into a few, without ever acking an uncommitted message.
 ///
-/// The writer has a connection of its own, outside the pool: when every pooled connection is
-/// busy with reads (history pages and set-ups after a restart, each holding one for a query), a
-/// message being sent must not queue behind them for a connection. It still shares SQLite's
-/// write lock with the pool's other writes (sign-ins, joins), within the busy timeout.
+/// The writer has a connection of its own, outside the pool, on a thread of its own (see
+/// [`super::sqlite_writer`] for why it is not sqlx's): when every pooled connection is busy with
+/// reads (history pages and set-ups after a restart, each holding one for a query), a message
+/// being sent must not queue behind them for a connection. It still shares SQLite's write lock
+/// with the pool's other writes (sign-ins, joins), within the busy timeout.
 ///
 /// Full-text indexing happens after the commit, in passes of its own (see [`super::search_index`]).
 #[derive(Debug, Clone)]
@@ -44,15 +46,6 @@ pub struct SqliteWriter {
     appends: mpsc::Sender<AppendJob>,
     index: Arc<SearchIndex>,
 }
-
-#[derive(Debug)]
-struct AppendJob {
-    message: MessageToAppend,
-    reply: oneshot::Sender<StoreResult<Appended>>,
-}
-
-/// The most appends committed in one transaction.
-const MAX_GROUP: usize = 512;
 
 /// How often the write-ahead log is copied back into the database, off the append path.
 ///
@@ -89,9 +82,9 @@ impl SqliteStore {
     /// As [`SqliteStore::open`], with the durability chosen.
     pub async fn open_with(dir: &Path, durability: Durability) -> StoreResult<Self> {
         std::fs::create_dir_all(dir).map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
-        let synchronous = match durability {
-            Durability::Process => SqliteSynchronous::Normal,
-            Durability::PowerLoss => SqliteSynchronous::Full,
+        let (synchronous, level) = match durability {
+            Durability::Process => (SqliteSynchronous::Normal, "NORMAL"),
+            Durability::PowerLoss => (SqliteSynchronous::Full, "FULL"),
         };
         let options = SqliteConnectOptions::from_str("sqlite:")?
             .filename(dir.join("parley.db"))
@@ -103,10 +96,9 @@ impl SqliteStore {
         let pool =
             SqlitePoolOptions::new().max_connections(4).connect_with(options.clone()).await?;
         MIGRATIONS.run(&pool).await?;
-        let writer = writer_options(&options).connect().await?;
-        let (appends, jobs) = mpsc::channel(4 * MAX_GROUP);
         let index = Arc::new(SearchIndex::new());
-        tokio::spawn(write_appends(writer_options(&options), writer, jobs, index.clone()));
+        let writer = WriterOptions { path: dir.join("parley.db"), synchronous: level };
+        let appends = sqlite_writer::start(writer, index.clone())?;
         tokio::spawn(checkpoint_now_and_then(pool.clone(), appends.downgrade()));
         Ok(Self { pool, dialect: SqliteWriter { appends, index } })
     }
@@ -176,11 +168,24 @@ impl Dialect for SqliteWriter {
         self.index.caught_up().await;
     }
 
-    async fn append(&self, _: &SqlitePool, message: MessageToAppend) -> StoreResult<Appended> {
+    async fn append(&self, pool: &SqlitePool, message: MessageToAppend) -> StoreResult<Appended> {
         let (reply, answer) = oneshot::channel();
         let closed = || StoreError::Database(sqlx::Error::PoolClosed);
         self.appends.send(AppendJob { message, reply }).await.map_err(|_| closed())?;
-        answer.await.map_err(|_| closed())?
+        match answer.await.map_err(|_| closed())? {
+            Written::New(message) => Ok(Appended::New(message)),
+            Written::NoRoom => Err(StoreError::NotFound),
+            Written::Failed(e) => Err(e),
+            Written::IdTaken(attempt) => {
+                // Committed before the writer answered, so this read sees it.
+                let stored: Option<MessageRow> = sqlx::query_as(MESSAGE_BY_ID)
+                    .bind(MessageKey(attempt.id))
+                    .fetch_optional(pool)
+                    .await?;
+                let stored = stored.ok_or(StoreError::Conflict)?;
+                super::retry_of(stored.try_into()?, &attempt)
+            }
+        }
     }
 }
 
@@ -220,12 +225,6 @@ async fn write_transaction(pool: &SqlitePool) -> StoreResult<sqlx::Transaction<'
     Ok(pool.begin_with("BEGIN IMMEDIATE").await?)
 }
 
-/// The append writer's connection: as the pool's, without automatic checkpoints (see
-/// [`CHECKPOINT_EVERY`]).
-fn writer_options(options: &SqliteConnectOptions) -> SqliteConnectOptions {
-    options.clone().pragma("wal_autocheckpoint", "0")
-}
-
 /// Checkpoints the write-ahead log every [`CHECKPOINT_EVERY`] while the store is open (while its
 /// append channel has a sender).
 async fn checkpoint_now_and_then(pool: SqlitePool, open: mpsc::WeakSender<AppendJob>) {
@@ -240,106 +239,6 @@ async fn checkpoint_now_and_then(pool: SqlitePool, open: mpsc::WeakSender<Append
             tracing::warn!(error = %e, "could not checkpoint the write-ahead log");
         }
     }
-}
-
-/// The writer task: takes every waiting append, commits them in one transaction on its own
-/// connection, answers each. A failed group is answered with errors (nothing of it was
-/// committed); if the connection itself no longer answers, the next group opens a new one.
-/// Between groups, when one is due, it runs a search-index pass (see [`super::search_index`]).
-async fn write_appends(
-    options: SqliteConnectOptions,
-    mut conn: SqliteConnection,
-    mut jobs: mpsc::Receiver<AppendJob>,
-    index: Arc<SearchIndex>,
-) {
-    let mut batch = Vec::with_capacity(MAX_GROUP);
-    let mut broken = false;
-    let mut pending = Pending::at_open();
-    let mut passed_last = false;
-    loop {
-        if broken {
-            match options.connect().await {
-                Ok(fresh) => {
-                    conn = fresh;
-                    broken = false;
-                }
-                Err(e) => tracing::error!(error = %e, "the append writer cannot reconnect"),
-            }
-        }
-        // An unfinished pass lets the appends that waited meanwhile go first, then goes on:
-        // the two alternate, so neither starves the other under a steady stream.
-        if pending.unfinished() && passed_last {
-            while batch.len() < MAX_GROUP
-                && let Ok(job) = jobs.try_recv()
-            {
-                batch.push(job);
-            }
-        }
-        let due = pending.due();
-        // Otherwise a due pass goes first: under a steady stream of appends it would never find
-        // the queue empty.
-        if batch.is_empty() {
-            tokio::select! {
-                biased;
-                () = async { tokio::time::sleep_until(due.unwrap_or_else(Instant::now)).await },
-                    if due.is_some() => {
-                    pending.pass(&index, &mut conn).await;
-                    passed_last = true;
-                    continue;
-                }
-                () = index.wanted_now(), if due.is_some() => {
-                    pending.pass(&index, &mut conn).await;
-                    passed_last = true;
-                    continue;
-                }
-                received = jobs.recv_many(&mut batch, MAX_GROUP) => {
-                    if received == 0 {
-                        return;
-                    }
-                }
-            }
-        }
-        passed_last = false;
-        let results = match commit_group(&mut conn, &batch).await {
-            Ok(results) => {
-                let new = results.iter().filter_map(|result| match result {
-                    Ok(Appended::New(message)) => Some((message.room.clone(), message.seq)),
-                    _ => None,
-                });
-                pending.committed(&index, new);
-                results
-            }
-            Err(e) => {
-                tracing::error!(error = %e, size = batch.len(), "append group failed");
-                broken = conn.ping().await.is_err();
-                batch
-                    .iter()
-                    .map(|_| Err(StoreError::Database(sqlx::Error::WorkerCrashed)))
-                    .collect()
-            }
-        };
-        for (job, result) in batch.drain(..).zip(results) {
-            // The requester may have gone (disconnected); its message is stored all the same.
-            let _ = job.reply.send(result);
-        }
-    }
-}
-
-async fn commit_group(
-    conn: &mut SqliteConnection,
-    batch: &[AppendJob],
-) -> StoreResult<Vec<StoreResult<Appended>>> {
-    // See `write_transaction` on why IMMEDIATE.
-    let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
-    let mut results = Vec::with_capacity(batch.len());
-    for job in batch {
-        // Under the write lock no other transaction can store the same id meanwhile, so
-        // `Ok(None)` (an id taken by a message not visible here) cannot happen.
-        let result = append_in::<Sqlite>(&mut tx, &job.message).await?;
-        results.push(result.and_then(|appended| appended.ok_or(StoreError::Conflict)));
-    }
-    tx.commit().await?;
-    Ok(results)
 }
 
 #[cfg(test)]
@@ -384,18 +283,19 @@ mod tests {
     async fn checkpoints_are_left_to_a_task_that_ends_with_the_store() {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = SqliteStore::open(dir.path()).await.expect("open");
-        let options = SqliteConnectOptions::from_str("sqlite:")
-            .expect("options")
-            .filename(dir.path().join("parley.db"));
-        let level = |mut conn: SqliteConnection| async move {
-            let (pages,): (i64,) = sqlx::query_as("PRAGMA wal_autocheckpoint")
-                .fetch_one(&mut conn)
-                .await
-                .expect("pragma");
-            pages
-        };
-        assert_eq!(level(writer_options(&options).connect().await.expect("writer")).await, 0);
-        assert_eq!(level(store.pool.acquire().await.expect("pooled").detach()).await, 1000);
+        let writer = sqlite_writer::open(&WriterOptions {
+            path: dir.path().join("parley.db"),
+            synchronous: "NORMAL",
+        })
+        .expect("writer");
+        let writer_pages: i64 =
+            writer.query_row("PRAGMA wal_autocheckpoint", [], |row| row.get(0)).expect("pragma");
+        assert_eq!(writer_pages, 0);
+        let (pooled_pages,): (i64,) = sqlx::query_as("PRAGMA wal_autocheckpoint")
+            .fetch_one(&store.pool)
+            .await
+            .expect("pragma");
+        assert_eq!(pooled_pages, 1000);
         let (appends, _jobs) = mpsc::channel::<AppendJob>(1);
         let open = appends.downgrade();
         drop(appends);
