@@ -18,6 +18,16 @@ use crate::store::StoreError;
 /// Initial WebSocket read buffer per connection (see `SocketOptions::apply`).
 const WS_READ_BUFFER_BYTES: usize = 1024;
 
+/// How many packets may wait to be written to one connection (engineioxide's default is 128).
+/// Past it a packet for that connection is dropped: a broadcast is then seen on resume, but an
+/// answer to a request is lost, and the client waits for it in vain. A window of presence news
+/// sends each connection one `room:joined` per newcomer at once (at most
+/// [`crate::socket::presence::JOINS_PER_WINDOW`]), so 128 was overflowed by a crowd arriving
+/// together (the benchmark's 500 guests lost a `room:create` answer this way). The queue grows
+/// only while a connection is behind (tokio allocates its slots 32 at a time as they fill);
+/// broadcasts in it share their encoded bytes with every other recipient's copy.
+pub const SEND_QUEUE_PACKETS: usize = 512;
+
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -235,6 +245,7 @@ impl SocketOptions {
             // in one read and saves 3 KiB per connection. Larger frames still arrive whole; the
             // buffer grows to fit them, read by read.
             .ws_read_buffer_size(WS_READ_BUFFER_BYTES)
+            .max_buffer_size(SEND_QUEUE_PACKETS)
             .with_state(self.chat)
             .with_state(self.files)
             .with_state(self.accounts)

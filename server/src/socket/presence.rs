@@ -15,7 +15,7 @@
 //! cost one of each on every connection (`perf` over the benchmark's arrivals: half of the
 //! server's time was those writes).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
 use app::events::CHAT_NAMESPACE;
@@ -66,32 +66,56 @@ impl PresenceNews {
     }
 }
 
+/// The most `room:joined` events of newcomers one window sends; the rest wait for the next
+/// window. Every connection gets each window's events at once, and a connection's send queue
+/// holds [`crate::state::SEND_QUEUE_PACKETS`]: a window of more newcomers than that (the
+/// benchmark's 500 guests arriving within a second did it) overflowed every queue, and what
+/// overflowed was dropped, the `presence` event after them and any request's answer included.
+/// Two windows' worth fits in a queue with room to spare.
+pub const JOINS_PER_WINDOW: usize = 200;
+
 /// Sends gathered presence changes to everyone until every [`PresenceNews`] is dropped.
 pub async fn deliver<A: Adapter>(io: SocketIo<A>, PresenceChanges(mut received): PresenceChanges) {
     let window = Duration::from_millis(PRESENCE_BATCH_MS);
-    while let Some(first) = received.recv().await {
+    let mut waiting = VecDeque::new();
+    loop {
+        if waiting.is_empty() {
+            let Some(first) = received.recv().await else { return };
+            waiting.push_back(first);
+        }
         tokio::time::sleep(window).await;
-        let mut news = vec![first];
         while let Ok(more) = received.try_recv() {
-            news.push(more);
+            waiting.push_back(more);
         }
         let Some(ns) = io.of(CHAT_NAMESPACE) else { continue };
-        let mut changes = Vec::with_capacity(news.len());
-        for item in news {
-            match item {
-                News::Presence(presence) => changes.push(presence),
-                // In the order they joined, each with the member count it made.
-                News::JoinedLobby(change) => {
-                    let others = ns.clone().except(super::user_key(&change.user.id));
-                    super::emit::<_, MemberJoined>(others, &change).await;
-                }
-            }
+        let (joins, changes) = next_window(&mut waiting);
+        // In the order they joined, each with the member count it made.
+        for change in joins {
+            let others = ns.clone().except(super::user_key(&change.user.id));
+            super::emit::<_, MemberJoined>(others, &change).await;
         }
         let changes = still_offline(&ns, latest_per_person(changes)).await;
         if !changes.is_empty() {
             super::emit::<_, PresenceChanged>(ns, &changes).await;
         }
     }
+}
+
+/// What the next window sends: every presence change waiting, and the first
+/// [`JOINS_PER_WINDOW`] newcomers' joins (the others stay, in order, for the windows after).
+fn next_window(waiting: &mut VecDeque<News>) -> (Vec<MemberChange>, Vec<Presence>) {
+    let mut joins = Vec::new();
+    let mut changes = Vec::new();
+    let mut later = VecDeque::new();
+    for item in waiting.drain(..) {
+        match item {
+            News::Presence(presence) => changes.push(presence),
+            News::JoinedLobby(change) if joins.len() < JOINS_PER_WINDOW => joins.push(change),
+            News::JoinedLobby(change) => later.push_back(News::JoinedLobby(change)),
+        }
+    }
+    *waiting = later;
+    (joins, changes)
 }
 
 /// Drops "offline" news about people who have a tab somewhere by the time it is sent: news of
@@ -141,6 +165,35 @@ mod tests {
     fn change(id: &str, online: bool) -> Presence {
         let name = DisplayName::parse(id).expect("name");
         Presence { user: UserRef { id: UserId(id.to_owned()), name }, online }
+    }
+
+    fn joined(id: &str, count: u32) -> News {
+        let user = change(id, true).user;
+        News::JoinedLobby(MemberChange {
+            room: app::model::RoomId::lobby(),
+            user,
+            members: count,
+            bot: false,
+        })
+    }
+
+    /// A crowd of newcomers is told over several windows, in order, while presence changes go
+    /// in the first window they can.
+    #[test]
+    fn newcomers_beyond_a_window_wait_for_the_next_one() {
+        let mut waiting: VecDeque<News> =
+            (0..JOINS_PER_WINDOW + 3).map(|n| joined(&format!("p{n}"), 1)).collect();
+        waiting.push_back(News::Presence(change("ada", true)));
+        let (joins, changes) = next_window(&mut waiting);
+        assert_eq!(joins.len(), JOINS_PER_WINDOW);
+        assert_eq!(joins[0].user.id.0, "p0");
+        assert_eq!(changes, vec![change("ada", true)], "presence is not held back");
+        let (joins, changes) = next_window(&mut waiting);
+        let ids: Vec<&str> = joins.iter().map(|j| j.user.id.0.as_str()).collect();
+        let n = JOINS_PER_WINDOW;
+        assert_eq!(ids, [format!("p{n}"), format!("p{}", n + 1), format!("p{}", n + 2)]);
+        assert!(changes.is_empty());
+        assert!(waiting.is_empty());
     }
 
     #[test]
