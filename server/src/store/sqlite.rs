@@ -72,6 +72,16 @@ pub enum Durability {
     PowerLoss,
 }
 
+impl Durability {
+    /// The value of SQLite's `synchronous` for it, as the append writer's connection sets it.
+    fn pragma(self) -> &'static str {
+        match self {
+            Durability::Process => "NORMAL",
+            Durability::PowerLoss => "FULL",
+        }
+    }
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) `dir/parley.db` and applies the embedded migrations, with
     /// [`Durability::Process`].
@@ -82,9 +92,9 @@ impl SqliteStore {
     /// As [`SqliteStore::open`], with the durability chosen.
     pub async fn open_with(dir: &Path, durability: Durability) -> StoreResult<Self> {
         std::fs::create_dir_all(dir).map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
-        let (synchronous, level) = match durability {
-            Durability::Process => (SqliteSynchronous::Normal, "NORMAL"),
-            Durability::PowerLoss => (SqliteSynchronous::Full, "FULL"),
+        let synchronous = match durability {
+            Durability::Process => SqliteSynchronous::Normal,
+            Durability::PowerLoss => SqliteSynchronous::Full,
         };
         let options = SqliteConnectOptions::from_str("sqlite:")?
             .filename(dir.join("parley.db"))
@@ -97,7 +107,8 @@ impl SqliteStore {
             SqlitePoolOptions::new().max_connections(4).connect_with(options.clone()).await?;
         MIGRATIONS.run(&pool).await?;
         let index = Arc::new(SearchIndex::new());
-        let writer = WriterOptions { path: dir.join("parley.db"), synchronous: level };
+        let writer =
+            WriterOptions { path: dir.join("parley.db"), synchronous: durability.pragma() };
         let appends = sqlite_writer::start(writer, index.clone())?;
         tokio::spawn(checkpoint_now_and_then(pool.clone(), appends.downgrade()));
         Ok(Self { pool, dialect: SqliteWriter { appends, index } })
@@ -325,5 +336,16 @@ mod tests {
             held.push(conn);
         }
         assert_eq!(levels, [2, 2, 2], "FULL");
+        // The append writer's connection too: it is where messages are committed.
+        for (durability, level) in [(Durability::Process, 1), (Durability::PowerLoss, 2)] {
+            let writer = sqlite_writer::open(&WriterOptions {
+                path: dir.path().join("parley.db"),
+                synchronous: durability.pragma(),
+            })
+            .expect("writer");
+            let set: i64 =
+                writer.query_row("PRAGMA synchronous", [], |row| row.get(0)).expect("pragma");
+            assert_eq!(set, level, "{durability:?}");
+        }
     }
 }
